@@ -1,0 +1,130 @@
+//! One AuthZ request in, one verdict and one audit record out.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use dockgate_inputs::authz::{read_request, AuthzRequest};
+use dockgate_inputs::resolve::{resolve, DaemonLookup};
+use dockgate_model::Operation;
+use dockgate_rules::{evaluate, Policy, Requester, Verdict};
+
+use crate::audit::{now_rfc3339, AuditRecord};
+
+/// How long resolving a request's references may take before the request
+/// is denied.
+pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The decision engine: the policy in force and a way to ask the daemon.
+pub struct Gate<L> {
+    policy: RwLock<Arc<Policy>>,
+    lookup: L,
+}
+
+/// What a request needs before it can be judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Nothing: judge it at once.
+    Nothing,
+    /// Look-ups on the daemon.
+    Lookups,
+}
+
+impl<L: DaemonLookup> Gate<L> {
+    /// A gate with a policy and a daemon to ask.
+    pub fn new(policy: Policy, lookup: L) -> Self {
+        Gate {
+            policy: RwLock::new(Arc::new(policy)),
+            lookup,
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Puts a new, already validated, policy in force. Requests being
+    /// decided keep the policy they started with.
+    pub fn replace_policy(&self, policy: Policy) {
+        *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
+    }
+
+    /// Whether a request will need daemon look-ups (decides which
+    /// concurrency budget it uses).
+    pub fn need(request: &AuthzRequest) -> Need {
+        match request.method.to_ascii_uppercase().as_str() {
+            "GET" | "HEAD" | "OPTIONS" => Need::Nothing,
+            _ => Need::Lookups,
+        }
+    }
+
+    /// Decides one request.
+    pub async fn decide(&self, request: &AuthzRequest) -> (Verdict, AuditRecord) {
+        let policy = self.policy();
+        let requester = Requester {
+            tls_user: if request.user_authn_method.eq_ignore_ascii_case("TLS") {
+                request.user.clone()
+            } else {
+                String::new()
+            },
+        };
+        let mut record = AuditRecord {
+            time: now_rfc3339(),
+            source: "gate",
+            user: request.user.clone(),
+            method: request.method.clone(),
+            path: request
+                .uri
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            endpoint: "unreadable".to_string(),
+            container: None,
+            image: None,
+            decision: dockgate_rules::Decision::Deny,
+            rules: Vec::new(),
+            findings: Vec::new(),
+            policy_hash: policy.hash().to_string(),
+        };
+        let verdict = match read_request(request) {
+            Err(err) => Verdict::unreadable(err.to_string()),
+            Ok(mut read) => {
+                record.path = read.path.path.clone();
+                record.endpoint = read.endpoint_name();
+                let workload = &mut read.workload;
+                let needs_lookup = read.mutating
+                    && matches!(
+                        workload.operation,
+                        Operation::Container | Operation::Exec | Operation::Service
+                    );
+                if needs_lookup
+                    && tokio::time::timeout(LOOKUP_TIMEOUT, resolve(workload, &self.lookup))
+                        .await
+                        .is_err()
+                {
+                    let verdict = Verdict::unreadable(format!(
+                        "looking up what the request names took longer than {}s",
+                        LOOKUP_TIMEOUT.as_secs()
+                    ));
+                    record.container = workload.name.clone();
+                    return finish(record, verdict);
+                }
+                record.container = workload.name.clone();
+                record.image = workload.image.as_ref().map(|i| i.value.clone());
+                evaluate(&policy, workload, &requester)
+            }
+        };
+        finish(record, verdict)
+    }
+}
+
+fn finish(mut record: AuditRecord, verdict: Verdict) -> (Verdict, AuditRecord) {
+    record.decision = verdict.decision;
+    record.rules = verdict.rule_ids();
+    record.findings = verdict.findings.clone();
+    (verdict, record)
+}

@@ -1,0 +1,225 @@
+//! Asking the Docker daemon about what a request names, with a short cache.
+//!
+//! The daemon sends the gate an AuthZ request for each of these look-ups
+//! too. They are GETs, which the gate answers without looking anything up,
+//! and the server admits them through a separate concurrency budget, so a
+//! burst of creates waiting on look-ups can never starve the look-ups'
+//! own authorization (see `server.rs`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use dockgate_inputs::inspect::container_from_value;
+use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, VolumeFacts};
+use dockgate_model::Workload;
+
+/// How long an answer is reused. Short: a container's mounts do not change,
+/// but a name can be reused by a new container.
+const CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Look-ups through the daemon's API, cached briefly.
+pub struct DockerLookup {
+    base: Docker,
+    docker: tokio::sync::OnceCell<Docker>,
+    containers: Cache<Workload>,
+    volumes: Cache<VolumeFacts>,
+    images: Cache<ImageFacts>,
+    host_fs: bool,
+}
+
+struct Cache<T> {
+    entries: Mutex<HashMap<String, (Instant, Option<T>)>>,
+}
+
+impl<T: Clone> Cache<T> {
+    fn new() -> Self {
+        Cache {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Option<T>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, key: &str, value: Option<T>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() > 4096 {
+            entries.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+        }
+        entries.insert(key.to_string(), (Instant::now(), value));
+    }
+}
+
+/// Errors connecting to the daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL is not one dockgate can use.
+    #[error("unsupported Docker host {0:?}: use unix:///path/to/docker.sock or tcp://host:port")]
+    Url(String),
+    /// bollard could not set up the client.
+    #[error("cannot connect to the Docker daemon at {url}: {source}")]
+    Client {
+        /// The URL.
+        url: String,
+        /// The cause.
+        source: bollard::errors::Error,
+    },
+}
+
+impl DockerLookup {
+    /// Sets up a client for the daemon at `url` (`unix://...` or `tcp://...`).
+    /// Nothing is sent until the first look-up.
+    pub fn connect(url: &str) -> Result<DockerLookup, ConnectError> {
+        let docker = if let Some(path) = url.strip_prefix("unix://") {
+            Docker::connect_with_unix(path, 10, bollard::API_DEFAULT_VERSION)
+        } else if url.starts_with("tcp://") || url.starts_with("http://") {
+            Docker::connect_with_http(url, 10, bollard::API_DEFAULT_VERSION)
+        } else {
+            return Err(ConnectError::Url(url.to_string()));
+        }
+        .map_err(|source| ConnectError::Client {
+            url: url.to_string(),
+            source,
+        })?;
+        Ok(DockerLookup {
+            base: docker,
+            docker: tokio::sync::OnceCell::new(),
+            containers: Cache::new(),
+            volumes: Cache::new(),
+            images: Cache::new(),
+            host_fs: url.starts_with("unix://"),
+        })
+    }
+
+    /// The client, after agreeing on an API version with the daemon (1.41
+    /// and up) so that an older daemon does not refuse bollard's newer
+    /// default. The first look-up negotiates; a failure is retried next time.
+    pub async fn client(&self) -> Result<&Docker, LookupError> {
+        self.docker
+            .get_or_try_init(|| async {
+                self.base
+                    .clone()
+                    .negotiate_version()
+                    .await
+                    .map_err(|e| LookupError(format!("cannot reach the Docker daemon: {e}")))
+            })
+            .await
+    }
+}
+
+/// Names are put into URL paths by the client; anything outside Docker's
+/// name and reference alphabet could change which object is asked about.
+fn checked(name: &str) -> Result<&str, LookupError> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-:/@".contains(c))
+        && !name.split('/').any(|s| s == ".." || s == ".");
+    if ok {
+        Ok(name)
+    } else {
+        Err(LookupError(format!(
+            "{name:?} is not a name dockgate can look up"
+        )))
+    }
+}
+
+fn not_found(err: &bollard::errors::Error) -> bool {
+    matches!(
+        err,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+impl DaemonLookup for DockerLookup {
+    async fn container(&self, name: &str) -> Result<Option<Workload>, LookupError> {
+        let name = checked(name)?;
+        if let Some(hit) = self.containers.get(name) {
+            return Ok(hit);
+        }
+        let found = match self.client().await?.inspect_container(name, None).await {
+            Ok(doc) => {
+                let value = serde_json::to_value(&doc)
+                    .map_err(|e| LookupError(format!("cannot read inspect of {name:?}: {e}")))?;
+                Some(
+                    container_from_value(&value)
+                        .map_err(|e| LookupError(format!("{name:?}: {e}")))?,
+                )
+            }
+            Err(err) if not_found(&err) => None,
+            Err(err) => return Err(LookupError(err.to_string())),
+        };
+        self.containers.put(name, found.clone());
+        Ok(found)
+    }
+
+    async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {
+        let name = checked(name)?;
+        if let Some(hit) = self.volumes.get(name) {
+            return Ok(hit);
+        }
+        let found = match self.client().await?.inspect_volume(name).await {
+            Ok(volume) => Some(VolumeFacts {
+                driver: volume.driver,
+                options: volume.options.into_iter().collect(),
+            }),
+            Err(err) if not_found(&err) => None,
+            Err(err) => return Err(LookupError(err.to_string())),
+        };
+        self.volumes.put(name, found.clone());
+        Ok(found)
+    }
+
+    async fn image(&self, reference: &str) -> Result<Option<ImageFacts>, LookupError> {
+        let reference = checked(reference)?;
+        if let Some(hit) = self.images.get(reference) {
+            return Ok(hit);
+        }
+        let found = match self.client().await?.inspect_image(reference).await {
+            Ok(image) => Some(ImageFacts {
+                user: image.config.and_then(|c| c.user).unwrap_or_default(),
+                repo_digests: image.repo_digests.unwrap_or_default(),
+            }),
+            Err(err) if not_found(&err) => None,
+            Err(err) => return Err(LookupError(err.to_string())),
+        };
+        self.images.put(reference, found.clone());
+        Ok(found)
+    }
+
+    fn real_path(&self, path: &str) -> Option<String> {
+        if !self.host_fs {
+            return None;
+        }
+        std::fs::canonicalize(path)
+            .ok()
+            .and_then(|p| p.to_str().map(str::to_string))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_names_are_checked() {
+        assert!(checked("runner").is_ok());
+        assert!(checked("registry:5000/team/app@sha256:ab").is_ok());
+        assert_eq!(
+            checked("x?all=1").unwrap_err().to_string(),
+            "\"x?all=1\" is not a name dockgate can look up"
+        );
+        assert!(checked("evil/../safe").is_err());
+        assert!(checked("").is_err());
+    }
+}

@@ -1,0 +1,206 @@
+//! The plugin's HTTP server on a Unix socket.
+//!
+//! Docker speaks the plugin protocol as JSON POSTs: `/Plugin.Activate`,
+//! `/AuthZPlugin.AuthZReq` and `/AuthZPlugin.AuthZRes`. Concurrency is
+//! bounded with two budgets: requests that need daemon look-ups, and the
+//! rest. The look-ups themselves come back to the gate as GET requests,
+//! which draw from the second budget, so the first can never deadlock
+//! waiting on its own look-ups.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use dockgate_inputs::authz::AuthzRequest;
+use dockgate_inputs::resolve::DaemonLookup;
+use serde::Serialize;
+use tokio::net::UnixListener;
+use tokio::sync::Semaphore;
+
+use crate::audit::AuditLog;
+use crate::decide::{Gate, Need};
+
+/// Limits of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Requests deciding at once that may need daemon look-ups.
+    pub lookups: usize,
+    /// Requests deciding at once that need none.
+    pub plain: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            lookups: 64,
+            plain: 256,
+        }
+    }
+}
+
+struct Shared<L> {
+    gate: Arc<Gate<L>>,
+    audit: Arc<AuditLog>,
+    lookups: Semaphore,
+    plain: Semaphore,
+}
+
+/// `authorization.Response`.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct AuthzResponse {
+    /// Whether the daemon may go ahead.
+    #[serde(rename = "Allow")]
+    pub allow: bool,
+    /// Shown to the client on a denial.
+    #[serde(rename = "Msg", skip_serializing_if = "String::is_empty")]
+    pub msg: String,
+    /// dockgate's own failure; the daemon denies.
+    #[serde(rename = "Err", skip_serializing_if = "String::is_empty")]
+    pub err: String,
+}
+
+const PLUGIN_JSON: &str = "application/vnd.docker.plugins.v1+json";
+
+fn reply<T: Serialize>(body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, PLUGIN_JSON)], bytes).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The plugin's routes, for serving or for tests.
+pub fn router<L: DaemonLookup + 'static>(
+    gate: Arc<Gate<L>>,
+    audit: Arc<AuditLog>,
+    limits: Limits,
+) -> Router {
+    let shared = Arc::new(Shared {
+        gate,
+        audit,
+        lookups: Semaphore::new(limits.lookups.max(1)),
+        plain: Semaphore::new(limits.plain.max(1)),
+    });
+    Router::new()
+        .route("/Plugin.Activate", post(activate))
+        .route("/AuthZPlugin.AuthZReq", post(authz_request::<L>))
+        .route("/AuthZPlugin.AuthZRes", post(authz_response))
+        // New daemons forward bodies up to 4 MiB, base64-encoded in the
+        // request; leave room for that.
+        .layer(DefaultBodyLimit::max(16 << 20))
+        .with_state(shared)
+}
+
+async fn activate() -> Response {
+    reply(&serde_json::json!({ "Implements": ["authz"] }))
+}
+
+async fn authz_response() -> Response {
+    reply(&AuthzResponse {
+        allow: true,
+        msg: String::new(),
+        err: String::new(),
+    })
+}
+
+async fn authz_request<L: DaemonLookup + 'static>(
+    State(shared): State<Arc<Shared<L>>>,
+    body: Bytes,
+) -> Response {
+    let request: AuthzRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(err) => {
+            let msg = format!("dockgate: denied: cannot read the daemon's AuthZ request: {err}");
+            tracing::error!(error = %err, "unreadable AuthZ request from the daemon");
+            return reply(&AuthzResponse {
+                allow: false,
+                msg: msg.clone(),
+                err: msg,
+            });
+        }
+    };
+    let budget = match Gate::<L>::need(&request) {
+        Need::Lookups => &shared.lookups,
+        Need::Nothing => &shared.plain,
+    };
+    let Ok(_permit) = budget.acquire().await else {
+        let msg = "dockgate: denied: the gate is shutting down".to_string();
+        return reply(&AuthzResponse {
+            allow: false,
+            msg: msg.clone(),
+            err: msg,
+        });
+    };
+    let (verdict, record) = shared.gate.decide(&request).await;
+    shared.audit.write(&record);
+    if verdict.allowed() {
+        for finding in verdict.findings.iter().filter(|f| f.exempted.is_none()) {
+            tracing::warn!(rule = %finding.rule, action = finding.action.name(), endpoint = %record.endpoint, "{}", finding.message);
+        }
+        reply(&AuthzResponse {
+            allow: true,
+            msg: String::new(),
+            err: String::new(),
+        })
+    } else {
+        reply(&AuthzResponse {
+            allow: false,
+            msg: verdict.denial_message(),
+            err: String::new(),
+        })
+    }
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The socket could not be created.
+    #[error("cannot listen on {path}: {source}")]
+    Listen {
+        /// The socket path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("serving failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Binds the plugin socket, replacing a stale one, with owner-only access:
+/// the daemon runs as root, and nobody else should speak for it.
+pub fn bind(path: &Path) -> Result<UnixListener, ServeError> {
+    let err = |source| ServeError::Listen {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    let listener = UnixListener::bind(path).map_err(err)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+    Ok(listener)
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: UnixListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServeError::Serve)
+}

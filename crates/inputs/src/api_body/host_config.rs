@@ -1,0 +1,560 @@
+//! Reads a canonical `HostConfig` (and the container `Config`) into the model.
+//!
+//! Shared by container create, the pre-1.24 start body and, through the same
+//! field names, `docker inspect` documents.
+
+use dockgate_model::{
+    clean_path, normalize_capability, At, Device, EnvVar, Mount, MountKind, NamespaceKind,
+    NamespaceMode, PublishedPort, Resolution, VolumeBacking, Workload,
+};
+use serde_json::Value;
+
+/// Paths the daemon masks by default (`oci.DefaultSpec` plus
+/// `daemon/oci_linux.go`). A `MaskedPaths` list that lacks one unmasks it.
+pub const DEFAULT_MASKED_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+];
+
+/// Paths the daemon mounts read-only by default.
+pub const DEFAULT_READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// A small reader over a canonical value with a field-name prefix for
+/// messages.
+#[derive(Clone, Copy)]
+pub struct Fields<'a> {
+    value: &'a Value,
+    prefix: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    /// Reads `value`, naming its fields `prefix.Field`.
+    pub fn new(value: &'a Value, prefix: &'a str) -> Self {
+        Fields { value, prefix }
+    }
+
+    /// The message name of a field.
+    pub fn name(&self, field: &str) -> String {
+        if self.prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{}.{field}", self.prefix)
+        }
+    }
+
+    /// A field's raw value.
+    pub fn get(&self, field: &str) -> &'a Value {
+        self.value.get(field).unwrap_or(&Value::Null)
+    }
+
+    /// A string field; `""` when unset.
+    pub fn str(&self, field: &str) -> &'a str {
+        self.get(field).as_str().unwrap_or_default()
+    }
+
+    /// A boolean field; `false` when unset.
+    pub fn bool(&self, field: &str) -> bool {
+        self.get(field).as_bool().unwrap_or_default()
+    }
+
+    /// An integer field; `None` when unset or null.
+    pub fn int(&self, field: &str) -> Option<i64> {
+        self.get(field).as_i64()
+    }
+
+    /// A list of strings with their message names (`Field[i]`).
+    pub fn strings(&self, field: &str) -> Vec<(String, &'a str)> {
+        match self.get(field) {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    (
+                        format!("{}[{i}]", self.name(field)),
+                        v.as_str().unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A map of strings with their message names (`Field[key]`).
+    pub fn string_map(&self, field: &str) -> Vec<(String, &'a str, &'a str)> {
+        match self.get(field) {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        format!("{}[{k:?}]", self.name(field)),
+                        k.as_str(),
+                        v.as_str().unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A nested object.
+    pub fn child(&self, field: &str, prefix: &'a str) -> Fields<'a> {
+        Fields::new(self.get(field), prefix)
+    }
+
+    /// The objects of a list with their message names.
+    pub fn objects(&self, field: &str) -> Vec<(String, &'a Value)> {
+        match self.get(field) {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{}[{i}]", self.name(field)), v))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Reads the container `Config` part: image, user and environment.
+pub fn read_config(config: Fields, workload: &mut Workload) {
+    let image = config.str("Image");
+    if !image.is_empty() {
+        workload.image = Some(At::new(image.to_string(), config.name("Image")));
+    }
+    workload.user.requested = At::new(config.str("User").to_string(), config.name("User"));
+    workload.env = read_env(config, "Env");
+    for (key, _) in config.get("Volumes").as_object().into_iter().flatten() {
+        workload.mounts.push(Mount {
+            kind: MountKind::Volume {
+                name: String::new(),
+                driver: None,
+                backing: Resolution::Known(VolumeBacking::Managed),
+            },
+            target: key.clone(),
+            read_only: false,
+            propagation: None,
+            via: None,
+            field: format!("{}[{key:?}]", config.name("Volumes")),
+        });
+    }
+}
+
+/// Reads `KEY=value` environment entries.
+pub fn read_env(fields: Fields, field: &str) -> Vec<EnvVar> {
+    fields
+        .strings(field)
+        .into_iter()
+        .map(|(name, entry)| {
+            let (key, value) = match entry.split_once('=') {
+                Some((k, v)) => (k, Some(v.to_string())),
+                None => (entry, None),
+            };
+            EnvVar {
+                name: key.to_string(),
+                value,
+                field: name,
+            }
+        })
+        .collect()
+}
+
+/// Reads everything a `HostConfig` grants.
+pub fn read_host_config(hc: Fields, workload: &mut Workload) {
+    if hc.get("Privileged").is_boolean() {
+        workload.privileged = Some(At::new(hc.bool("Privileged"), hc.name("Privileged")));
+    }
+    let volume_driver = hc.str("VolumeDriver");
+    for (name, spec) in hc.strings("Binds") {
+        if let Some(mount) = parse_bind(spec, volume_driver, name) {
+            workload.mounts.push(mount);
+        }
+    }
+    for (name, mount) in hc.objects("Mounts") {
+        workload.mounts.push(read_mount(Fields::new(mount, &name)));
+    }
+    for (name, target, _) in hc.string_map("Tmpfs") {
+        workload.mounts.push(Mount {
+            kind: MountKind::Tmpfs,
+            target: target.to_string(),
+            read_only: false,
+            propagation: None,
+            via: None,
+            field: name,
+        });
+    }
+    for (name, source) in hc.strings("VolumesFrom") {
+        workload
+            .volumes_from
+            .push(At::new(source.to_string(), name));
+    }
+    read_namespaces(hc, workload);
+    workload.cap_add = read_caps(hc, "CapAdd");
+    workload.cap_drop = read_caps(hc, "CapDrop");
+    for (name, device) in hc.objects("Devices") {
+        let device = Fields::new(device, "");
+        workload.devices.push(Device {
+            host: device.str("PathOnHost").to_string(),
+            container: device.str("PathInContainer").to_string(),
+            field: name,
+        });
+    }
+    for (name, request) in hc.objects("DeviceRequests") {
+        let request = Fields::new(request, "");
+        let caps: Vec<String> = request
+            .get("Capabilities")
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|set| set.as_array())
+            .map(|set| {
+                set.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        let driver = match request.str("Driver") {
+            "" => "default driver",
+            d => d,
+        };
+        workload.devices.push(Device {
+            host: format!("{driver} [{}]", caps.join(" | ")),
+            container: String::new(),
+            field: name,
+        });
+    }
+    for (name, rule) in hc.strings("DeviceCgroupRules") {
+        workload
+            .device_cgroup_rules
+            .push(At::new(rule.to_string(), name));
+    }
+    read_security_options(hc, workload);
+    for (name, key, value) in hc.string_map("Sysctls") {
+        workload
+            .sysctls
+            .push(At::new((key.to_string(), value.to_string()), name));
+    }
+    for (port, bindings) in hc.get("PortBindings").as_object().into_iter().flatten() {
+        let field = format!("{}[{port:?}]", hc.name("PortBindings"));
+        for binding in bindings.as_array().into_iter().flatten() {
+            let binding = Fields::new(binding, "");
+            workload.ports.push(PublishedPort {
+                host_ip: binding.str("HostIp").to_string(),
+                host_port: binding.str("HostPort").to_string(),
+                container_port: port.clone(),
+                field: field.clone(),
+            });
+        }
+    }
+    if hc.bool("PublishAllPorts") {
+        workload.publish_all = Some(At::new(true, hc.name("PublishAllPorts")));
+    }
+    let runtime = hc.str("Runtime");
+    if !runtime.is_empty() {
+        workload.runtime = Some(At::new(runtime.to_string(), hc.name("Runtime")));
+    }
+    let parent = hc.str("CgroupParent");
+    if !parent.is_empty() {
+        workload.cgroup_parent = Some(At::new(parent.to_string(), hc.name("CgroupParent")));
+    }
+    workload.read_only_rootfs = Some(At::new(
+        hc.bool("ReadonlyRootfs"),
+        hc.name("ReadonlyRootfs"),
+    ));
+    workload.limits.memory = hc.int("Memory").map(|m| At::new(m, hc.name("Memory")));
+    workload.limits.pids = hc
+        .int("PidsLimit")
+        .map(|p| At::new(p, hc.name("PidsLimit")));
+}
+
+fn read_caps(hc: Fields, field: &str) -> Vec<At<String>> {
+    hc.strings(field)
+        .into_iter()
+        .map(|(name, cap)| At::new(normalize_capability(cap), name))
+        .collect()
+}
+
+/// Parses a namespace mode string (`host`, `container:<id>`, ...).
+pub fn namespace_mode(value: &str) -> NamespaceMode {
+    match value {
+        "" | "default" | "private" => NamespaceMode::Default,
+        "host" => NamespaceMode::Host,
+        other => match other.strip_prefix("container:") {
+            Some(target) => NamespaceMode::Container {
+                target: target.to_string(),
+                target_uses_host: Resolution::Pending,
+            },
+            None => NamespaceMode::Other {
+                value: other.to_string(),
+            },
+        },
+    }
+}
+
+fn read_namespaces(hc: Fields, workload: &mut Workload) {
+    for (kind, field) in [
+        (NamespaceKind::Network, "NetworkMode"),
+        (NamespaceKind::Pid, "PidMode"),
+        (NamespaceKind::Ipc, "IpcMode"),
+        (NamespaceKind::Uts, "UTSMode"),
+        (NamespaceKind::User, "UsernsMode"),
+        (NamespaceKind::Cgroup, "CgroupnsMode"),
+    ] {
+        let mode = namespace_mode(hc.str(field));
+        if mode != NamespaceMode::Default {
+            workload
+                .namespaces
+                .push((kind, At::new(mode, hc.name(field))));
+        }
+    }
+}
+
+/// Reads `SecurityOpt`, `MaskedPaths` and `ReadonlyPaths` the way
+/// `daemon/create.go` `parseSecurityOpt` does: `=` or the deprecated `:`
+/// separates key and value, and a bare `disable` disables labelling.
+fn read_security_options(hc: Fields, workload: &mut Workload) {
+    let security = &mut workload.security;
+    for (name, opt) in hc.strings("SecurityOpt") {
+        if opt == "no-new-privileges" {
+            security.no_new_privileges = true;
+            continue;
+        }
+        if opt == "disable" {
+            security.selinux_disabled = Some(At::new(opt.to_string(), name));
+            continue;
+        }
+        let split = if opt.contains('=') {
+            opt.split_once('=')
+        } else {
+            opt.split_once(':')
+        };
+        let Some((key, value)) = split else {
+            security.invalid.push(At::new(opt.to_string(), name));
+            continue;
+        };
+        match key {
+            "seccomp" if seccomp_unconfined(value) => {
+                security.seccomp_unconfined = Some(At::new(opt.to_string(), name));
+            }
+            "apparmor" if value == "unconfined" => {
+                security.apparmor_unconfined = Some(At::new(opt.to_string(), name));
+            }
+            "label" if selinux_unconfined(value) => {
+                security.selinux_disabled = Some(At::new(opt.to_string(), name));
+            }
+            "no-new-privileges" => security.no_new_privileges = value == "true" || value == "1",
+            "systempaths" if value == "unconfined" => {
+                let all = DEFAULT_MASKED_PATHS
+                    .iter()
+                    .chain(DEFAULT_READONLY_PATHS)
+                    .map(|p| p.to_string())
+                    .collect();
+                security.unmasked_paths = Some(At::new(all, name));
+            }
+            "seccomp" | "apparmor" | "label" => {}
+            _ => security.invalid.push(At::new(opt.to_string(), name)),
+        }
+    }
+    let mut unmasked = Vec::new();
+    for (field, defaults) in [
+        ("MaskedPaths", DEFAULT_MASKED_PATHS),
+        ("ReadonlyPaths", DEFAULT_READONLY_PATHS),
+    ] {
+        // null keeps the defaults; a list replaces them.
+        if let Value::Array(items) = hc.get(field) {
+            let given: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            for default in defaults {
+                if !given.contains(default) {
+                    unmasked.push(default.to_string());
+                }
+            }
+        }
+    }
+    if !unmasked.is_empty() && security.unmasked_paths.is_none() {
+        let field = if hc.get("MaskedPaths").is_array() {
+            hc.name("MaskedPaths")
+        } else {
+            hc.name("ReadonlyPaths")
+        };
+        security.unmasked_paths = Some(At::new(unmasked, field));
+    }
+}
+
+/// Whether a seccomp option value turns filtering off: `unconfined`, or an
+/// inline profile whose default action allows or only logs.
+pub fn seccomp_unconfined(value: &str) -> bool {
+    if value == "unconfined" {
+        return true;
+    }
+    let Ok(profile) = serde_json::from_str::<Value>(value) else {
+        return false;
+    };
+    let action = profile
+        .get("defaultAction")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    matches!(action, "SCMP_ACT_ALLOW" | "SCMP_ACT_LOG")
+}
+
+/// Whether an SELinux label option disables confinement.
+pub fn selinux_unconfined(value: &str) -> bool {
+    value == "disable" || value == "type:spc_t" || value == "type:unconfined_t"
+}
+
+/// Parses one `Binds` entry like moby's Linux mount parser:
+/// `[source:]destination[:mode]`, where an absolute source is a host path and
+/// any other source names a volume.
+pub fn parse_bind(spec: &str, volume_driver: &str, field: String) -> Option<Mount> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (source, target, mode) = match parts.as_slice() {
+        [target] => ("", *target, ""),
+        [a, b] if valid_mode(b) => ("", *a, *b),
+        [source, target] => (*source, *target, ""),
+        [source, target, mode] => (*source, *target, *mode),
+        // The daemon rejects the spec; there is nothing to mount.
+        _ => return None,
+    };
+    let modes: Vec<&str> = mode.split(',').filter(|m| !m.is_empty()).collect();
+    let read_only = modes.contains(&"ro");
+    let propagation = modes
+        .iter()
+        .find(|m| PROPAGATIONS.contains(m))
+        .map(|m| m.to_string());
+    let kind = if source.starts_with('/') {
+        MountKind::Bind {
+            host_path: clean_path(source),
+            real_path: None,
+        }
+    } else {
+        let driver = (!volume_driver.is_empty()).then(|| volume_driver.to_string());
+        MountKind::Volume {
+            name: source.to_string(),
+            backing: Resolution::Known(VolumeBacking::from_driver_options(
+                volume_driver,
+                std::iter::empty(),
+            )),
+            driver,
+        }
+    };
+    Some(Mount {
+        kind,
+        target: target.to_string(),
+        read_only,
+        propagation,
+        via: None,
+        field,
+    })
+}
+
+const PROPAGATIONS: &[&str] = &[
+    "shared", "rshared", "slave", "rslave", "private", "rprivate",
+];
+
+fn valid_mode(mode: &str) -> bool {
+    mode.split(',').all(|m| {
+        matches!(
+            m,
+            "ro" | "rw" | "z" | "Z" | "nocopy" | "consistent" | "cached" | "delegated"
+        ) || PROPAGATIONS.contains(&m)
+    })
+}
+
+/// Reads one `mount.Mount` object.
+pub fn read_mount(mount: Fields) -> Mount {
+    let source = mount.str("Source");
+    let field = mount.prefix.to_string();
+    let propagation = mount
+        .child("BindOptions", "")
+        .str("Propagation")
+        .to_string();
+    let kind = match mount.str("Type") {
+        "bind" => MountKind::Bind {
+            host_path: clean_path(source),
+            real_path: None,
+        },
+        "volume" => {
+            let driver = mount.child("VolumeOptions", "").child("DriverConfig", "");
+            let name = driver.str("Name");
+            let options = driver.string_map("Options");
+            MountKind::Volume {
+                name: source.to_string(),
+                driver: (!name.is_empty()).then(|| name.to_string()),
+                backing: Resolution::Known(VolumeBacking::from_driver_options(
+                    name,
+                    options.iter().map(|(_, k, v)| (*k, *v)),
+                )),
+            }
+        }
+        "tmpfs" => MountKind::Tmpfs,
+        other => MountKind::Other {
+            kind: other.to_string(),
+        },
+    };
+    Mount {
+        kind,
+        target: mount.str("Target").to_string(),
+        read_only: mount.bool("ReadOnly"),
+        propagation: (!propagation.is_empty()).then_some(propagation),
+        via: None,
+        field,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bind(spec: &str) -> Option<Mount> {
+        parse_bind(spec, "", "Binds[0]".into())
+    }
+
+    #[test]
+    fn bind_specs() {
+        let m = bind("/:/host").unwrap();
+        assert_eq!(
+            m.kind,
+            MountKind::Bind {
+                host_path: "/".into(),
+                real_path: None
+            }
+        );
+        assert_eq!(m.target, "/host");
+        let m = bind("/etc/../var/run/docker.sock:/s:ro,rshared").unwrap();
+        assert_eq!(
+            m.kind,
+            MountKind::Bind {
+                host_path: "/var/run/docker.sock".into(),
+                real_path: None
+            }
+        );
+        assert!(m.read_only);
+        assert_eq!(m.propagation.as_deref(), Some("rshared"));
+        let m = bind("data:/data").unwrap();
+        assert!(matches!(m.kind, MountKind::Volume { ref name, .. } if name == "data"));
+        let m = bind("/data:ro").unwrap();
+        assert!(matches!(m.kind, MountKind::Volume { ref name, .. } if name.is_empty()));
+        assert!(m.read_only);
+        assert_eq!(bind("a:b:c:d"), None);
+    }
+
+    #[test]
+    fn seccomp_profiles() {
+        assert!(seccomp_unconfined("unconfined"));
+        assert!(seccomp_unconfined(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#));
+        assert!(!seccomp_unconfined(r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#));
+        assert!(!seccomp_unconfined("/path/profile.json"));
+    }
+}

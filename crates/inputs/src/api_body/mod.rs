@@ -1,0 +1,223 @@
+//! Docker API request bodies turned into the model.
+//!
+//! Each function takes the raw body bytes, decodes them with Go's rules
+//! ([`crate::gojson`]) against the daemon's own type and describes the
+//! result as a [`Workload`].
+
+pub mod host_config;
+
+use dockgate_model::{
+    normalize_capability, At, Mount, MountKind, Operation, PublishedPort, Resolution,
+    VolumeBacking, Workload,
+};
+use serde_json::Value;
+
+use crate::docker_types::{
+    CREATE_REQUEST, EXEC_CONFIG, HOST_CONFIG, SERVICE_SPEC, TOP_LEVEL_HOST_CONFIG, UPDATE_CONFIG,
+    VOLUME_CREATE,
+};
+use crate::gojson::{decode_bytes, GoJsonError, Shape};
+use host_config::{read_config, read_env, read_host_config, read_mount, Fields};
+
+/// `POST /containers/create`.
+///
+/// Follows `runconfig.ContainerConfigWrapper.getHostConfig` of daemons up to
+/// 24.0: without a `HostConfig` object, the host settings written at the top
+/// level of the body apply; with one, a few top-level resource settings
+/// still fill its zero values.
+pub fn container_create(body: &[u8]) -> Result<Workload, GoJsonError> {
+    let mut v = decode_bytes(body, Shape::Struct(CREATE_REQUEST))?;
+    let top = v
+        .as_object_mut()
+        .and_then(|o| o.remove(TOP_LEVEL_HOST_CONFIG))
+        .unwrap_or(Value::Null);
+    let mut workload = Workload::new(Operation::Container);
+    read_config(Fields::new(&v, ""), &mut workload);
+    match v.get("HostConfig") {
+        Some(inner) if inner.is_object() => {
+            let mut inner = inner.clone();
+            for field in [
+                "Memory",
+                "MemorySwap",
+                "CpuShares",
+                "CpusetCpus",
+                "VolumeDriver",
+            ] {
+                let top_value = top.get(field);
+                let unset = |x: Option<&Value>| {
+                    x.is_none_or(|x| x.is_null() || x == &Value::from(0) || x == "")
+                };
+                if !unset(top_value) && unset(inner.get(field)) {
+                    inner[field] = top_value.cloned().unwrap_or_default();
+                }
+            }
+            read_host_config(Fields::new(&inner, "HostConfig"), &mut workload);
+        }
+        _ => read_host_config(Fields::new(&top, ""), &mut workload),
+    }
+    Ok(workload)
+}
+
+/// `POST /containers/{id}/start` with a body, honoured before API 1.24: the
+/// body is a whole `HostConfig` that replaces the one given at create.
+pub fn container_start(body: &[u8]) -> Result<Workload, GoJsonError> {
+    let v = decode_bytes(body, Shape::Struct(HOST_CONFIG))?;
+    let mut workload = Workload::new(Operation::Container);
+    read_host_config(Fields::new(&v, ""), &mut workload);
+    Ok(workload)
+}
+
+/// `POST /containers/{id}/exec`.
+pub fn exec_create(body: &[u8]) -> Result<Workload, GoJsonError> {
+    let v = decode_bytes(body, Shape::Struct(EXEC_CONFIG))?;
+    let f = Fields::new(&v, "");
+    let mut workload = Workload::new(Operation::Exec);
+    workload.privileged = Some(At::new(f.bool("Privileged"), "Privileged"));
+    workload.user.requested = At::new(f.str("User").to_string(), "User");
+    workload.env = read_env(f, "Env");
+    Ok(workload)
+}
+
+/// `POST /containers/{id}/update`. Only what the daemon applies on update is
+/// described: resource limits (zero means unchanged).
+pub fn container_update(body: &[u8]) -> Result<Workload, GoJsonError> {
+    let v = decode_bytes(body, Shape::Struct(UPDATE_CONFIG))?;
+    let f = Fields::new(&v, "");
+    let mut workload = Workload::new(Operation::Update);
+    workload.limits.memory = f
+        .int("Memory")
+        .filter(|m| *m != 0)
+        .map(|m| At::new(m, "Memory"));
+    workload.limits.pids = f.int("PidsLimit").map(|p| At::new(p, "PidsLimit"));
+    Ok(workload)
+}
+
+/// `POST /volumes/create`: the volume is described as a mount without a
+/// target, so the mount rules judge what its driver options expose.
+pub fn volume_create(body: &[u8]) -> Result<Workload, GoJsonError> {
+    let v = decode_bytes(body, Shape::Struct(VOLUME_CREATE))?;
+    let f = Fields::new(&v, "");
+    let options = f.string_map("DriverOpts");
+    let driver = f.str("Driver");
+    let mut workload = Workload::new(Operation::Volume);
+    workload.name = Some(f.str("Name").to_string()).filter(|n| !n.is_empty());
+    let device_field = options
+        .iter()
+        .find(|(_, k, _)| *k == "device")
+        .map(|(name, _, _)| name.clone())
+        .unwrap_or_else(|| "DriverOpts".to_string());
+    workload.mounts.push(Mount {
+        kind: MountKind::Volume {
+            name: f.str("Name").to_string(),
+            driver: (!driver.is_empty()).then(|| driver.to_string()),
+            backing: Resolution::Known(VolumeBacking::from_driver_options(
+                driver,
+                options.iter().map(|(_, k, v)| (*k, *v)),
+            )),
+        },
+        target: String::new(),
+        read_only: false,
+        propagation: None,
+        via: None,
+        field: device_field,
+    });
+    Ok(workload)
+}
+
+/// `POST /services/create` and `/services/{id}/update`: the task's container
+/// spec, published ports and limits.
+pub fn service_spec(body: &[u8]) -> Result<Workload, GoJsonError> {
+    let v = decode_bytes(body, Shape::Struct(SERVICE_SPEC))?;
+    let mut workload = Workload::new(Operation::Service);
+    let spec = Fields::new(&v, "");
+    workload.name = Some(spec.str("Name").to_string()).filter(|n| !n.is_empty());
+    let task = spec.child("TaskTemplate", "TaskTemplate");
+    let c = task.child("ContainerSpec", "TaskTemplate.ContainerSpec");
+    let image = c.str("Image");
+    if !image.is_empty() {
+        workload.image = Some(At::new(image.to_string(), c.name("Image")));
+    }
+    workload.user.requested = At::new(c.str("User").to_string(), c.name("User"));
+    workload.env = read_env(c, "Env");
+    for (name, mount) in c.objects("Mounts") {
+        workload.mounts.push(read_mount(Fields::new(mount, &name)));
+    }
+    for (name, key, value) in c.string_map("Sysctls") {
+        workload
+            .sysctls
+            .push(At::new((key.to_string(), value.to_string()), name));
+    }
+    for (field, list) in [
+        ("CapabilityAdd", &mut workload.cap_add),
+        ("CapabilityDrop", &mut workload.cap_drop),
+    ] {
+        for (name, cap) in c.strings(field) {
+            list.push(At::new(normalize_capability(cap), name));
+        }
+    }
+    let privileges = c.child("Privileges", "TaskTemplate.ContainerSpec.Privileges");
+    let seccomp = privileges.child("Seccomp", "TaskTemplate.ContainerSpec.Privileges.Seccomp");
+    if seccomp.str("Mode") == "unconfined" {
+        workload.security.seccomp_unconfined =
+            Some(At::new("unconfined".to_string(), seccomp.name("Mode")));
+    }
+    let apparmor = privileges.child("AppArmor", "TaskTemplate.ContainerSpec.Privileges.AppArmor");
+    if apparmor.str("Mode") == "disabled" {
+        workload.security.apparmor_unconfined =
+            Some(At::new("disabled".to_string(), apparmor.name("Mode")));
+    }
+    let selinux = privileges.child(
+        "SELinuxContext",
+        "TaskTemplate.ContainerSpec.Privileges.SELinuxContext",
+    );
+    if selinux.bool("Disable") {
+        workload.security.selinux_disabled =
+            Some(At::new("disable".to_string(), selinux.name("Disable")));
+    } else if host_config::selinux_unconfined(&format!("type:{}", selinux.str("Type"))) {
+        workload.security.selinux_disabled = Some(At::new(
+            format!("type:{}", selinux.str("Type")),
+            selinux.name("Type"),
+        ));
+    }
+    workload.security.no_new_privileges = privileges.bool("NoNewPrivileges");
+    workload.read_only_rootfs = Some(At::new(c.bool("ReadOnly"), c.name("ReadOnly")));
+    let limits = task
+        .child("Resources", "TaskTemplate.Resources")
+        .child("Limits", "TaskTemplate.Resources.Limits");
+    workload.limits.memory = limits
+        .int("MemoryBytes")
+        .map(|m| At::new(m, limits.name("MemoryBytes")));
+    workload.limits.pids = limits.int("Pids").map(|p| At::new(p, limits.name("Pids")));
+    let runtime = task.str("Runtime");
+    if !runtime.is_empty() {
+        workload.runtime = Some(At::new(runtime.to_string(), task.name("Runtime")));
+    }
+    if !task.get("PluginSpec").is_null() {
+        workload.runtime = Some(At::new("plugin".to_string(), task.name("PluginSpec")));
+    }
+    let endpoint = spec.child("EndpointSpec", "EndpointSpec");
+    for (name, port) in endpoint.objects("Ports") {
+        let port = Fields::new(port, "");
+        let published = port.get("PublishedPort").as_u64().unwrap_or(0);
+        if published == 0 {
+            continue;
+        }
+        let protocol = match port.str("Protocol") {
+            "" => "tcp",
+            p => p,
+        };
+        workload.ports.push(PublishedPort {
+            host_ip: String::new(),
+            host_port: published.to_string(),
+            container_port: format!(
+                "{}/{protocol}",
+                port.get("TargetPort").as_u64().unwrap_or(0)
+            ),
+            field: name,
+        });
+    }
+    Ok(workload)
+}
+
+#[cfg(test)]
+mod tests;

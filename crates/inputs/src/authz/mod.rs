@@ -1,0 +1,374 @@
+//! The AuthZ plugin protocol's request, read the way the daemon reads the
+//! call it describes.
+
+pub mod routes;
+pub mod uri;
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use dockgate_model::{ApiCall, At, CallKind, NamespaceKind, Operation, Workload};
+use serde::{Deserialize, Serialize};
+
+use crate::api_body;
+use crate::gojson::GoJsonError;
+use routes::{match_route, Endpoint, Matched};
+use uri::{parse_request_uri, ApiPath, UriError};
+
+/// The body size above which daemons up to 26.x silently stop forwarding a
+/// body to plugins (`pkg/authorization` `maxBodySize`); newer ones reject
+/// bodies over 4 MiB outright.
+pub const DAEMON_BODY_LIMIT: u64 = 1 << 20;
+
+/// `authorization.Request`, as the daemon sends it to `/AuthZPlugin.AuthZReq`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AuthzRequest {
+    /// The user from the client's TLS certificate, empty without TLS.
+    #[serde(rename = "User")]
+    pub user: String,
+    /// How the user was authenticated (`TLS`).
+    #[serde(rename = "UserAuthNMethod")]
+    pub user_authn_method: String,
+    /// The HTTP method.
+    #[serde(rename = "RequestMethod")]
+    pub method: String,
+    /// The raw request target.
+    #[serde(rename = "RequestURI")]
+    pub uri: String,
+    /// The body, base64 on the wire; absent when the daemon did not forward it.
+    #[serde(rename = "RequestBody", with = "base64_body")]
+    pub body: Option<Vec<u8>>,
+    /// The request headers, without credentials.
+    #[serde(rename = "RequestHeaders")]
+    pub headers: Option<BTreeMap<String, String>>,
+}
+
+mod base64_body {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let encoded: Option<String> = Option::deserialize(d)?;
+        match encoded {
+            None => Ok(None),
+            Some(s) => base64::engine::general_purpose::STANDARD
+                .decode(s.as_bytes())
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+
+    pub fn serialize<S: Serializer>(body: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match body {
+            None => s.serialize_none(),
+            Some(b) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b)),
+        }
+    }
+}
+
+impl AuthzRequest {
+    /// A header value, looked up case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .flatten()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Builds a request as the daemon would send it, for tests and tools.
+    pub fn new(method: &str, uri: &str, body: Option<&[u8]>) -> Self {
+        let mut headers = BTreeMap::new();
+        if let Some(body) = body {
+            headers.insert("Content-Type".into(), "application/json".into());
+            headers.insert("Content-Length".into(), body.len().to_string());
+        }
+        AuthzRequest {
+            method: method.to_string(),
+            uri: uri.to_string(),
+            body: body.map(<[u8]>::to_vec),
+            headers: Some(headers),
+            ..AuthzRequest::default()
+        }
+    }
+
+    /// The body as base64, as on the wire.
+    pub fn body_base64(&self) -> Option<String> {
+        self.body
+            .as_ref()
+            .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+    }
+}
+
+/// Why a request cannot be judged. Every one of these is a denial.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// The request target could not be read.
+    #[error(transparent)]
+    Uri(#[from] UriError),
+    /// The body is needed but the daemon did not forward it.
+    #[error("the daemon did not forward the body of {endpoint} to the plugin ({reason}), so dockgate cannot see what it asks for")]
+    BodyMissing {
+        /// The endpoint name.
+        endpoint: &'static str,
+        /// Why it was not forwarded.
+        reason: String,
+    },
+    /// The body could not be decoded the way the daemon decodes it.
+    #[error("{endpoint}: {source}")]
+    Body {
+        /// The endpoint name.
+        endpoint: &'static str,
+        /// The decoding problem.
+        source: GoJsonError,
+    },
+    /// Parameters that the daemon reads from a form-encoded body, which
+    /// plugins never see.
+    #[error("{endpoint} sent as a form (Content-Type {content_type:?}): the daemon reads its parameters from the body, which it does not forward to plugins")]
+    FormBody {
+        /// The endpoint name.
+        endpoint: &'static str,
+        /// The content type given.
+        content_type: String,
+    },
+}
+
+/// A request read as the daemon reads it, and what it asks for.
+#[derive(Debug, Clone)]
+pub struct ReadRequest {
+    /// The request path as the router sees it.
+    pub path: ApiPath,
+    /// The matched route, if any.
+    pub route: Option<Matched>,
+    /// What the request asks for, described by the model.
+    pub workload: Workload,
+    /// Whether the request changes anything (false for GET, HEAD).
+    pub mutating: bool,
+}
+
+impl ReadRequest {
+    /// The endpoint name for logs: the route name, or the path when unknown.
+    pub fn endpoint_name(&self) -> String {
+        match &self.route {
+            Some(m) => m.route.name.to_string(),
+            None => self.path.path.clone(),
+        }
+    }
+
+    /// The first path variable of the route (container, image or plugin name).
+    pub fn target(&self) -> Option<&str> {
+        self.route
+            .as_ref()
+            .and_then(|m| m.vars.first())
+            .map(String::as_str)
+    }
+}
+
+/// Reads an AuthZ request into the model.
+pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
+    let path = parse_request_uri(&req.uri)?;
+    let method = req.method.to_ascii_uppercase();
+    let route = match_route(&method, &path.path);
+    let mutating = !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
+    let (endpoint, kind, name) = match &route {
+        Some(m) => (
+            m.route.endpoint,
+            if m.route.endpoint == Endpoint::PluginManagement {
+                CallKind::PluginManagement
+            } else {
+                CallKind::Known
+            },
+            m.route.name.to_string(),
+        ),
+        None => (Endpoint::Plain, CallKind::Unknown, path.path.clone()),
+    };
+    let mut workload = describe(req, &path, route.as_ref(), endpoint)?;
+    if workload.operation == Operation::Service
+        && workload
+            .runtime
+            .as_ref()
+            .is_some_and(|r| r.value == "plugin")
+    {
+        // A service with a plugin runtime installs a plugin on every node.
+        workload.call = Some(ApiCall {
+            method: method.clone(),
+            endpoint: name.clone(),
+            kind: CallKind::PluginManagement,
+        });
+    } else {
+        workload.call = Some(ApiCall {
+            method,
+            endpoint: name,
+            kind,
+        });
+    }
+    Ok(ReadRequest {
+        path,
+        route,
+        workload,
+        mutating,
+    })
+}
+
+fn media_type(req: &AuthzRequest) -> String {
+    req.header("Content-Type")
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Explains why the daemon did not forward a body, from the headers it did
+/// forward.
+fn missing_body_reason(req: &AuthzRequest) -> String {
+    let length = req
+        .header("Content-Length")
+        .and_then(|l| l.trim().parse::<u64>().ok());
+    let content_type = req.header("Content-Type").unwrap_or_default();
+    match length {
+        None => "the body was sent without a Content-Length, e.g. chunked (CVE-2024-41110)".into(),
+        Some(0) => "the body is empty".into(),
+        Some(n) if n >= DAEMON_BODY_LIMIT => {
+            format!("the body is {n} bytes, over the daemon's {DAEMON_BODY_LIMIT}-byte forwarding limit")
+        }
+        Some(_) if content_type != "application/json" => format!(
+            "the Content-Type is {content_type:?}; daemons forward only an exact \"application/json\""
+        ),
+        Some(_) => "the URI ends in \"/auth\", or the daemon withheld it".into(),
+    }
+}
+
+fn body<'r>(req: &'r AuthzRequest, endpoint: &'static str) -> Result<&'r [u8], ReadError> {
+    match &req.body {
+        Some(b) if !b.is_empty() => Ok(b),
+        _ => Err(ReadError::BodyMissing {
+            endpoint,
+            reason: missing_body_reason(req),
+        }),
+    }
+}
+
+fn decoded<T>(endpoint: &'static str, result: Result<T, GoJsonError>) -> Result<T, ReadError> {
+    result.map_err(|source| ReadError::Body { endpoint, source })
+}
+
+fn no_form_body(req: &AuthzRequest, endpoint: &'static str) -> Result<(), ReadError> {
+    let media = media_type(req);
+    if media == "application/x-www-form-urlencoded" {
+        return Err(ReadError::FormBody {
+            endpoint,
+            content_type: req.header("Content-Type").unwrap_or_default().to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn describe(
+    req: &AuthzRequest,
+    path: &ApiPath,
+    route: Option<&Matched>,
+    endpoint: Endpoint,
+) -> Result<Workload, ReadError> {
+    let name = route.map(|m| m.route.name).unwrap_or("unknown");
+    let target = route.and_then(|m| m.vars.first()).cloned();
+    let mut workload = match endpoint {
+        Endpoint::ContainerCreate => {
+            let mut w = decoded(name, api_body::container_create(body(req, name)?))?;
+            w.name = path.query_value("name").map(str::to_string);
+            w
+        }
+        Endpoint::ContainerStart => start(req, path, name)?,
+        Endpoint::ContainerUpdate => decoded(name, api_body::container_update(body(req, name)?))?,
+        Endpoint::ExecCreate => decoded(name, api_body::exec_create(body(req, name)?))?,
+        Endpoint::VolumeCreate => decoded(name, api_body::volume_create(body(req, name)?))?,
+        Endpoint::ServiceCreate | Endpoint::ServiceUpdate => {
+            decoded(name, api_body::service_spec(body(req, name)?))?
+        }
+        Endpoint::Build => {
+            no_form_body(req, name)?;
+            build(path)
+        }
+        Endpoint::ImageCreate => {
+            no_form_body(req, name)?;
+            image_create(path)
+        }
+        Endpoint::ImageTag => {
+            no_form_body(req, name)?;
+            let mut w = Workload::new(Operation::Image);
+            w.image = target.clone().map(|t| At::new(t, "path"));
+            w
+        }
+        Endpoint::VolumeUpdate | Endpoint::PluginManagement | Endpoint::Plain => {
+            Workload::new(Operation::Other)
+        }
+    };
+    if workload.name.is_none() {
+        workload.name = target;
+    }
+    Ok(workload)
+}
+
+/// Before API 1.24 a start request may carry a HostConfig that replaces the
+/// one checked at create; later versions reject such a body.
+fn start(req: &AuthzRequest, path: &ApiPath, name: &'static str) -> Result<Workload, ReadError> {
+    if let Some(body) = req.body.as_deref().filter(|b| !b.is_empty()) {
+        return decoded(name, api_body::container_start(body));
+    }
+    if path.version_below(1, 24) {
+        let length = req
+            .header("Content-Length")
+            .and_then(|l| l.trim().parse::<u64>().ok());
+        // The daemon reads a start body only when it is longer than 7 bytes
+        // or of unknown length.
+        if length.is_none_or(|n| n > 7) {
+            return Err(ReadError::BodyMissing {
+                endpoint: name,
+                reason: missing_body_reason(req),
+            });
+        }
+    }
+    Ok(Workload::new(Operation::Other))
+}
+
+/// `POST /build` query options that change what the build's containers get.
+fn build(path: &ApiPath) -> Workload {
+    let mut workload = Workload::new(Operation::Build);
+    if let Some(mode) = path.query_value("networkmode") {
+        let mode = api_body::host_config::namespace_mode(mode);
+        if mode != dockgate_model::NamespaceMode::Default {
+            workload
+                .namespaces
+                .push((NamespaceKind::Network, At::new(mode, "query networkmode")));
+        }
+    }
+    if let Some(parent) = path.query_value("cgroupparent").filter(|p| !p.is_empty()) {
+        workload.cgroup_parent = Some(At::new(parent.to_string(), "query cgroupparent"));
+    }
+    workload
+}
+
+/// `POST /images/create`: a pull names `fromImage` (and maybe `tag`); an
+/// import names the new `repo`.
+fn image_create(path: &ApiPath) -> Workload {
+    let mut workload = Workload::new(Operation::Image);
+    let (image, field) = match path.query_value("fromImage").filter(|i| !i.is_empty()) {
+        Some(image) => (image, "query fromImage"),
+        None => match path.query_value("repo").filter(|r| !r.is_empty()) {
+            Some(repo) => (repo, "query repo"),
+            None => return workload,
+        },
+    };
+    let reference = match path.query_value("tag").filter(|t| !t.is_empty()) {
+        Some(tag) if tag.starts_with("sha256:") => format!("{image}@{tag}"),
+        Some(tag) => format!("{image}:{tag}"),
+        None => image.to_string(),
+    };
+    workload.image = Some(At::new(reference, field));
+    workload
+}
+
+#[cfg(test)]
+mod tests;

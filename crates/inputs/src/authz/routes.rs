@@ -1,0 +1,572 @@
+//! The daemon's route table, in the daemon's own order.
+//!
+//! Taken from moby's `api/server/router/*` (20.10 through the newest API):
+//! routers are registered checkpoint, container, image, system, volume,
+//! build, session, swarm, plugin, distribution, grpc, network, and the first
+//! route that matches wins. `{name:.*}` matches any string, slashes
+//! included, so `/containers/a/b/start` is a start of container `a/b`.
+
+/// What dockgate does with a request to an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /containers/create`.
+    ContainerCreate,
+    /// `POST /containers/{name}/start` (honours a HostConfig body before API 1.24).
+    ContainerStart,
+    /// `POST /containers/{name}/update`.
+    ContainerUpdate,
+    /// `POST /containers/{name}/exec`.
+    ExecCreate,
+    /// `POST /volumes/create`.
+    VolumeCreate,
+    /// `PUT /volumes/{name}` (cluster volumes).
+    VolumeUpdate,
+    /// `POST /services/create`.
+    ServiceCreate,
+    /// `POST /services/{id}/update`.
+    ServiceUpdate,
+    /// `POST /build`.
+    Build,
+    /// `POST /images/create`: pull, or import with `fromSrc`.
+    ImageCreate,
+    /// `POST /images/{name}/tag`.
+    ImageTag,
+    /// Any plugin install, change or removal.
+    PluginManagement,
+    /// Any other known route; judged by the method only.
+    Plain,
+}
+
+/// One route of the daemon.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// HTTP method.
+    pub method: &'static str,
+    /// The path template, as moby writes it.
+    pub pattern: &'static str,
+    /// A stable name for audit records and metrics, e.g. `container.create`.
+    pub name: &'static str,
+    /// How dockgate handles it.
+    pub endpoint: Endpoint,
+}
+
+const fn r(
+    method: &'static str,
+    pattern: &'static str,
+    name: &'static str,
+    endpoint: Endpoint,
+) -> Route {
+    Route {
+        method,
+        pattern,
+        name,
+        endpoint,
+    }
+}
+
+use Endpoint::*;
+
+/// Every route, first match wins.
+pub const ROUTES: &[Route] = &[
+    // checkpoint (registered first so its DELETE is not masked)
+    r(
+        "GET",
+        "/containers/{name:.*}/checkpoints",
+        "checkpoint.list",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/checkpoints",
+        "checkpoint.create",
+        Plain,
+    ),
+    r(
+        "DELETE",
+        "/containers/{name}/checkpoints/{checkpoint}",
+        "checkpoint.delete",
+        Plain,
+    ),
+    // container
+    r(
+        "HEAD",
+        "/containers/{name:.*}/archive",
+        "container.archive-head",
+        Plain,
+    ),
+    r("GET", "/containers/json", "container.list", Plain),
+    r(
+        "GET",
+        "/containers/{name:.*}/export",
+        "container.export",
+        Plain,
+    ),
+    r(
+        "GET",
+        "/containers/{name:.*}/changes",
+        "container.changes",
+        Plain,
+    ),
+    r(
+        "GET",
+        "/containers/{name:.*}/json",
+        "container.inspect",
+        Plain,
+    ),
+    r("GET", "/containers/{name:.*}/top", "container.top", Plain),
+    r("GET", "/containers/{name:.*}/logs", "container.logs", Plain),
+    r(
+        "GET",
+        "/containers/{name:.*}/stats",
+        "container.stats",
+        Plain,
+    ),
+    r(
+        "GET",
+        "/containers/{name:.*}/attach/ws",
+        "container.attach-ws",
+        Plain,
+    ),
+    r("GET", "/exec/{id:.*}/json", "exec.inspect", Plain),
+    r(
+        "GET",
+        "/containers/{name:.*}/archive",
+        "container.archive-get",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/create",
+        "container.create",
+        ContainerCreate,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/kill",
+        "container.kill",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/pause",
+        "container.pause",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/unpause",
+        "container.unpause",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/restart",
+        "container.restart",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/start",
+        "container.start",
+        ContainerStart,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/stop",
+        "container.stop",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/wait",
+        "container.wait",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/resize",
+        "container.resize",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/attach",
+        "container.attach",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/copy",
+        "container.copy",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/exec",
+        "exec.create",
+        ExecCreate,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/logs/clear",
+        "container.logs-clear",
+        Plain,
+    ),
+    r("POST", "/exec/{name:.*}/start", "exec.start", Plain),
+    r("POST", "/exec/{name:.*}/resize", "exec.resize", Plain),
+    r(
+        "POST",
+        "/containers/{name:.*}/rename",
+        "container.rename",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/containers/{name:.*}/update",
+        "container.update",
+        ContainerUpdate,
+    ),
+    r("POST", "/containers/prune", "container.prune", Plain),
+    r("POST", "/commit", "container.commit", Plain),
+    r(
+        "PUT",
+        "/containers/{name:.*}/archive",
+        "container.archive-put",
+        Plain,
+    ),
+    r("DELETE", "/containers/{name:.*}", "container.delete", Plain),
+    // image
+    r("GET", "/images/json", "image.list", Plain),
+    r("GET", "/images/search", "image.search", Plain),
+    r("GET", "/images/get", "image.save", Plain),
+    r("GET", "/images/{name:.*}/get", "image.save", Plain),
+    r("GET", "/images/{name:.*}/history", "image.history", Plain),
+    r("GET", "/images/{name:.*}/json", "image.inspect", Plain),
+    r(
+        "GET",
+        "/images/{name:.*}/attestations",
+        "image.attestations",
+        Plain,
+    ),
+    r("POST", "/images/load", "image.load", Plain),
+    r("POST", "/images/create", "image.create", ImageCreate),
+    r("POST", "/images/{name:.*}/push", "image.push", Plain),
+    r("POST", "/images/{name:.*}/tag", "image.tag", ImageTag),
+    r("POST", "/images/prune", "image.prune", Plain),
+    r("DELETE", "/images/{name:.*}", "image.delete", Plain),
+    // system
+    r("OPTIONS", "/{anyroute:.*}", "system.options", Plain),
+    r("GET", "/_ping", "system.ping", Plain),
+    r("HEAD", "/_ping", "system.ping", Plain),
+    r("GET", "/events", "system.events", Plain),
+    r("GET", "/info", "system.info", Plain),
+    r("GET", "/version", "system.version", Plain),
+    r("GET", "/system/df", "system.df", Plain),
+    r("POST", "/auth", "system.auth", Plain),
+    // volume
+    r("GET", "/volumes", "volume.list", Plain),
+    r("GET", "/volumes/{name:.*}", "volume.inspect", Plain),
+    r("POST", "/volumes/create", "volume.create", VolumeCreate),
+    r("POST", "/volumes/prune", "volume.prune", Plain),
+    r("PUT", "/volumes/{name:.*}", "volume.update", VolumeUpdate),
+    r("DELETE", "/volumes/{name:.*}", "volume.delete", Plain),
+    // build
+    r("POST", "/build", "image.build", Build),
+    r("POST", "/build/prune", "build.prune", Plain),
+    r("POST", "/build/cancel", "build.cancel", Plain),
+    // session
+    r("POST", "/session", "build.session", Plain),
+    // swarm
+    r("POST", "/swarm/init", "swarm.init", Plain),
+    r("POST", "/swarm/join", "swarm.join", Plain),
+    r("POST", "/swarm/leave", "swarm.leave", Plain),
+    r("GET", "/swarm", "swarm.inspect", Plain),
+    r("GET", "/swarm/unlockkey", "swarm.unlockkey", Plain),
+    r("POST", "/swarm/update", "swarm.update", Plain),
+    r("POST", "/swarm/unlock", "swarm.unlock", Plain),
+    r("GET", "/services", "service.list", Plain),
+    r("GET", "/services/{id}", "service.inspect", Plain),
+    r("POST", "/services/create", "service.create", ServiceCreate),
+    r(
+        "POST",
+        "/services/{id}/update",
+        "service.update",
+        ServiceUpdate,
+    ),
+    r("DELETE", "/services/{id}", "service.delete", Plain),
+    r("GET", "/services/{id}/logs", "service.logs", Plain),
+    r("GET", "/nodes", "node.list", Plain),
+    r("GET", "/nodes/{id}", "node.inspect", Plain),
+    r("DELETE", "/nodes/{id}", "node.delete", Plain),
+    r("POST", "/nodes/{id}/update", "node.update", Plain),
+    r("GET", "/tasks", "task.list", Plain),
+    r("GET", "/tasks/{id}", "task.inspect", Plain),
+    r("GET", "/tasks/{id}/logs", "task.logs", Plain),
+    r("GET", "/secrets", "secret.list", Plain),
+    r("POST", "/secrets/create", "secret.create", Plain),
+    r("DELETE", "/secrets/{id}", "secret.delete", Plain),
+    r("GET", "/secrets/{id}", "secret.inspect", Plain),
+    r("POST", "/secrets/{id}/update", "secret.update", Plain),
+    r("GET", "/configs", "config.list", Plain),
+    r("POST", "/configs/create", "config.create", Plain),
+    r("DELETE", "/configs/{id}", "config.delete", Plain),
+    r("GET", "/configs/{id}", "config.inspect", Plain),
+    r("POST", "/configs/{id}/update", "config.update", Plain),
+    // plugin
+    r("GET", "/plugins", "plugin.list", Plain),
+    r("GET", "/plugins/{name:.*}/json", "plugin.inspect", Plain),
+    r("GET", "/plugins/privileges", "plugin.privileges", Plain),
+    r(
+        "DELETE",
+        "/plugins/{name:.*}",
+        "plugin.remove",
+        PluginManagement,
+    ),
+    r(
+        "POST",
+        "/plugins/{name:.*}/enable",
+        "plugin.enable",
+        PluginManagement,
+    ),
+    r(
+        "POST",
+        "/plugins/{name:.*}/disable",
+        "plugin.disable",
+        PluginManagement,
+    ),
+    r("POST", "/plugins/pull", "plugin.pull", PluginManagement),
+    r(
+        "POST",
+        "/plugins/{name:.*}/push",
+        "plugin.push",
+        PluginManagement,
+    ),
+    r(
+        "POST",
+        "/plugins/{name:.*}/upgrade",
+        "plugin.upgrade",
+        PluginManagement,
+    ),
+    r(
+        "POST",
+        "/plugins/{name:.*}/set",
+        "plugin.set",
+        PluginManagement,
+    ),
+    r("POST", "/plugins/create", "plugin.create", PluginManagement),
+    // distribution
+    r(
+        "GET",
+        "/distribution/{name:.*}/json",
+        "distribution.inspect",
+        Plain,
+    ),
+    // grpc (BuildKit)
+    r("POST", "/grpc", "build.grpc", Plain),
+    // network
+    r("GET", "/networks", "network.list", Plain),
+    r("GET", "/networks/", "network.list", Plain),
+    r("GET", "/networks/{id:.+}", "network.inspect", Plain),
+    r("POST", "/networks/create", "network.create", Plain),
+    r(
+        "POST",
+        "/networks/{id:.*}/connect",
+        "network.connect",
+        Plain,
+    ),
+    r(
+        "POST",
+        "/networks/{id:.*}/disconnect",
+        "network.disconnect",
+        Plain,
+    ),
+    r("POST", "/networks/prune", "network.prune", Plain),
+    r("DELETE", "/networks/{id:.*}", "network.delete", Plain),
+];
+
+/// Debug routes, served under `/debug` without a version prefix, any method.
+const DEBUG_PREFIX: &str = "/debug/";
+
+/// A matched route and the values of its path variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    /// The route.
+    pub route: &'static Route,
+    /// Variable values in template order, e.g. the container name.
+    pub vars: Vec<String>,
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method && self.pattern == other.pattern
+    }
+}
+impl Eq for Route {}
+
+const DEBUG_ROUTE: Route = r("GET", "/debug/{path:.*}", "system.debug", Plain);
+
+/// Finds the route the daemon would dispatch a request to.
+pub fn match_route(method: &str, path: &str) -> Option<Matched> {
+    for route in ROUTES {
+        if route.method != method {
+            continue;
+        }
+        if let Some(vars) = match_pattern(route.pattern, path) {
+            return Some(Matched { route, vars });
+        }
+    }
+    if let Some(rest) = path.strip_prefix(DEBUG_PREFIX) {
+        return Some(Matched {
+            route: &DEBUG_ROUTE,
+            vars: vec![rest.to_string()],
+        });
+    }
+    None
+}
+
+#[derive(Debug)]
+enum Piece<'a> {
+    Literal(&'a str),
+    /// `{x:.*}` (may be empty, may hold '/').
+    Any,
+    /// `{x:.+}` (non-empty, may hold '/').
+    Some,
+    /// `{x}`: a non-empty segment without '/'.
+    Segment,
+}
+
+fn pieces(pattern: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            out.push(Piece::Literal(&rest[..open]));
+        }
+        let close = rest[open..]
+            .find('}')
+            .map(|c| open + c)
+            .unwrap_or(rest.len() - 1);
+        let var = &rest[open + 1..close];
+        out.push(match var.split_once(':').map(|(_, re)| re) {
+            Some(".*") => Piece::Any,
+            Some(".+") => Piece::Some,
+            _ => Piece::Segment,
+        });
+        rest = &rest[close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Literal(rest));
+    }
+    out
+}
+
+/// Matches a path against a template, greedy like Go's regexp.
+fn match_pattern(pattern: &str, path: &str) -> Option<Vec<String>> {
+    let pieces = pieces(pattern);
+    let mut vars = Vec::new();
+    if match_from(&pieces, path, &mut vars) {
+        Some(vars)
+    } else {
+        None
+    }
+}
+
+fn match_from(pieces: &[Piece], path: &str, vars: &mut Vec<String>) -> bool {
+    let Some((first, rest)) = pieces.split_first() else {
+        return path.is_empty();
+    };
+    match first {
+        Piece::Literal(lit) => match path.strip_prefix(lit) {
+            Some(remaining) => match_from(rest, remaining, vars),
+            None => false,
+        },
+        Piece::Any | Piece::Some | Piece::Segment => {
+            let min = usize::from(!matches!(first, Piece::Any));
+            let max = match first {
+                Piece::Segment => path.find('/').unwrap_or(path.len()),
+                _ => path.len(),
+            };
+            // Longest first, as a greedy regexp prefers.
+            for end in (min..=max).rev() {
+                if !path.is_char_boundary(end) {
+                    continue;
+                }
+                vars.push(path[..end].to_string());
+                if match_from(rest, &path[end..], vars) {
+                    return true;
+                }
+                vars.pop();
+            }
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(method: &str, path: &str) -> Option<(&'static str, Vec<String>)> {
+        match_route(method, path).map(|m| (m.route.name, m.vars))
+    }
+
+    #[test]
+    fn container_routes() {
+        assert_eq!(
+            name("POST", "/containers/create"),
+            Some(("container.create", vec![]))
+        );
+        assert_eq!(
+            name("POST", "/containers/web/start"),
+            Some(("container.start", vec!["web".into()]))
+        );
+        assert_eq!(
+            name("POST", "/containers/a/exec/start"),
+            Some(("container.start", vec!["a/exec".into()]))
+        );
+        assert_eq!(
+            name("POST", "/containers/runner/exec"),
+            Some(("exec.create", vec!["runner".into()]))
+        );
+        assert_eq!(
+            name("DELETE", "/containers/runner"),
+            Some(("container.delete", vec!["runner".into()]))
+        );
+    }
+
+    #[test]
+    fn checkpoint_delete_is_not_masked() {
+        assert_eq!(
+            name("DELETE", "/containers/c/checkpoints/cp").map(|(n, _)| n),
+            Some("checkpoint.delete")
+        );
+    }
+
+    #[test]
+    fn plugin_routes() {
+        assert_eq!(
+            name("POST", "/plugins/dockgate:latest/disable").map(|(n, _)| n),
+            Some("plugin.disable")
+        );
+        assert_eq!(
+            name("DELETE", "/plugins/dockgate").map(|(n, _)| n),
+            Some("plugin.remove")
+        );
+    }
+
+    #[test]
+    fn unknown_routes() {
+        assert_eq!(name("POST", "/containers/create/"), None);
+        assert_eq!(name("POST", "/nothing"), None);
+        assert_eq!(name("PATCH", "/containers/x"), None);
+        assert_eq!(name("GET", "/services/a/b"), None);
+    }
+
+    #[test]
+    fn debug_routes() {
+        assert_eq!(
+            name("GET", "/debug/pprof/heap").map(|(n, _)| n),
+            Some("system.debug")
+        );
+    }
+}

@@ -1,0 +1,344 @@
+//! The Go types of the Docker API request bodies that dockgate reads, as
+//! [`Shape`]s for the Go-compatible decoder.
+//!
+//! Field lists follow `api/types` in moby from 20.10 (API 1.41) to the newest
+//! API. Fields that cannot change what a workload gets on the host are left
+//! out: Go ignores unknown keys, and so does the decoder.
+
+use crate::gojson::{Field, Shape};
+
+const STR_LIST: Shape = Shape::Slice(&Shape::Str);
+const STR_MAP: Shape = Shape::Map(&Shape::Str);
+
+/// `container.Config`.
+pub const CONFIG: &[Field] = &[
+    Field::new("Hostname", Shape::Str),
+    Field::new("Domainname", Shape::Str),
+    Field::new("User", Shape::Str),
+    Field::new("AttachStdin", Shape::Bool),
+    Field::new("AttachStdout", Shape::Bool),
+    Field::new("AttachStderr", Shape::Bool),
+    Field::new("ExposedPorts", Shape::Map(&Shape::Any)),
+    Field::new("Tty", Shape::Bool),
+    Field::new("OpenStdin", Shape::Bool),
+    Field::new("StdinOnce", Shape::Bool),
+    Field::new("Env", STR_LIST),
+    Field::new("Cmd", Shape::StrSlice),
+    Field::new("Healthcheck", Shape::Any),
+    Field::new("ArgsEscaped", Shape::Bool),
+    Field::new("Image", Shape::Str),
+    Field::new("Volumes", Shape::Map(&Shape::Any)),
+    Field::new("WorkingDir", Shape::Str),
+    Field::new("Entrypoint", Shape::StrSlice),
+    Field::new("NetworkDisabled", Shape::Bool),
+    Field::new("MacAddress", Shape::Str),
+    Field::new("OnBuild", STR_LIST),
+    Field::new("Labels", STR_MAP),
+    Field::new("StopSignal", Shape::Str),
+    Field::new("StopTimeout", Shape::Opt(&Shape::Int)),
+    Field::new("Shell", Shape::StrSlice),
+];
+
+const BIND_OPTIONS: &[Field] = &[
+    Field::new("Propagation", Shape::Str),
+    Field::new("NonRecursive", Shape::Bool),
+    Field::new("CreateMountpoint", Shape::Bool),
+    Field::new("ReadOnlyNonRecursive", Shape::Bool),
+    Field::new("ReadOnlyForceRecursive", Shape::Bool),
+];
+
+const DRIVER: &[Field] = &[
+    Field::new("Name", Shape::Str),
+    Field::new("Options", STR_MAP),
+];
+
+const VOLUME_OPTIONS: &[Field] = &[
+    Field::new("NoCopy", Shape::Bool),
+    Field::new("Labels", STR_MAP),
+    Field::new("Subpath", Shape::Str),
+    Field::new("DriverConfig", Shape::PtrStruct(DRIVER)),
+];
+
+/// `mount.Mount`, used by containers and services alike.
+pub const MOUNT: &[Field] = &[
+    Field::new("Type", Shape::Str),
+    Field::new("Source", Shape::Str),
+    Field::new("Target", Shape::Str),
+    Field::new("ReadOnly", Shape::Bool),
+    Field::new("Consistency", Shape::Str),
+    Field::new("BindOptions", Shape::PtrStruct(BIND_OPTIONS)),
+    Field::new("VolumeOptions", Shape::PtrStruct(VOLUME_OPTIONS)),
+    Field::new("TmpfsOptions", Shape::Any),
+    Field::new("ImageOptions", Shape::Any),
+    Field::new("ClusterOptions", Shape::Any),
+];
+
+const DEVICE_MAPPING: &[Field] = &[
+    Field::new("PathOnHost", Shape::Str),
+    Field::new("PathInContainer", Shape::Str),
+    Field::new("CgroupPermissions", Shape::Str),
+];
+
+const DEVICE_REQUEST: &[Field] = &[
+    Field::new("Driver", Shape::Str),
+    Field::new("Count", Shape::Int),
+    Field::new("DeviceIDs", STR_LIST),
+    Field::new("Capabilities", Shape::Slice(&STR_LIST)),
+    Field::new("Options", STR_MAP),
+];
+
+const PORT_BINDING: &[Field] = &[
+    Field::new("HostIp", Shape::Str),
+    Field::new("HostPort", Shape::Str),
+];
+
+/// The fields of `container.Resources`, embedded in `HostConfig` and in
+/// `UpdateConfig`.
+macro_rules! resources_fields {
+    ($field:ident $(, $nest:literal)?) => {
+        [
+            Field::$field("CpuShares", Shape::Int $(, $nest)?),
+            Field::$field("Memory", Shape::Int $(, $nest)?),
+            Field::$field("NanoCpus", Shape::Int $(, $nest)?),
+            Field::$field("CgroupParent", Shape::Str $(, $nest)?),
+            Field::$field("BlkioWeight", Shape::Uint $(, $nest)?),
+            Field::$field("CpuPeriod", Shape::Int $(, $nest)?),
+            Field::$field("CpuQuota", Shape::Int $(, $nest)?),
+            Field::$field("CpusetCpus", Shape::Str $(, $nest)?),
+            Field::$field("CpusetMems", Shape::Str $(, $nest)?),
+            Field::$field("Devices", Shape::Slice(&Shape::Struct(DEVICE_MAPPING)) $(, $nest)?),
+            Field::$field("DeviceCgroupRules", STR_LIST $(, $nest)?),
+            Field::$field("DeviceRequests", Shape::Slice(&Shape::Struct(DEVICE_REQUEST)) $(, $nest)?),
+            Field::$field("KernelMemory", Shape::Int $(, $nest)?),
+            Field::$field("MemoryReservation", Shape::Int $(, $nest)?),
+            Field::$field("MemorySwap", Shape::Int $(, $nest)?),
+            Field::$field("MemorySwappiness", Shape::Opt(&Shape::Int) $(, $nest)?),
+            Field::$field("OomKillDisable", Shape::Opt(&Shape::Bool) $(, $nest)?),
+            Field::$field("PidsLimit", Shape::Opt(&Shape::Int) $(, $nest)?),
+            Field::$field("Ulimits", Shape::Slice(&Shape::Any) $(, $nest)?),
+        ]
+    };
+}
+
+/// The fields of `container.HostConfig` (with its embedded `Resources`).
+macro_rules! host_config_fields {
+    ($field:ident $(, $nest:literal)?) => {
+        [
+            Field::$field("Binds", STR_LIST $(, $nest)?),
+            Field::$field("ContainerIDFile", Shape::Str $(, $nest)?),
+            Field::$field("LogConfig", Shape::Any $(, $nest)?),
+            Field::$field("NetworkMode", Shape::Str $(, $nest)?),
+            Field::$field("PortBindings", Shape::Map(&Shape::Slice(&Shape::Struct(PORT_BINDING))) $(, $nest)?),
+            Field::$field("RestartPolicy", Shape::Any $(, $nest)?),
+            Field::$field("AutoRemove", Shape::Bool $(, $nest)?),
+            Field::$field("VolumeDriver", Shape::Str $(, $nest)?),
+            Field::$field("VolumesFrom", STR_LIST $(, $nest)?),
+            Field::$field("Annotations", STR_MAP $(, $nest)?),
+            Field::$field("CapAdd", Shape::StrSlice $(, $nest)?),
+            Field::$field("CapDrop", Shape::StrSlice $(, $nest)?),
+            Field::$field("CgroupnsMode", Shape::Str $(, $nest)?),
+            Field::$field("IpcMode", Shape::Str $(, $nest)?),
+            Field::$field("Cgroup", Shape::Str $(, $nest)?),
+            Field::$field("PidMode", Shape::Str $(, $nest)?),
+            Field::$field("Privileged", Shape::Bool $(, $nest)?),
+            Field::$field("PublishAllPorts", Shape::Bool $(, $nest)?),
+            Field::$field("ReadonlyRootfs", Shape::Bool $(, $nest)?),
+            Field::$field("SecurityOpt", STR_LIST $(, $nest)?),
+            Field::$field("StorageOpt", STR_MAP $(, $nest)?),
+            Field::$field("Tmpfs", STR_MAP $(, $nest)?),
+            Field::$field("UTSMode", Shape::Str $(, $nest)?),
+            Field::$field("UsernsMode", Shape::Str $(, $nest)?),
+            Field::$field("ShmSize", Shape::Int $(, $nest)?),
+            Field::$field("Sysctls", STR_MAP $(, $nest)?),
+            Field::$field("Runtime", Shape::Str $(, $nest)?),
+            Field::$field("Isolation", Shape::Str $(, $nest)?),
+            Field::$field("Mounts", Shape::Slice(&Shape::Struct(MOUNT)) $(, $nest)?),
+            Field::$field("MaskedPaths", STR_LIST $(, $nest)?),
+            Field::$field("ReadonlyPaths", STR_LIST $(, $nest)?),
+            Field::$field("Init", Shape::Opt(&Shape::Bool) $(, $nest)?),
+        ]
+    };
+}
+
+const HOST_CONFIG_OWN: [Field; 32] = host_config_fields!(new);
+const RESOURCES_OWN: [Field; 19] = resources_fields!(new);
+
+/// `container.HostConfig`.
+pub const HOST_CONFIG: &[Field] = &concat_fields::<51>(&HOST_CONFIG_OWN, &RESOURCES_OWN);
+
+/// The key under which the create request's deprecated top-level host
+/// config fields are kept in the canonical output.
+pub const TOP_LEVEL_HOST_CONFIG: &str = "~TopLevelHostConfig";
+
+const HOST_CONFIG_PROMOTED: [Field; 32] = host_config_fields!(nested, "~TopLevelHostConfig");
+const RESOURCES_PROMOTED: [Field; 19] = resources_fields!(nested, "~TopLevelHostConfig");
+
+const WRAPPER_OWN: [Field; 3] = [
+    Field::new("HostConfig", Shape::PtrStruct(HOST_CONFIG)),
+    Field::new("Cpuset", Shape::Str),
+    Field::new("NetworkingConfig", Shape::Any),
+];
+
+const WRAPPER_CONFIG: [Field; 28] = concat_fields::<28>(&WRAPPER_OWN, CONFIG);
+const WRAPPER_HOST: [Field; 51] = concat_fields::<51>(&HOST_CONFIG_PROMOTED, &RESOURCES_PROMOTED);
+
+/// The body of `POST /containers/create`.
+///
+/// Daemons up to 24.0 decode it into `runconfig.ContainerConfigWrapper`,
+/// which embeds `*container.HostConfig` next to the `HostConfig` field: host
+/// settings written at the top level of the body are applied when the body
+/// has no `HostConfig` object. `{"Image":"x","Binds":["/:/host"]}` mounts
+/// the host's root on those daemons, so both places are read.
+pub const CREATE_REQUEST: &[Field] = &concat_fields::<79>(&WRAPPER_CONFIG, &WRAPPER_HOST);
+
+/// The body of `POST /containers/{id}/exec` (`container.ExecOptions`).
+pub const EXEC_CONFIG: &[Field] = &[
+    Field::new("User", Shape::Str),
+    Field::new("Privileged", Shape::Bool),
+    Field::new("Tty", Shape::Bool),
+    Field::new("AttachStdin", Shape::Bool),
+    Field::new("AttachStderr", Shape::Bool),
+    Field::new("AttachStdout", Shape::Bool),
+    Field::new("Detach", Shape::Bool),
+    Field::new("DetachKeys", Shape::Str),
+    Field::new("Env", STR_LIST),
+    Field::new("WorkingDir", Shape::Str),
+    Field::new("Cmd", Shape::StrSlice),
+];
+
+const UPDATE_OWN: [Field; 1] = [Field::new("RestartPolicy", Shape::Any)];
+
+/// The body of `POST /containers/{id}/update` (`container.UpdateConfig`).
+pub const UPDATE_CONFIG: &[Field] = &concat_fields::<20>(&UPDATE_OWN, &RESOURCES_OWN);
+
+/// The body of `POST /volumes/create` (`volume.CreateOptions`).
+pub const VOLUME_CREATE: &[Field] = &[
+    Field::new("Name", Shape::Str),
+    Field::new("Driver", Shape::Str),
+    Field::new("DriverOpts", STR_MAP),
+    Field::new("Labels", STR_MAP),
+    Field::new("ClusterVolumeSpec", Shape::Any),
+];
+
+const SELINUX_CONTEXT: &[Field] = &[
+    Field::new("Disable", Shape::Bool),
+    Field::new("User", Shape::Str),
+    Field::new("Role", Shape::Str),
+    Field::new("Type", Shape::Str),
+    Field::new("Level", Shape::Str),
+];
+
+const MODE_ONLY: &[Field] = &[Field::new("Mode", Shape::Str)];
+
+const PRIVILEGES: &[Field] = &[
+    Field::new("CredentialSpec", Shape::Any),
+    Field::new("SELinuxContext", Shape::PtrStruct(SELINUX_CONTEXT)),
+    Field::new("Seccomp", Shape::PtrStruct(MODE_ONLY)),
+    Field::new("AppArmor", Shape::PtrStruct(MODE_ONLY)),
+    Field::new("NoNewPrivileges", Shape::Bool),
+];
+
+const CONTAINER_SPEC: &[Field] = &[
+    Field::new("Image", Shape::Str),
+    Field::new("Labels", STR_MAP),
+    Field::new("Command", STR_LIST),
+    Field::new("Args", STR_LIST),
+    Field::new("Hostname", Shape::Str),
+    Field::new("Env", STR_LIST),
+    Field::new("Dir", Shape::Str),
+    Field::new("User", Shape::Str),
+    Field::new("Groups", STR_LIST),
+    Field::new("Privileges", Shape::PtrStruct(PRIVILEGES)),
+    Field::new("Init", Shape::Opt(&Shape::Bool)),
+    Field::new("ReadOnly", Shape::Bool),
+    Field::new("Mounts", Shape::Slice(&Shape::Struct(MOUNT))),
+    Field::new("Isolation", Shape::Str),
+    Field::new("Sysctls", STR_MAP),
+    Field::new("CapabilityAdd", STR_LIST),
+    Field::new("CapabilityDrop", STR_LIST),
+    Field::new("Ulimits", Shape::Any),
+];
+
+const LIMIT: &[Field] = &[
+    Field::new("NanoCPUs", Shape::Int),
+    Field::new("MemoryBytes", Shape::Int),
+    Field::new("Pids", Shape::Int),
+];
+
+const TASK_RESOURCES: &[Field] = &[
+    Field::new("Limits", Shape::PtrStruct(LIMIT)),
+    Field::new("Reservations", Shape::Any),
+];
+
+const TASK_SPEC: &[Field] = &[
+    Field::new("ContainerSpec", Shape::PtrStruct(CONTAINER_SPEC)),
+    Field::new("PluginSpec", Shape::Any),
+    Field::new("NetworkAttachmentSpec", Shape::Any),
+    Field::new("Resources", Shape::PtrStruct(TASK_RESOURCES)),
+    Field::new("Runtime", Shape::Str),
+];
+
+const PORT_CONFIG: &[Field] = &[
+    Field::new("Name", Shape::Str),
+    Field::new("Protocol", Shape::Str),
+    Field::new("TargetPort", Shape::Uint),
+    Field::new("PublishedPort", Shape::Uint),
+    Field::new("PublishMode", Shape::Str),
+];
+
+const ENDPOINT_SPEC: &[Field] = &[
+    Field::new("Mode", Shape::Str),
+    Field::new("Ports", Shape::Slice(&Shape::Struct(PORT_CONFIG))),
+];
+
+/// The body of `POST /services/create` and `/services/{id}/update`
+/// (`swarm.ServiceSpec`, with its embedded `Annotations`).
+pub const SERVICE_SPEC: &[Field] = &[
+    Field::new("Name", Shape::Str),
+    Field::new("Labels", STR_MAP),
+    Field::new("TaskTemplate", Shape::Struct(TASK_SPEC)),
+    Field::new("EndpointSpec", Shape::PtrStruct(ENDPOINT_SPEC)),
+];
+
+/// The body of `POST /containers/{id}/start` on API versions before 1.24,
+/// which the daemon still honours: a whole `HostConfig`.
+pub const START_HOST_CONFIG: &[Field] = HOST_CONFIG;
+
+/// Concatenates two field lists at compile time.
+const fn concat_fields<const N: usize>(a: &[Field], b: &[Field]) -> [Field; N] {
+    assert!(a.len() + b.len() == N, "field list length mismatch");
+    let mut out = [Field::new("", Shape::Any); N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < b.len() {
+        out[i + j] = b[j];
+        j += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gojson::fold_key;
+
+    #[test]
+    fn no_two_fields_of_a_struct_fold_alike() {
+        for fields in [
+            CREATE_REQUEST,
+            HOST_CONFIG,
+            EXEC_CONFIG,
+            UPDATE_CONFIG,
+            SERVICE_SPEC,
+        ] {
+            let mut seen = std::collections::HashSet::new();
+            for f in fields {
+                assert!(seen.insert(fold_key(f.name)), "duplicate field {}", f.name);
+            }
+        }
+    }
+}

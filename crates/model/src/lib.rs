@@ -1,0 +1,387 @@
+//! The normalized description of what a workload gets on a Docker host.
+//!
+//! Every front end (an AuthZ request, a `docker inspect` document, a
+//! `docker run` line, a compose service) is turned into a [`Workload`], and
+//! rules only ever look at this type. A setting carries the name of the field
+//! it came from in the input's own syntax, so a finding can point at it
+//! without the rule knowing which input it came from.
+
+use serde::Serialize;
+
+mod mount;
+mod names;
+
+pub use mount::{HostPathEffect, Mount, MountKind, VolumeBacking};
+pub use names::{clean_path, normalize_capability, ImageRef};
+
+/// A value together with the input field it was read from, e.g.
+/// `HostConfig.Privileged` or `services.web.privileged`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct At<T> {
+    /// The value as the daemon would apply it.
+    pub value: T,
+    /// Where the value was found, in the input's own syntax.
+    pub field: String,
+}
+
+impl<T> At<T> {
+    /// Pairs a value with the field it came from.
+    pub fn new(value: T, field: impl Into<String>) -> Self {
+        At {
+            value,
+            field: field.into(),
+        }
+    }
+}
+
+/// What kind of operation the workload description stands for. Rules use it
+/// to phrase findings and to skip checks that do not apply (an exec has no
+/// mounts of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    /// A new container (create, or a compose service, run line or inspect).
+    #[default]
+    Container,
+    /// A process started in an existing container.
+    Exec,
+    /// A change to an existing container's resources.
+    Update,
+    /// A volume being created.
+    Volume,
+    /// A Swarm service being created or updated.
+    Service,
+    /// An image build.
+    Build,
+    /// An image pull, import or tag.
+    Image,
+    /// Any other API call, described only by its endpoint.
+    Other,
+}
+
+/// A reference that must be looked up on the daemon before rules can judge it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[serde(tag = "state", content = "detail", rename_all = "kebab-case")]
+pub enum Resolution<T> {
+    /// Not looked up (yet). Rules treat it as unknown.
+    #[default]
+    Pending,
+    /// Looked up successfully.
+    Known(T),
+    /// The look-up failed; rules fail closed on it.
+    Failed(String),
+}
+
+/// How a namespace of the workload is set up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[serde(tag = "mode", rename_all = "kebab-case")]
+pub enum NamespaceMode {
+    /// Docker's default for this namespace (private, or the daemon default).
+    #[default]
+    Default,
+    /// Shared with the host.
+    Host,
+    /// Joined with another container's namespace.
+    Container {
+        /// The container named in `container:<name>`.
+        target: String,
+        /// Whether that container itself shares this namespace with the host.
+        target_uses_host: Resolution<bool>,
+    },
+    /// Any other mode (`private`, `shareable`, `none`, a network name...).
+    Other {
+        /// The mode as given.
+        value: String,
+    },
+}
+
+/// The kinds of Linux namespaces Docker lets a request choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NamespaceKind {
+    /// `--network`.
+    Network,
+    /// `--pid`.
+    Pid,
+    /// `--ipc`.
+    Ipc,
+    /// `--uts`.
+    Uts,
+    /// `--userns`.
+    User,
+    /// `--cgroupns`.
+    Cgroup,
+}
+
+impl NamespaceKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [NamespaceKind; 6] = [
+        NamespaceKind::Network,
+        NamespaceKind::Pid,
+        NamespaceKind::Ipc,
+        NamespaceKind::Uts,
+        NamespaceKind::User,
+        NamespaceKind::Cgroup,
+    ];
+
+    /// The name operators know from the `docker run` flag.
+    pub fn name(self) -> &'static str {
+        match self {
+            NamespaceKind::Network => "network",
+            NamespaceKind::Pid => "pid",
+            NamespaceKind::Ipc => "ipc",
+            NamespaceKind::Uts => "uts",
+            NamespaceKind::User => "userns",
+            NamespaceKind::Cgroup => "cgroupns",
+        }
+    }
+}
+
+/// A device node passed into the container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    /// The device path on the host, or the driver and capabilities of a
+    /// device request (`--gpus`).
+    pub host: String,
+    /// The path inside the container, where there is one.
+    pub container: String,
+    /// Where it was found.
+    pub field: String,
+}
+
+/// A port published on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedPort {
+    /// The host address; empty means every interface.
+    pub host_ip: String,
+    /// The host port; empty means one picked by the daemon.
+    pub host_port: String,
+    /// The container port and protocol, e.g. `80/tcp`.
+    pub container_port: String,
+    /// Where it was found.
+    pub field: String,
+}
+
+impl PublishedPort {
+    /// Whether the port listens on every interface of the host.
+    pub fn on_all_interfaces(&self) -> bool {
+        matches!(self.host_ip.as_str(), "" | "0.0.0.0" | "::" | "[::]")
+    }
+}
+
+/// An environment variable given to the workload. Values are kept only for
+/// the secret check and are never written to logs or reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvVar {
+    /// The variable name.
+    pub name: String,
+    /// The value; `None` when only the name was given.
+    #[serde(skip)]
+    pub value: Option<String>,
+    /// Where it was found.
+    pub field: String,
+}
+
+/// The confinement settings of the workload's processes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Security {
+    /// `seccomp=unconfined`, or a profile that allows every syscall.
+    pub seccomp_unconfined: Option<At<String>>,
+    /// `apparmor=unconfined`.
+    pub apparmor_unconfined: Option<At<String>>,
+    /// SELinux labelling turned off (`label=disable`) or an unconfined type.
+    pub selinux_disabled: Option<At<String>>,
+    /// `/proc` and `/sys` paths that Docker masks by default but this
+    /// workload gets unmasked or writable.
+    pub unmasked_paths: Option<At<Vec<String>>>,
+    /// Whether `no-new-privileges` is set.
+    pub no_new_privileges: bool,
+    /// Security options the daemon would reject; kept so the verdict can
+    /// name them.
+    pub invalid: Vec<At<String>>,
+}
+
+/// Resource limits, where the input sets them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Limits {
+    /// Memory limit in bytes; `None` or `<= 0` means unlimited.
+    pub memory: Option<At<i64>>,
+    /// PID limit; `None` or `<= 0` means unlimited.
+    pub pids: Option<At<i64>>,
+}
+
+/// The user a workload's processes run as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct User {
+    /// The user given by the input (`--user`, `User`), empty when none.
+    pub requested: At<String>,
+    /// The image's default `USER`, looked up when nothing was requested.
+    pub image_default: Resolution<String>,
+}
+
+impl Default for At<String> {
+    fn default() -> Self {
+        At::new(String::new(), "")
+    }
+}
+
+impl User {
+    /// The user the process will really run as: the requested one, else the
+    /// image default. `None` while that is unknown.
+    pub fn effective(&self) -> Option<&str> {
+        if !self.requested.value.is_empty() {
+            return Some(&self.requested.value);
+        }
+        match &self.image_default {
+            Resolution::Known(user) => Some(user),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a user spec (`name`, `uid`, `uid:gid`) means root.
+pub fn is_root_user(spec: &str) -> bool {
+    let user = spec.split(':').next().unwrap_or_default().trim();
+    user.is_empty() || user == "root" || user.trim_start_matches('0').is_empty()
+}
+
+/// How dockgate knows the API endpoint a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallKind {
+    /// A route of the daemon's table.
+    Known,
+    /// A route of the daemon's table that installs, changes or removes a
+    /// plugin (the gate itself is one).
+    PluginManagement,
+    /// No route dockgate knows.
+    Unknown,
+}
+
+/// The Docker API call a description came from, when it came from one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiCall {
+    /// The HTTP method.
+    pub method: String,
+    /// The endpoint name (`container.create`), or the path when unknown.
+    pub endpoint: String,
+    /// How dockgate knows the endpoint.
+    pub kind: CallKind,
+}
+
+/// Everything a workload gets on the host, normalized from any input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Workload {
+    /// What the description stands for.
+    pub operation: Operation,
+    /// The API call, for descriptions read from an AuthZ request.
+    pub call: Option<ApiCall>,
+    /// The container name, where known (for reports, never for exemptions).
+    pub name: Option<String>,
+    /// The image reference as requested.
+    pub image: Option<At<String>>,
+    /// The registry digests (`repo@sha256:...`) of the local image the
+    /// reference resolves to: proof of where its content came from.
+    pub image_repo_digests: Resolution<Vec<String>>,
+    /// `--privileged`.
+    pub privileged: Option<At<bool>>,
+    /// Every mount, with what it exposes of the host.
+    pub mounts: Vec<Mount>,
+    /// Containers whose mounts this one takes (`--volumes-from`).
+    pub volumes_from: Vec<At<String>>,
+    /// Namespace settings, one per kind that the input sets.
+    pub namespaces: Vec<(NamespaceKind, At<NamespaceMode>)>,
+    /// The user.
+    pub user: User,
+    /// Capabilities added, normalized (`SYS_ADMIN`, `ALL`).
+    pub cap_add: Vec<At<String>>,
+    /// Capabilities dropped, normalized.
+    pub cap_drop: Vec<At<String>>,
+    /// Devices passed in.
+    pub devices: Vec<Device>,
+    /// Device cgroup rules (`--device-cgroup-rule`).
+    pub device_cgroup_rules: Vec<At<String>>,
+    /// Confinement settings.
+    pub security: Security,
+    /// Sysctls set, name and value.
+    pub sysctls: Vec<At<(String, String)>>,
+    /// Ports published on the host.
+    pub ports: Vec<PublishedPort>,
+    /// `--publish-all`: every exposed port on every interface.
+    pub publish_all: Option<At<bool>>,
+    /// The OCI runtime.
+    pub runtime: Option<At<String>>,
+    /// The parent cgroup.
+    pub cgroup_parent: Option<At<String>>,
+    /// `--read-only`.
+    pub read_only_rootfs: Option<At<bool>>,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Environment variables.
+    pub env: Vec<EnvVar>,
+}
+
+impl Workload {
+    /// An empty description of the given operation.
+    pub fn new(operation: Operation) -> Self {
+        Workload {
+            operation,
+            ..Workload::default()
+        }
+    }
+
+    /// The namespace setting of one kind, if the input sets it.
+    pub fn namespace(&self, kind: NamespaceKind) -> Option<&At<NamespaceMode>> {
+        self.namespaces
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, mode)| mode)
+    }
+
+    /// Whether the workload runs privileged.
+    pub fn is_privileged(&self) -> bool {
+        self.privileged.as_ref().is_some_and(|p| p.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_user_specs() {
+        for spec in ["", "root", "0", "00", "0:0", "root:wheel", " 0 "] {
+            assert!(is_root_user(spec), "{spec:?} is root");
+        }
+        for spec in ["1000", "1000:0", "nobody", "10", "app:root"] {
+            assert!(!is_root_user(spec), "{spec:?} is not root");
+        }
+    }
+
+    #[test]
+    fn effective_user_prefers_the_request() {
+        let mut user = User {
+            requested: At::new("1000".to_string(), "User"),
+            image_default: Resolution::Known("root".into()),
+        };
+        assert_eq!(user.effective(), Some("1000"));
+        user.requested.value.clear();
+        assert_eq!(user.effective(), Some("root"));
+        user.image_default = Resolution::Failed("no such image".into());
+        assert_eq!(user.effective(), None);
+    }
+
+    #[test]
+    fn all_interfaces() {
+        let port = |ip: &str| PublishedPort {
+            host_ip: ip.into(),
+            host_port: "80".into(),
+            container_port: "80/tcp".into(),
+            field: String::new(),
+        };
+        assert!(port("").on_all_interfaces());
+        assert!(port("0.0.0.0").on_all_interfaces());
+        assert!(port("::").on_all_interfaces());
+        assert!(!port("127.0.0.1").on_all_interfaces());
+    }
+}

@@ -1,0 +1,206 @@
+//! Mounts, described by what they expose of the host rather than by syntax.
+
+use serde::Serialize;
+
+use crate::Resolution;
+
+/// How a mount is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum MountKind {
+    /// A host path bound into the container.
+    Bind {
+        /// The host path, cleaned lexically (`..` and `.` resolved).
+        host_path: String,
+        /// The same path with symbolic links resolved on the host, when the
+        /// reader could see the host's file system.
+        real_path: Option<String>,
+    },
+    /// A named or anonymous volume.
+    Volume {
+        /// The volume name; empty for an anonymous volume.
+        name: String,
+        /// The driver requested for it, when the request names one.
+        driver: Option<String>,
+        /// What the volume is backed by on the host.
+        backing: Resolution<VolumeBacking>,
+    },
+    /// A tmpfs; it exposes nothing of the host.
+    Tmpfs,
+    /// A mount type dockgate does not judge further (`npipe`, `cluster`,
+    /// `image`...).
+    Other {
+        /// The type as given.
+        kind: String,
+    },
+}
+
+/// What backs a volume on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "backing", content = "detail", rename_all = "kebab-case")]
+pub enum VolumeBacking {
+    /// A directory that Docker manages under its data root.
+    Managed,
+    /// A host path, bind-mounted by the `local` driver (`o=bind`).
+    HostPath(String),
+    /// A host block device, mounted by the `local` driver.
+    Device(String),
+    /// A network file system (`nfs`, `cifs`...).
+    Remote(String),
+    /// A volume plugin; what it mounts is up to the plugin.
+    Plugin(String),
+}
+
+impl VolumeBacking {
+    /// Reads the options of a volume driver the way the `local` driver
+    /// applies them (`type`, `o`, `device`, as passed to mount(2)).
+    pub fn from_driver_options<'a>(
+        driver: &str,
+        options: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> VolumeBacking {
+        if !(driver.is_empty() || driver == "local") {
+            return VolumeBacking::Plugin(driver.to_string());
+        }
+        let (mut kind, mut flags, mut device) = ("", "", "");
+        for (key, value) in options {
+            match key {
+                "type" => kind = value,
+                "o" => flags = value,
+                "device" => device = value,
+                _ => {}
+            }
+        }
+        let bind = flags
+            .split(',')
+            .any(|flag| matches!(flag.trim(), "bind" | "rbind"));
+        if bind {
+            return VolumeBacking::HostPath(crate::names::clean_path(device));
+        }
+        if REMOTE_FS.contains(&kind) || flags.split(',').any(|f| f.starts_with("addr=")) {
+            return VolumeBacking::Remote(format!("{kind} {device}").trim().to_string());
+        }
+        if kind == "tmpfs" || device.is_empty() {
+            return VolumeBacking::Managed;
+        }
+        if device.starts_with("/dev/") || !device.starts_with('/') {
+            return VolumeBacking::Device(device.to_string());
+        }
+        VolumeBacking::HostPath(crate::names::clean_path(device))
+    }
+}
+
+/// File systems the `local` driver mounts from the network, not the host.
+const REMOTE_FS: &[&str] = &[
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "ceph",
+    "glusterfs",
+    "9p",
+    "fuse.sshfs",
+];
+
+/// What a mount exposes of the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "effect", content = "detail", rename_all = "kebab-case")]
+pub enum HostPathEffect {
+    /// Nothing outside Docker's own storage.
+    None,
+    /// This host path (file or directory).
+    Path(String),
+    /// This host block device.
+    Device(String),
+    /// A volume plugin mounts something only it knows.
+    Plugin(String),
+    /// What backs the volume could not be looked up.
+    Unknown(String),
+}
+
+/// One mount of a workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mount {
+    /// How the mount is made.
+    pub kind: MountKind,
+    /// The path inside the container.
+    pub target: String,
+    /// Whether the container sees it read-only.
+    pub read_only: bool,
+    /// Mount propagation (`rshared`...), where set.
+    pub propagation: Option<String>,
+    /// Set when the mount is inherited, e.g. `volumes-from runner`.
+    pub via: Option<String>,
+    /// Where it was found.
+    pub field: String,
+}
+
+impl Mount {
+    /// What this mount exposes of the host.
+    pub fn host_effect(&self) -> HostPathEffect {
+        match &self.kind {
+            MountKind::Bind { host_path, .. } => HostPathEffect::Path(host_path.clone()),
+            MountKind::Volume { backing, .. } => match backing {
+                Resolution::Known(VolumeBacking::HostPath(path)) => {
+                    HostPathEffect::Path(path.clone())
+                }
+                Resolution::Known(VolumeBacking::Device(dev)) => {
+                    HostPathEffect::Device(dev.clone())
+                }
+                Resolution::Known(VolumeBacking::Plugin(driver)) => {
+                    HostPathEffect::Plugin(driver.clone())
+                }
+                Resolution::Known(VolumeBacking::Managed | VolumeBacking::Remote(_)) => {
+                    HostPathEffect::None
+                }
+                Resolution::Pending => HostPathEffect::Unknown("not looked up".into()),
+                Resolution::Failed(why) => HostPathEffect::Unknown(why.clone()),
+            },
+            MountKind::Tmpfs | MountKind::Other { .. } => HostPathEffect::None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backing(driver: &str, opts: &[(&str, &str)]) -> VolumeBacking {
+        VolumeBacking::from_driver_options(driver, opts.iter().copied())
+    }
+
+    #[test]
+    fn local_driver_options() {
+        assert_eq!(backing("local", &[]), VolumeBacking::Managed);
+        assert_eq!(backing("", &[]), VolumeBacking::Managed);
+        assert_eq!(
+            backing(
+                "local",
+                &[("type", "none"), ("o", "bind"), ("device", "/etc/../")]
+            ),
+            VolumeBacking::HostPath("/".into())
+        );
+        assert_eq!(
+            backing("local", &[("o", "ro,rbind"), ("device", "/srv")]),
+            VolumeBacking::HostPath("/srv".into())
+        );
+        assert_eq!(
+            backing("local", &[("type", "ext4"), ("device", "/dev/sda1")]),
+            VolumeBacking::Device("/dev/sda1".into())
+        );
+        assert_eq!(
+            backing("local", &[("type", "tmpfs"), ("device", "tmpfs")]),
+            VolumeBacking::Managed
+        );
+        assert_eq!(
+            backing(
+                "local",
+                &[("type", "nfs"), ("o", "addr=10.0.0.1"), ("device", ":/x")]
+            ),
+            VolumeBacking::Remote("nfs :/x".into())
+        );
+        assert_eq!(
+            backing("rexray", &[("size", "1")]),
+            VolumeBacking::Plugin("rexray".into())
+        );
+    }
+}

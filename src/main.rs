@@ -1,0 +1,255 @@
+//! `dockgate`: one policy for Docker, enforced at the daemon.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use dockgate_gate::{AuditLog, DockerLookup, Gate, Limits};
+use dockgate_rules::{Policy, RuleId};
+
+/// Where the gate looks for a policy when none is named.
+const DEFAULT_POLICY: &str = "/etc/dockgate/policy.toml";
+/// Where Docker looks for plugin sockets.
+const DEFAULT_SOCKET: &str = "/run/docker/plugins/dockgate.sock";
+
+#[derive(Parser)]
+#[command(
+    name = "dockgate",
+    version,
+    about = "One policy for Docker, enforced at every point"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the Docker authorization plugin.
+    Serve(ServeArgs),
+    /// Show or validate a policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Explain a rule: what it checks, why, how to fix and exempt.
+    Explain {
+        /// A rule id; without one, every rule is listed.
+        rule: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Policy file [default: /etc/dockgate/policy.toml if it exists, else the baseline profile].
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Unix socket to listen on.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
+    socket: PathBuf,
+    /// The Docker daemon to ask about volumes, containers and images.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DOCKER_HOST",
+        default_value = "unix:///var/run/docker.sock"
+    )]
+    docker_host: String,
+    /// Also append audit records to this file.
+    #[arg(long, value_name = "PATH")]
+    audit_log: Option<PathBuf>,
+    /// Requests that may wait on daemon look-ups at once.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_lookups: usize,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Print the effective policy: the profile merged with the file.
+    Show {
+        /// Policy file [default: /etc/dockgate/policy.toml if it exists].
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+    /// Check a policy file; exits non-zero and names the line if it is invalid.
+    Validate {
+        /// The policy file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Policy(PolicyCommand::Show { policy }) => policy_show(policy.as_deref()),
+        Command::Policy(PolicyCommand::Validate { file }) => policy_validate(&file),
+        Command::Explain { rule } => explain(rule.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("dockgate: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads a policy file.
+fn read_policy(path: &Path) -> Result<Policy> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read policy file {}", path.display()))?;
+    Policy::from_toml(&text).with_context(|| format!("invalid policy file {}", path.display()))
+}
+
+/// The policy in force: the named file, else the default file if present,
+/// else the baseline profile. Also returns the file it came from.
+fn load_policy(explicit: Option<&Path>) -> Result<(Policy, Option<PathBuf>)> {
+    match explicit {
+        Some(path) => Ok((read_policy(path)?, Some(path.to_path_buf()))),
+        None if Path::new(DEFAULT_POLICY).exists() => {
+            let path = PathBuf::from(DEFAULT_POLICY);
+            Ok((read_policy(&path)?, Some(path)))
+        }
+        None => Ok((Policy::default(), None)),
+    }
+}
+
+fn policy_show(file: Option<&Path>) -> Result<ExitCode> {
+    let (policy, source) = load_policy(file)?;
+    match source {
+        Some(path) => println!("# effective policy from {}", path.display()),
+        None => println!("# effective policy: built-in baseline profile"),
+    }
+    println!("# hash {}", policy.hash());
+    print!("{}", policy.to_toml());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn policy_validate(file: &Path) -> Result<ExitCode> {
+    let policy = read_policy(file)?;
+    println!("{}: valid (hash {})", file.display(), policy.hash());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(rule: Option<&str>) -> Result<ExitCode> {
+    let Some(id) = rule else {
+        for rule in RuleId::ALL {
+            println!("{:<20} {}", rule.id(), rule.doc().summary);
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Some(rule) = RuleId::from_id(id) else {
+        let known: Vec<&str> = RuleId::ALL.iter().map(|r| r.id()).collect();
+        bail!("unknown rule {id:?}; rules are: {}", known.join(", "));
+    };
+    let doc = rule.doc();
+    let baseline = rule
+        .default_action(dockgate_rules::Profile::Baseline)
+        .name();
+    let restricted = rule
+        .default_action(dockgate_rules::Profile::Restricted)
+        .name();
+    println!("{}\n\n{}\n", rule.id(), doc.summary);
+    println!("Why: {}\n", doc.why);
+    println!("Fix: {}.\n", doc.fix);
+    println!("Defaults: baseline {baseline}, restricted {restricted}.");
+    println!("Parameters: {}.\n", doc.parameters);
+    if rule.is_fixed() {
+        println!("This rule cannot be changed or exempted.");
+    } else {
+        println!(
+            "Exempt: in the policy file, add\n  [[exemptions]]\n  rules = [\"{}\"]\n  images = [\"registry.example.com/team/app@sha256:...\"]\n  reason = \"why\"\nor change its action under [rules.{}].",
+            rule.id(),
+            rule.id()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DOCKGATE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let (policy, policy_file) = load_policy(args.policy.as_deref())?;
+    let lookup = DockerLookup::connect(&args.docker_host)?;
+    let audit = AuditLog::open(args.audit_log.as_deref(), true)
+        .with_context(|| format!("cannot open audit log {:?}", args.audit_log))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = dockgate_gate::bind(&args.socket)?;
+        tracing::info!(
+            socket = %args.socket.display(),
+            policy = policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in baseline".into()),
+            hash = policy.hash(),
+            "dockgate gate listening"
+        );
+        let gate = Arc::new(Gate::new(policy, lookup));
+        let app = dockgate_gate::router(
+            gate.clone(),
+            Arc::new(audit),
+            Limits {
+                lookups: args.max_lookups,
+                ..Limits::default()
+            },
+        );
+        tokio::spawn(reload_on_sighup(gate, policy_file));
+        dockgate_gate::serve(listener, app, shutdown_signal()).await?;
+        let _ = std::fs::remove_file(&args.socket);
+        tracing::info!("dockgate gate stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(err) => {
+            tracing::error!(%err, "cannot watch SIGTERM");
+            return std::future::pending().await;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: finishing requests in flight"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: finishing requests in flight"),
+    }
+}
+
+/// Re-reads the policy file on SIGHUP. An invalid file is logged and the
+/// policy in force stays.
+async fn reload_on_sighup<L>(gate: Arc<Gate<L>>, file: Option<PathBuf>)
+where
+    L: dockgate_inputs::resolve::DaemonLookup,
+{
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::error!("cannot watch SIGHUP; policy reload is off");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        let Some(path) = &file else {
+            tracing::info!("SIGHUP: no policy file in use; the built-in baseline stays");
+            continue;
+        };
+        match read_policy(path) {
+            Ok(policy) => {
+                tracing::info!(hash = policy.hash(), "SIGHUP: policy reloaded");
+                gate.replace_policy(policy);
+            }
+            Err(err) => tracing::error!(
+                error = format!("{err:#}"),
+                hash = gate.policy().hash(),
+                "SIGHUP: policy not reloaded; the previous policy stays in force"
+            ),
+        }
+    }
+}
