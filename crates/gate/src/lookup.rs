@@ -21,7 +21,7 @@ const CACHE_TTL: Duration = Duration::from_secs(2);
 
 /// Look-ups through the daemon's API, cached briefly.
 pub struct DockerLookup {
-    base: Docker,
+    url: String,
     docker: tokio::sync::OnceCell<Docker>,
     containers: Cache<Workload>,
     volumes: Cache<VolumeFacts>,
@@ -74,27 +74,32 @@ pub enum ConnectError {
 }
 
 impl DockerLookup {
-    /// Sets up a client for the daemon at `url` (`unix://...` or `tcp://...`).
-    /// Nothing is sent until the first look-up.
+    /// Prepares a client for the daemon at `url` (`unix://...` or
+    /// `tcp://...`). The gate starts before the daemon, so nothing is
+    /// connected until the first look-up.
     pub fn connect(url: &str) -> Result<DockerLookup, ConnectError> {
-        let docker = if let Some(path) = url.strip_prefix("unix://") {
-            Docker::connect_with_unix(path, 10, bollard::API_DEFAULT_VERSION)
-        } else if url.starts_with("tcp://") || url.starts_with("http://") {
-            Docker::connect_with_http(url, 10, bollard::API_DEFAULT_VERSION)
-        } else {
+        if !(url.starts_with("unix://") || url.starts_with("tcp://") || url.starts_with("http://"))
+        {
             return Err(ConnectError::Url(url.to_string()));
         }
-        .map_err(|source| ConnectError::Client {
-            url: url.to_string(),
-            source,
-        })?;
         Ok(DockerLookup {
-            base: docker,
+            url: url.to_string(),
             docker: tokio::sync::OnceCell::new(),
             containers: Cache::new(),
             volumes: Cache::new(),
             images: Cache::new(),
             host_fs: url.starts_with("unix://"),
+        })
+    }
+
+    fn open(&self) -> Result<Docker, ConnectError> {
+        match self.url.strip_prefix("unix://") {
+            Some(path) => Docker::connect_with_unix(path, 10, bollard::API_DEFAULT_VERSION),
+            None => Docker::connect_with_http(&self.url, 10, bollard::API_DEFAULT_VERSION),
+        }
+        .map_err(|source| ConnectError::Client {
+            url: self.url.clone(),
+            source,
         })
     }
 
@@ -104,8 +109,8 @@ impl DockerLookup {
     pub async fn client(&self) -> Result<&Docker, LookupError> {
         self.docker
             .get_or_try_init(|| async {
-                self.base
-                    .clone()
+                self.open()
+                    .map_err(|e| LookupError(e.to_string()))?
                     .negotiate_version()
                     .await
                     .map_err(|e| LookupError(format!("cannot reach the Docker daemon: {e}")))

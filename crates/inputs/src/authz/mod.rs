@@ -34,7 +34,7 @@ pub struct AuthzRequest {
     #[serde(rename = "RequestMethod")]
     pub method: String,
     /// The raw request target.
-    #[serde(rename = "RequestURI")]
+    #[serde(rename = "RequestUri", alias = "RequestURI")]
     pub uri: String,
     /// The body, base64 on the wire; absent when the daemon did not forward it.
     #[serde(rename = "RequestBody", with = "base64_body")]

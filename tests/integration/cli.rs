@@ -1,0 +1,127 @@
+//! The command line: outputs and the exact errors a user sees.
+
+use crate::util::{Dir, TestCommand};
+
+#[test]
+fn policy_show_prints_the_baseline() {
+    let (code, stdout, stderr) = TestCommand::new(&["policy", "show"]).run();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("# effective policy: built-in baseline profile\n# hash sha256:"));
+    assert!(stdout.contains("profile = \"baseline\"\nmode = \"enforce\"\n"));
+    assert!(stdout.contains("[rules.run-as-root]\naction = \"warn\"\n"));
+    assert!(stdout.contains("[rules.unreadable-request]\naction = \"deny\"\n"));
+}
+
+#[test]
+fn policy_show_merges_the_file() {
+    let dir = Dir::new("show");
+    let file = dir.create(
+        "p.toml",
+        "profile = \"restricted\"\n[rules.host-mount]\nallow_read_only = [\"/etc/ssl/certs/\"]\n[rules.env-secrets]\naction = \"off\"\n",
+    );
+    let (code, stdout, _) = TestCommand::new(&["policy", "show", "--policy", file.to_str().unwrap()]).run();
+    assert_eq!(code, 0);
+    assert!(stdout.contains("profile = \"restricted\""));
+    assert!(stdout.contains("allow_read_only = [\"/etc/ssl/certs\"]"));
+    assert!(stdout.contains("[rules.env-secrets]\naction = \"off\""));
+    assert!(stdout.contains("[rules.run-as-root]\naction = \"deny\""));
+    // What show prints validates and reads back to the same policy.
+    let again = dir.create("again.toml", &stdout);
+    let (code, out, _) = TestCommand::new(&["policy", "validate", again.to_str().unwrap()]).run();
+    assert_eq!(code, 0);
+    let hash = stdout.lines().nth(1).unwrap().trim_start_matches("# hash ");
+    assert!(out.ends_with(&format!("valid (hash {hash})\n")), "{out}");
+}
+
+#[test]
+fn policy_validate_names_the_line_and_problem() {
+    let dir = Dir::new("validate");
+    let cases = [
+        (
+            "profile = \"strict\"\n",
+            "TOML parse error at line 1, column 11: unknown variant `strict`, expected `baseline` or `restricted`",
+        ),
+        (
+            "profile = \"baseline\"\n\n[rules.host-mounts]\naction = \"deny\"\n",
+            "TOML parse error at line 3, column 8: unknown field `host-mounts`, expected one of `privileged`, \
+             `security-profile`, `mount-propagation`, `run-as-root`, `published-ports`, `image-latest`, \
+             `image-digest`, `no-new-privileges`, `read-only-rootfs`, `memory-limit`, `pids-limit`, \
+             `plugin-management`, `unknown-endpoint`, `unreadable-request`, `host-namespace`, `devices`, \
+             `sysctls`, `runtime`, `cgroup-parent`, `image-registry`, `host-mount`, `docker-socket`, \
+             `capabilities`, `env-secrets`",
+        ),
+        (
+            "[rules.privileged]\naction = \"allow\"\n",
+            "TOML parse error at line 2, column 10: unknown variant `allow`, expected one of `off`, `audit`, `warn`, `deny`",
+        ),
+        (
+            "[rules.host-mount]\nallow = [\"srv\"]\n",
+            "rules.host-mount.allow: \"srv\" is not an absolute path",
+        ),
+        (
+            "[rules.unreadable-request]\naction = \"off\"\n",
+            "rules.unreadable-request: this rule always denies; dockgate never allows a request it cannot read",
+        ),
+        (
+            "[[exemptions]]\nrules = [\"privileged\"]\n",
+            "exemptions[0]: name at least one image or user; an exemption for everyone is a rule set to off",
+        ),
+        ("mode = ", "TOML parse error at line 1, column 8: string values must be quoted"),
+    ];
+    for (text, message) in cases {
+        let file = dir.create("bad.toml", text);
+        let path = file.to_str().unwrap();
+        let (code, stdout, stderr) = TestCommand::new(&["policy", "validate", path]).run();
+        assert_eq!(code, 2, "{text}");
+        assert_eq!(stdout, "");
+        assert_eq!(
+            stderr,
+            format!("dockgate: invalid policy file {path}: {message}\n"),
+            "{text}"
+        );
+    }
+    let (code, _, stderr) = TestCommand::new(&["policy", "validate", "/nonexistent/p.toml"]).run();
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "dockgate: cannot read policy file /nonexistent/p.toml: No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
+fn serve_refuses_an_invalid_policy() {
+    let dir = Dir::new("serve-bad");
+    let file = dir.create("bad.toml", "mode = \"loud\"\n");
+    let socket = dir.path().join("g.sock");
+    let (code, _, stderr) = TestCommand::new(&[
+        "serve",
+        "--policy",
+        file.to_str().unwrap(),
+        "--socket",
+        socket.to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(code, 2);
+    assert!(
+        stderr.ends_with(&format!(
+            "dockgate: invalid policy file {}: TOML parse error at line 1, column 8: unknown variant `loud`, expected one of `enforce`, `warn`, `audit`\n",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!socket.exists());
+}
+
+#[test]
+fn explain_prints_rule_docs() {
+    let (code, stdout, _) = TestCommand::new(&["explain", "docker-socket"]).run();
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("docker-socket\n\nNo mount may expose a container runtime's API socket"));
+    assert!(stdout.contains("Defaults: baseline deny, restricted deny."));
+    let (code, stdout, _) = TestCommand::new(&["explain"]).run();
+    assert_eq!(code, 0);
+    assert_eq!(stdout.lines().count(), dockgate_rules::RuleId::ALL.len());
+    let (code, _, stderr) = TestCommand::new(&["explain", "nope"]).run();
+    assert_eq!(code, 2);
+    assert!(stderr.starts_with("dockgate: unknown rule \"nope\"; rules are: privileged, host-mount,"));
+}

@@ -1,0 +1,289 @@
+//! Requests crafted to read differently to a careless plugin than to the
+//! daemon, decided in-process. The same tricks run against a real daemon in
+//! `e2e.rs`.
+
+use dockgate_gate::Gate;
+use dockgate_inputs::authz::AuthzRequest;
+use dockgate_rules::{Policy, Verdict};
+
+use crate::util::FixtureLookup;
+
+fn decide(request: &AuthzRequest) -> Verdict {
+    let gate = Gate::new(Policy::default(), FixtureLookup::captured());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(gate.decide(request))
+        .0
+}
+
+fn post(uri: &str, body: &str) -> AuthzRequest {
+    AuthzRequest::new("POST", uri, Some(body.as_bytes()))
+}
+
+/// The rules that deny, or "allow".
+fn outcome(verdict: &Verdict) -> String {
+    if verdict.allowed() {
+        "allow".to_string()
+    } else {
+        let mut ids: Vec<&str> = verdict.denials().map(|f| f.rule.id()).collect();
+        ids.dedup();
+        ids.join(",")
+    }
+}
+
+const PRIVILEGED: &str = r#"{"Image":"testimg","User":"1000","HostConfig":{"Privileged":true}}"#;
+
+#[test]
+fn crafted_requests() {
+    let mut chunked = post("/v1.41/containers/create", PRIVILEGED);
+    chunked.body = None;
+    chunked.headers.as_mut().unwrap().remove("Content-Length");
+    let mut charset = post("/v1.41/containers/create", PRIVILEGED);
+    charset.body = None;
+    charset
+        .headers
+        .as_mut()
+        .unwrap()
+        .insert("Content-Type".into(), "application/json; charset=utf-8".into());
+    let mut oversized = post("/v1.41/containers/create", PRIVILEGED);
+    oversized.body = None;
+    oversized
+        .headers
+        .as_mut()
+        .unwrap()
+        .insert("Content-Length".into(), (2 << 20).to_string());
+    let mut old_start = AuthzRequest::new("POST", "/v1.23/containers/web/start", None);
+    old_start
+        .headers
+        .as_mut()
+        .unwrap()
+        .insert("Content-Length".into(), "30".into());
+    let mut form = AuthzRequest::new("POST", "/build?networkmode=default", None);
+    form.headers.as_mut().unwrap().insert(
+        "Content-Type".into(),
+        "application/x-www-form-urlencoded".into(),
+    );
+    let cases: Vec<(&str, AuthzRequest, &str)> = vec![
+        ("plain create", post("/v1.41/containers/create", r#"{"Image":"testimg","User":"1000"}"#), "allow"),
+        ("percent-encoded path", post("/v1.41/containers/%63reate", PRIVILEGED), "privileged"),
+        ("encoded slash", post("/v1.41/containers%2Fcreate", PRIVILEGED), "privileged"),
+        ("no version prefix", post("/containers/create", PRIVILEGED), "privileged"),
+        ("odd version prefix", post("/v1.4.1/containers/create", PRIVILEGED), "privileged"),
+        ("absolute-form URI", post("http://docker/v1.41/containers/create", PRIVILEGED), "privileged"),
+        ("dot segments", post("/v1.41/images/../containers/create", PRIVILEGED), "privileged"),
+        ("query ending in /auth", post("/v1.41/containers/create?x=/auth", PRIVILEGED), "privileged"),
+        (
+            "lower-case keys",
+            post("/containers/create", r#"{"image":"testimg","user":"1000","hostconfig":{"privileged":true}}"#),
+            "privileged",
+        ),
+        (
+            "long s folds to s (Binds)",
+            post("/containers/create", "{\"Image\":\"testimg\",\"User\":\"1000\",\"HostConfig\":{\"Bind\u{17f}\":[\"/:/host\"]}}"),
+            "host-mount,docker-socket",
+        ),
+        (
+            "kelvin sign folds to k (NetworkMode)",
+            post("/containers/create", "{\"Image\":\"testimg\",\"User\":\"1000\",\"HostConfig\":{\"Networ\u{212a}Mode\":\"host\"}}"),
+            "host-namespace",
+        ),
+        (
+            "repeated HostConfig merges",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"Privileged":true},"HostConfig":{"Memory":1}}"#),
+            "privileged",
+        ),
+        (
+            "last duplicate wins",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"Privileged":false,"privileged":true}}"#),
+            "privileged",
+        ),
+        (
+            "null does not reset a bool",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"Privileged":true,"Privileged":null}}"#),
+            "privileged",
+        ),
+        (
+            "repeated Mounts merge element-wise",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"Mounts":[{"Type":"bind","Source":"/","Target":"/h"}],"Mounts":[{"Target":"/x"}]}}"#),
+            "host-mount,docker-socket",
+        ),
+        (
+            "top-level host config (ContainerConfigWrapper)",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","Binds":["/:/host"]}"#),
+            "host-mount,docker-socket",
+        ),
+        (
+            "top-level privileged with null HostConfig",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","Privileged":true,"HostConfig":null}"#),
+            "privileged",
+        ),
+        (
+            "CapAdd as a plain string",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"CapAdd":"sys_admin"}}"#),
+            "capabilities",
+        ),
+        (
+            "security opt with colon separator",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"SecurityOpt":["seccomp:unconfined"]}}"#),
+            "security-profile",
+        ),
+        (
+            "inline allow-all seccomp profile",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"SecurityOpt":["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"]}}"#),
+            "security-profile",
+        ),
+        (
+            "empty MaskedPaths unmasks /proc",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"MaskedPaths":[]}}"#),
+            "security-profile",
+        ),
+        (
+            "bind through dot-dot",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"Binds":["/tmp/../etc:/e"]}}"#),
+            "host-mount",
+        ),
+        (
+            "runtime socket through /run",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"Binds":["/run:/r:ro"]}}"#),
+            "host-mount,docker-socket",
+        ),
+        (
+            "gpus device request",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"DeviceRequests":[{"Count":-1,"Capabilities":[["gpu"]]}]}}"#),
+            "devices",
+        ),
+        (
+            "trailing second object is not read by the daemon",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000"} {"HostConfig":{"Privileged":true}}"#),
+            "allow",
+        ),
+        ("malformed JSON", post("/containers/create", r#"{"Image":"#), "unreadable-request"),
+        (
+            "wrong type",
+            post("/containers/create", r#"{"Image":"testimg","HostConfig":{"Privileged":"yes"}}"#),
+            "unreadable-request",
+        ),
+        ("chunked body not forwarded (CVE-2024-41110)", chunked, "unreadable-request"),
+        ("content type with charset not forwarded", charset, "unreadable-request"),
+        ("body over the forwarding limit", oversized, "unreadable-request"),
+        (
+            "API 1.23 start with HostConfig body",
+            post("/v1.23/containers/web/start", r#"{"Binds":["/:/host"]}"#),
+            "host-mount,docker-socket",
+        ),
+        ("API 1.23 start with unforwarded body", old_start, "unreadable-request"),
+        (
+            "API 1.41 start without body",
+            AuthzRequest::new("POST", "/v1.41/containers/web/start", None),
+            "allow",
+        ),
+        (
+            "exec as privileged",
+            post("/containers/runner/exec", r#"{"User":"1000","Privileged":true,"Cmd":["sh"]}"#),
+            "privileged",
+        ),
+        (
+            "volume with bind options",
+            post("/volumes/create", r#"{"Name":"v","DriverOpts":{"type":"none","o":"bind","device":"/etc"}}"#),
+            "host-mount",
+        ),
+        (
+            "volume on a block device",
+            post("/volumes/create", r#"{"Name":"v","DriverOpts":{"type":"ext4","device":"/dev/sda1"}}"#),
+            "host-mount",
+        ),
+        (
+            "existing bind-backed volume",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"Binds":["etcvol:/x"]}}"#),
+            "host-mount",
+        ),
+        (
+            "existing bind-backed volume through Mounts",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"Mounts":[{"Type":"volume","Source":"etcvol","Target":"/x"}]}}"#),
+            "host-mount",
+        ),
+        (
+            "volumes-from a container with a host bind",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"VolumesFrom":["i-bind:ro"]}}"#),
+            "host-mount",
+        ),
+        (
+            "volumes-from a container whose volume binds the host",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"VolumesFrom":["i-bindvol"]}}"#),
+            "host-mount",
+        ),
+        (
+            "join the pid namespace of a host-pid container",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"PidMode":"container:i-hostns"}}"#),
+            "host-namespace",
+        ),
+        (
+            "join the network of a host-network container",
+            post("/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"NetworkMode":"container:i-hostns"}}"#),
+            "host-namespace",
+        ),
+        (
+            "service with a host bind",
+            post("/services/create", r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"testimg","User":"1000","Mounts":[{"Type":"bind","Source":"/","Target":"/h"}]}}}"#),
+            "host-mount,docker-socket",
+        ),
+        (
+            "service installing a plugin",
+            post("/services/create", r#"{"Name":"s","TaskTemplate":{"Runtime":"plugin","PluginSpec":{"Name":"evil"}}}"#),
+            "runtime,plugin-management",
+        ),
+        ("plugin disable", AuthzRequest::new("POST", "/v1.41/plugins/dockgate:latest/disable", None), "plugin-management"),
+        ("plugin remove", AuthzRequest::new("DELETE", "/v1.41/plugins/dockgate?force=1", None), "plugin-management"),
+        ("plugin set", post("/v1.41/plugins/dockgate/set", r#"["DEBUG=1"]"#), "plugin-management"),
+        ("plugin list", AuthzRequest::new("GET", "/v1.41/plugins", None), "allow"),
+        ("build with host network", AuthzRequest::new("POST", "/v1.41/build?networkmode=host&t=x", None), "host-namespace"),
+        ("build with cgroup parent", AuthzRequest::new("POST", "/build?cgroupparent=/", None), "cgroup-parent"),
+        ("build options in a form body", form, "unreadable-request"),
+        ("query with a semicolon", AuthzRequest::new("POST", "/build?networkmode=host;x=y", None), "unreadable-request"),
+        ("bad percent escape", AuthzRequest::new("POST", "/containers/%zzcreate", None), "unreadable-request"),
+        ("unknown mutating endpoint", AuthzRequest::new("POST", "/v1.99/containers/create/", None), "unknown-endpoint"),
+        ("unknown read-only endpoint", AuthzRequest::new("GET", "/v1.41/frobnicate", None), "allow"),
+        ("ordinary read", AuthzRequest::new("GET", "/v1.41/containers/json?all=1", None), "allow"),
+    ];
+    let mut failures = Vec::new();
+    for (name, request, expected) in &cases {
+        let verdict = decide(request);
+        let got = outcome(&verdict);
+        if got != *expected {
+            failures.push(format!("{name}: expected {expected}, got {got}: {:?}", verdict.findings));
+        }
+    }
+    assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn unreadable_requests_say_why() {
+    let cases: Vec<(AuthzRequest, &str)> = vec![
+        (
+            post("/containers/create", r#"{"Image":"#),
+            "container.create: request body is not valid JSON: EOF while parsing a value at line 1 column 9",
+        ),
+        (
+            post("/containers/create", r#"{"HostConfig":{"Privileged":"yes"}}"#),
+            "container.create: request body field HostConfig.Privileged: cannot read a string as bool",
+        ),
+        (
+            AuthzRequest::new("POST", "/v1.41/containers/create", None),
+            "the daemon did not forward the body of container.create to the plugin (the body was sent without a Content-Length, e.g. chunked (CVE-2024-41110)), so dockgate cannot see what it asks for",
+        ),
+        (
+            AuthzRequest::new("POST", "/containers/%zz", None),
+            "request URI \"/containers/%zz\" has an invalid percent-escape",
+        ),
+    ];
+    for (request, message) in cases {
+        let verdict = decide(&request);
+        assert_eq!(verdict.findings.len(), 1);
+        assert_eq!(verdict.findings[0].message, message);
+        assert!(verdict
+            .denial_message()
+            .starts_with("dockgate: denied by rule unreadable-request: "));
+    }
+}

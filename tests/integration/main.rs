@@ -1,0 +1,13 @@
+//! dockgate's integration tests: one binary, small helpers in `util`.
+//!
+//! - `captured`: requests captured from a real daemon, decided in-process;
+//! - `crafted`: requests crafted to be read differently, decided in-process;
+//! - `cli`: the command line, its outputs and its errors;
+//! - `e2e`: a private dockerd with the gate, driven by the real docker CLI
+//!   and by raw API requests.
+
+mod captured;
+mod cli;
+mod crafted;
+mod e2e;
+mod util;

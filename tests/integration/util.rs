@@ -1,0 +1,202 @@
+//! Small helpers shared by the integration tests: temporary directories,
+//! running the dockgate binary, captured fixtures and a daemon stand-in.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use dockgate_inputs::authz::AuthzRequest;
+use dockgate_inputs::inspect::container_from_inspect;
+use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, VolumeFacts};
+use dockgate_model::Workload;
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct Dir {
+    path: PathBuf,
+}
+
+impl Dir {
+    /// Creates `dockgate-test-<name>-<pid>-<n>`.
+    pub fn new(name: &str) -> Dir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!(
+            "dockgate-test-{name}-{}-{n}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create test dir");
+        Dir { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes a file and returns its path.
+    pub fn create(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.path.join(name);
+        std::fs::write(&path, contents).expect("write test file");
+        path
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// The dockgate binary under test.
+pub fn dockgate_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dockgate"))
+}
+
+/// Runs dockgate with arguments and captures everything.
+pub struct TestCommand {
+    cmd: Command,
+}
+
+impl TestCommand {
+    /// `dockgate ARGS...`.
+    pub fn new(args: &[&str]) -> TestCommand {
+        let mut cmd = Command::new(dockgate_bin());
+        cmd.args(args);
+        cmd.env_remove("DOCKER_HOST");
+        TestCommand { cmd }
+    }
+
+    /// Runs it.
+    pub fn output(mut self) -> Output {
+        self.cmd.output().expect("run dockgate")
+    }
+
+    /// Runs it and returns (exit code, stdout, stderr).
+    pub fn run(self) -> (i32, String, String) {
+        let out = self.output();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+/// The repository's captured fixtures.
+pub fn fixture_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/captured")
+        .join(relative)
+}
+
+/// Reads a fixture.
+pub fn fixture(relative: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(relative)).unwrap_or_else(|e| panic!("fixture {relative}: {e}"))
+}
+
+/// A captured AuthZ exchange: the command and its requests.
+pub fn captured(name: &str) -> (String, Vec<AuthzRequest>) {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&fixture(&format!("authz/{name}.json"))).unwrap();
+    let requests = serde_json::from_value(doc["requests"].clone()).unwrap();
+    (doc["command"].as_str().unwrap().to_string(), requests)
+}
+
+/// Answers look-ups from captured `docker inspect` documents, the way the
+/// daemon that produced them would.
+#[derive(Default)]
+pub struct FixtureLookup {
+    containers: HashMap<String, Workload>,
+    volumes: HashMap<String, VolumeFacts>,
+    images: HashMap<String, ImageFacts>,
+    /// Names whose look-up fails, to test failing closed.
+    pub broken: Vec<String>,
+}
+
+impl FixtureLookup {
+    /// The captured containers under their names, `runner` as a plain
+    /// container, the `etcvol` volume and the `testimg` image.
+    pub fn captured() -> FixtureLookup {
+        let mut lookup = FixtureLookup::default();
+        for name in [
+            "i-bind", "i-bindvol", "i-hostns", "i-plain", "i-priv", "i-secopts", "i-sock",
+            "i-volfrom",
+        ] {
+            let workload =
+                container_from_inspect(&fixture(&format!("inspect/{name}.json"))).unwrap();
+            lookup.containers.insert(name.to_string(), workload);
+        }
+        let runner = lookup.containers["i-plain"].clone();
+        lookup.containers.insert("runner".into(), runner);
+        let volume: serde_json::Value =
+            serde_json::from_slice(&fixture("inspect/volume-etcvol.json")).unwrap();
+        let options = volume[0]["Options"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        lookup.volumes.insert(
+            "etcvol".into(),
+            VolumeFacts {
+                driver: "local".into(),
+                options,
+            },
+        );
+        let image: serde_json::Value =
+            serde_json::from_slice(&fixture("inspect/image-testimg.json")).unwrap();
+        lookup.images.insert(
+            "testimg".into(),
+            ImageFacts {
+                user: image[0]["Config"]["User"].as_str().unwrap().to_string(),
+                repo_digests: Vec::new(),
+            },
+        );
+        lookup
+    }
+
+    /// Makes `alias` answer like the captured container `name`.
+    pub fn alias(mut self, alias: &str, name: &str) -> FixtureLookup {
+        let container = self.containers[name].clone();
+        self.containers.insert(alias.to_string(), container);
+        self
+    }
+
+    /// Adds an image with a user.
+    pub fn image(mut self, reference: &str, user: &str, digests: &[&str]) -> FixtureLookup {
+        self.images.insert(
+            reference.to_string(),
+            ImageFacts {
+                user: user.to_string(),
+                repo_digests: digests.iter().map(|d| d.to_string()).collect(),
+            },
+        );
+        self
+    }
+
+    fn fail(&self, name: &str) -> Result<(), LookupError> {
+        if self.broken.iter().any(|b| b == name) {
+            return Err(LookupError("daemon unreachable".into()));
+        }
+        Ok(())
+    }
+}
+
+impl DaemonLookup for FixtureLookup {
+    async fn container(&self, name: &str) -> Result<Option<Workload>, LookupError> {
+        self.fail(name)?;
+        Ok(self.containers.get(name).cloned())
+    }
+
+    async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {
+        self.fail(name)?;
+        Ok(self.volumes.get(name).cloned())
+    }
+
+    async fn image(&self, reference: &str) -> Result<Option<ImageFacts>, LookupError> {
+        self.fail(reference)?;
+        Ok(self.images.get(reference).cloned())
+    }
+}
