@@ -40,7 +40,9 @@ fn check(gate: &Gate<FixtureLookup>, name: &str, expected: Expected<'_>) {
     }
 }
 
-fn with_started(first: (Decision, &'static [&'static str])) -> Vec<(Decision, &'static [&'static str])> {
+fn with_started(
+    first: (Decision, &'static [&'static str]),
+) -> Vec<(Decision, &'static [&'static str])> {
     let mut all = vec![first];
     all.extend_from_slice(&STARTED);
     all
@@ -52,13 +54,25 @@ fn baseline_over_every_capture() {
     let creates: &[(&str, Decision, &[&str])] = &[
         ("run-plain", Allow, &["run-as-root"]),
         ("run-bind-ro", Deny, &["host-mount", "run-as-root"]),
-        ("run-bind-root", Deny, &["host-mount", "docker-socket", "run-as-root"]),
+        (
+            "run-bind-root",
+            Deny,
+            &["host-mount", "docker-socket", "run-as-root"],
+        ),
         ("run-cap-add", Deny, &["capabilities", "run-as-root"]),
         ("run-cap-drop-all", Allow, &["run-as-root"]),
         ("run-device", Deny, &["devices", "run-as-root"]),
-        ("run-docker-sock", Deny, &["host-mount", "docker-socket", "run-as-root"]),
+        (
+            "run-docker-sock",
+            Deny,
+            &["host-mount", "docker-socket", "run-as-root"],
+        ),
         ("run-env", Allow, &["run-as-root", "env-secrets"]),
-        ("run-host-namespaces", Deny, &["host-namespace", "run-as-root"]),
+        (
+            "run-host-namespaces",
+            Deny,
+            &["host-namespace", "run-as-root"],
+        ),
         ("run-inline-volume", Deny, &["host-mount", "run-as-root"]),
         ("run-join-namespaces", Allow, &["run-as-root"]),
         ("run-mount-bind", Deny, &["host-mount", "run-as-root"]),
@@ -70,10 +84,22 @@ fn baseline_over_every_capture() {
             Deny,
             &["host-mount", "mount-propagation", "run-as-root"],
         ),
-        ("run-runtime-cgroup", Deny, &["cgroup-parent", "run-as-root"]),
-        ("run-security-opts", Deny, &["security-profile", "run-as-root"]),
+        (
+            "run-runtime-cgroup",
+            Deny,
+            &["cgroup-parent", "run-as-root"],
+        ),
+        (
+            "run-security-opts",
+            Deny,
+            &["security-profile", "run-as-root"],
+        ),
         ("run-sysctl", Deny, &["sysctls", "run-as-root"]),
-        ("run-systempaths", Deny, &["security-profile", "run-as-root"]),
+        (
+            "run-systempaths",
+            Deny,
+            &["security-profile", "run-as-root"],
+        ),
         ("run-tmpfs", Allow, &["run-as-root"]),
         ("run-user-limits", Allow, &[]),
         ("run-volumes-from", Allow, &["run-as-root"]),
@@ -144,13 +170,21 @@ fn failed_lookups_fail_closed() {
 
 #[test]
 fn restricted_over_captures() {
-    let gate = Gate::new(Policy::from_profile(Profile::Restricted), FixtureLookup::captured());
+    let gate = Gate::new(
+        Policy::from_profile(Profile::Restricted),
+        FixtureLookup::captured(),
+    );
     check(
         &gate,
         "run-user-limits",
         &with_started((
             Deny,
-            &["capabilities", "image-latest", "image-digest", "no-new-privileges"],
+            &[
+                "capabilities",
+                "image-latest",
+                "image-digest",
+                "no-new-privileges",
+            ],
         )),
     );
     check(
@@ -211,5 +245,8 @@ fn denial_messages_name_rule_field_and_fix() {
     let (_, record) = rt.block_on(gate.decide(&requests[0]));
     let line = serde_json::to_string(&record).unwrap();
     assert!(line.contains("DB_PASSWORD"), "{line}");
-    assert!(!line.contains("hunter2"), "audit records never hold env values: {line}");
+    assert!(
+        !line.contains("hunter2"),
+        "audit records never hold env values: {line}"
+    );
 }

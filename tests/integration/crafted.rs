@@ -42,11 +42,10 @@ fn crafted_requests() {
     chunked.headers.as_mut().unwrap().remove("Content-Length");
     let mut charset = post("/v1.41/containers/create", PRIVILEGED);
     charset.body = None;
-    charset
-        .headers
-        .as_mut()
-        .unwrap()
-        .insert("Content-Type".into(), "application/json; charset=utf-8".into());
+    charset.headers.as_mut().unwrap().insert(
+        "Content-Type".into(),
+        "application/json; charset=utf-8".into(),
+    );
     let mut oversized = post("/v1.41/containers/create", PRIVILEGED);
     oversized.body = None;
     oversized
@@ -252,10 +251,18 @@ fn crafted_requests() {
         let verdict = decide(request);
         let got = outcome(&verdict);
         if got != *expected {
-            failures.push(format!("{name}: expected {expected}, got {got}: {:?}", verdict.findings));
+            failures.push(format!(
+                "{name}: expected {expected}, got {got}: {:?}",
+                verdict.findings
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

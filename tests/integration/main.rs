@@ -10,4 +10,5 @@ mod captured;
 mod cli;
 mod crafted;
 mod e2e;
+mod policy;
 mod util;

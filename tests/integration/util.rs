@@ -21,10 +21,8 @@ impl Dir {
     pub fn new(name: &str) -> Dir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!(
-            "dockgate-test-{name}-{}-{n}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("dockgate-test-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("create test dir");
         Dir { path }
@@ -121,7 +119,13 @@ impl FixtureLookup {
     pub fn captured() -> FixtureLookup {
         let mut lookup = FixtureLookup::default();
         for name in [
-            "i-bind", "i-bindvol", "i-hostns", "i-plain", "i-priv", "i-secopts", "i-sock",
+            "i-bind",
+            "i-bindvol",
+            "i-hostns",
+            "i-plain",
+            "i-priv",
+            "i-secopts",
+            "i-sock",
             "i-volfrom",
         ] {
             let workload =

@@ -224,7 +224,7 @@ impl Policy {
     /// Parses and validates a policy file.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
         let file: PolicyFile =
-            toml::from_str(text).map_err(|e| PolicyError::Parse(clean_toml_error(&e)))?;
+            toml::from_str(text).map_err(|e| PolicyError::Parse(toml_error(text, &e)))?;
         let mut policy = Policy::from_profile(file.profile.unwrap_or_default());
         policy.mode = file.mode.unwrap_or_default();
         file.rules.apply(&mut policy)?;
@@ -344,22 +344,34 @@ fn name_of<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// toml's errors quote the offending line with a caret; keep the first line
-/// ("TOML parse error at line N, column M") and the message.
-fn clean_toml_error(err: &toml::de::Error) -> String {
-    let text = err.to_string();
-    let mut lines = text.lines();
-    let head = lines.next().unwrap_or_default().to_string();
-    let message = text
+/// Formats a TOML error on one line: where, then what.
+fn toml_error(text: &str, err: &toml::de::Error) -> String {
+    let message = err
+        .message()
         .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty() && !l.contains('|') && !l.trim_start().starts_with('^'))
-        .unwrap_or_default()
-        .trim();
-    if message.is_empty() || message == head {
-        head
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ");
+    let message = if message.is_empty() {
+        "unexpected end of file".to_string()
     } else {
-        format!("{head}: {message}")
+        message
+    };
+    match err.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1;
+            format!("TOML parse error at line {line}, column {column}: {message}")
+        }
+        None => format!("TOML parse error: {message}"),
     }
 }
 
