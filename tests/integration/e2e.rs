@@ -1,1 +1,652 @@
-//! placeholder
+//! The gate in front of a real, private dockerd, driven by the real docker
+//! CLI and by raw API requests with odd but valid encodings.
+//!
+//! Needs root, `dockerd`, `docker` and a static busybox (`scripts/test`
+//! installs them). Set `DOCKGATE_SKIP_E2E=1` to skip on a machine without
+//! them; CI never sets it.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{dockgate_bin, Dir};
+
+/// A private dockerd with dockgate as its authorization plugin.
+struct Daemon {
+    dir: Dir,
+    plugin: String,
+    spec: PathBuf,
+    gate: Option<Child>,
+    dockerd: Option<Child>,
+}
+
+fn short_dir() -> Dir {
+    // Unix socket paths must stay under 108 bytes.
+    Dir::new("e2e")
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let _ = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status();
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if start.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+impl Daemon {
+    fn start(policy: &str) -> Daemon {
+        let dir = short_dir();
+        let plugin = format!("dge2e{}", std::process::id());
+        let spec = PathBuf::from(format!("/etc/docker/plugins/{plugin}.spec"));
+        std::fs::create_dir_all("/etc/docker/plugins").expect("create /etc/docker/plugins");
+        let mut daemon = Daemon {
+            plugin,
+            spec,
+            gate: None,
+            dockerd: None,
+            dir,
+        };
+        std::fs::write(daemon.path("policy.toml"), policy).unwrap();
+        std::fs::write(
+            &daemon.spec,
+            format!("unix://{}\n", daemon.path("gate.sock").display()),
+        )
+        .unwrap();
+        daemon.start_gate();
+        let d = daemon.dir.path().to_path_buf();
+        let dockerd = Command::new("dockerd")
+            .arg("--host")
+            .arg(format!("unix://{}", d.join("docker.sock").display()))
+            .arg("--data-root")
+            .arg(d.join("data"))
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--pidfile")
+            .arg(d.join("docker.pid"))
+            .args(["--bridge", "none", "--iptables=false"])
+            .arg(format!("--authorization-plugin={}", daemon.plugin))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(d.join("dockerd.log")).unwrap())
+            .spawn()
+            .expect("start dockerd");
+        daemon.dockerd = Some(dockerd);
+        wait_for("dockerd", Duration::from_secs(60), || {
+            daemon.docker(&["version"]).status.success()
+        });
+        daemon
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn start_gate(&mut self) {
+        let socket = self.path("gate.sock");
+        let gate = Command::new(dockgate_bin())
+            .arg("serve")
+            .arg("--policy")
+            .arg(self.path("policy.toml"))
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--docker-host")
+            .arg(format!("unix://{}", self.path("docker.sock").display()))
+            .arg("--audit-log")
+            .arg(self.path("audit.log"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.path("gate.log")).unwrap())
+            .spawn()
+            .expect("start dockgate");
+        self.gate = Some(gate);
+        wait_for("the gate socket", Duration::from_secs(10), || {
+            socket.exists()
+        });
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .args(args)
+            .env(
+                "DOCKER_HOST",
+                format!("unix://{}", self.path("docker.sock").display()),
+            )
+            .output()
+            .expect("run docker")
+    }
+
+    /// Replaces the policy and reloads it with SIGHUP.
+    fn reload(&self, policy: &str) {
+        std::fs::write(self.path("policy.toml"), policy).unwrap();
+        let log = self.path("gate.log");
+        let count = || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .matches("policy reloaded")
+                .count()
+        };
+        let before = count();
+        signal(self.gate.as_ref().unwrap(), "-HUP");
+        wait_for("the policy reload", Duration::from_secs(10), || {
+            count() > before
+        });
+    }
+
+    /// Sends raw bytes to the daemon's socket; returns status and body.
+    fn api(&self, request: &[u8]) -> (u16, String) {
+        let mut stream = UnixStream::connect(self.path("docker.sock")).expect("connect dockerd");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        // The daemon may answer (and close) before reading a large body.
+        let _ = stream.write_all(request);
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, text)
+    }
+
+    fn container_exists(&self, name: &str) -> bool {
+        let out = self.docker(&["ps", "-aq", "--filter", &format!("name=^/{name}$")]);
+        !String::from_utf8_lossy(&out.stdout).trim().is_empty()
+    }
+
+    fn volume_exists(&self, name: &str) -> bool {
+        self.docker(&["volume", "inspect", name]).status.success()
+    }
+
+    fn inspect(&self, name: &str, format: &str) -> String {
+        let out = self.docker(&["inspect", "--format", format, name]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Removes what the tests made while the gate still answers.
+    fn clean(&self) {
+        let out = self.docker(&["ps", "-aq"]);
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids.iter().map(String::as_str));
+            self.docker(&args);
+        }
+        self.docker(&["volume", "prune", "-f", "--all"]);
+        self.docker(&["volume", "prune", "-f"]);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.gate.is_some() && self.dockerd.is_some() {
+            self.clean();
+        }
+        if let Some(mut dockerd) = self.dockerd.take() {
+            signal(&dockerd, "-TERM");
+            if wait_exit(&mut dockerd, Duration::from_secs(30)).is_none() {
+                let _ = dockerd.kill();
+                let _ = dockerd.wait();
+            }
+        }
+        if let Some(mut gate) = self.gate.take() {
+            let _ = gate.kill();
+            let _ = gate.wait();
+        }
+        let _ = std::fs::remove_file(&self.spec);
+        // A stopped daemon can leave its mounts behind.
+        let _ = Command::new("umount")
+            .args(["-R", "-l"])
+            .arg(self.path("exec"))
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("umount")
+            .args(["-R", "-l"])
+            .arg(self.path("data"))
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn import_test_image(daemon: &Daemon) {
+    let rootfs = daemon.path("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .expect("busybox-static is installed");
+    std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
+    for tool in ["sh", "id", "true", "sleep", "cat"] {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(tool)).unwrap();
+    }
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar -C {} -c . | docker import - testimg:latest",
+            rootfs.display()
+        ))
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}", daemon.path("docker.sock").display()),
+        )
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "docker import of the test image");
+}
+
+/// What a case expects.
+enum Expect {
+    Allow,
+    /// Denied, naming at least these rules.
+    Deny(&'static [&'static str]),
+    /// Denied by one of these rules: which one depends on whether this
+    /// daemon build forwards the body (patched for CVE-2024-41110) or not.
+    DenyByOneOf(&'static [&'static str]),
+}
+
+/// What must hold on the daemon afterwards.
+enum After {
+    Nothing,
+    NoContainer(&'static str),
+    Container(&'static str),
+    NoVolume(&'static str),
+    NotRunning(&'static str),
+    NotPrivileged(&'static str),
+}
+
+enum Action {
+    Cli(Vec<&'static str>),
+    Api(Vec<u8>),
+}
+
+struct Case {
+    name: &'static str,
+    action: Action,
+    expect: Expect,
+    after: After,
+}
+
+fn cli(name: &'static str, args: &[&'static str], expect: Expect, after: After) -> Case {
+    Case {
+        name,
+        action: Action::Cli(args.to_vec()),
+        expect,
+        after,
+    }
+}
+
+fn http(method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("{method} {target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("Transfer-Encoding") && *v == "chunked");
+    let mut bytes;
+    if chunked {
+        out.push_str("\r\n");
+        bytes = out.into_bytes();
+        bytes.extend_from_slice(format!("{:x}\r\n", body.len()).as_bytes());
+        bytes.extend_from_slice(body);
+        bytes.extend_from_slice(b"\r\n0\r\n\r\n");
+    } else {
+        out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        bytes = out.into_bytes();
+        bytes.extend_from_slice(body);
+    }
+    bytes
+}
+
+fn json_post(target: &str, body: &str) -> Vec<u8> {
+    http(
+        "POST",
+        target,
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+}
+
+fn api(name: &'static str, request: Vec<u8>, expect: Expect, after: After) -> Case {
+    Case {
+        name,
+        action: Action::Api(request),
+        expect,
+        after,
+    }
+}
+
+const PRIV: &str = r#"{"Image":"testimg","Cmd":["true"],"HostConfig":{"Privileged":true}}"#;
+
+fn cases(plugin: &str) -> Vec<Case> {
+    use After::*;
+    use Expect::*;
+    let plugin: &'static str = Box::leak(plugin.to_string().into_boxed_str());
+    let big_label = format!(
+        r#"{{"Image":"testimg","Labels":{{"pad":"{}"}},"HostConfig":{{"Privileged":true}}}}"#,
+        "x".repeat(1_100_000)
+    );
+    vec![
+        // Benign work goes through and works.
+        cli("plain run", &["run", "--rm", "testimg", "true"], Allow, Nothing),
+        cli("named volume", &["run", "--rm", "-v", "e2e-data:/data", "testimg", "true"], Allow, Nothing),
+        cli("tmpfs", &["run", "--rm", "--tmpfs", "/tmp", "testimg", "true"], Allow, Nothing),
+        cli("cap-drop ALL", &["run", "--rm", "--cap-drop", "ALL", "testimg", "true"], Allow, Nothing),
+        cli("default capabilities", &["run", "--rm", "--cap-add", "CHOWN", "--cap-add", "NET_BIND_SERVICE", "testimg", "true"], Allow, Nothing),
+        cli("user, read-only, limits", &["run", "--rm", "-u", "1000:1000", "--read-only", "--memory", "64m", "--pids-limit", "100", "testimg", "id"], Allow, Nothing),
+        cli("network none", &["run", "--rm", "--network", "none", "testimg", "true"], Allow, Nothing),
+        cli("env with a secret warns only", &["run", "--rm", "-e", "DB_PASSWORD=hunter2", "testimg", "true"], Allow, Nothing),
+        cli("volume create", &["volume", "create", "e2e-plainvol"], Allow, Nothing),
+        cli("volumes-from a benign container", &["run", "--rm", "--volumes-from", "benign", "testimg", "true"], Allow, Nothing),
+        cli("ps", &["ps", "-a"], Allow, Nothing),
+        cli("logs", &["logs", "benign"], Allow, Nothing),
+        cli("inspect", &["inspect", "benign"], Allow, Nothing),
+        cli("exec", &["exec", "benign", "true"], Allow, Nothing),
+        cli("exec as a user", &["exec", "-u", "1000", "benign", "id"], Allow, Nothing),
+        cli("update limits", &["update", "--memory", "128m", "--memory-swap", "256m", "benign"], Allow, Nothing),
+        cli("port on loopback", &["create", "--name", "e2e-port", "-p", "127.0.0.1:18080:80", "testimg", "true"], Allow, Container("e2e-port")),
+        cli("rm", &["rm", "-f", "e2e-port"], Allow, NoContainer("e2e-port")),
+        cli("plugin ls", &["plugin", "ls"], Allow, Nothing),
+        cli("images", &["images"], Allow, Nothing),
+        // Host takeovers are refused, and nothing is created.
+        cli("bind /", &["run", "--name", "e2e-d1", "-v", "/:/host", "testimg", "true"], Deny(&["host-mount", "docker-socket"]), NoContainer("e2e-d1")),
+        cli("docker.sock", &["run", "--name", "e2e-d2", "-v", "/var/run/docker.sock:/var/run/docker.sock", "testimg", "true"], Deny(&["docker-socket"]), NoContainer("e2e-d2")),
+        cli("/run read-only", &["run", "--name", "e2e-d3", "-v", "/run:/r:ro", "testimg", "true"], Deny(&["docker-socket"]), NoContainer("e2e-d3")),
+        cli("bind /etc read-only", &["create", "--name", "e2e-d4", "-v", "/etc:/etc2:ro", "testimg", "true"], Deny(&["host-mount"]), NoContainer("e2e-d4")),
+        cli("--mount type=bind", &["run", "--name", "e2e-d5", "--mount", "type=bind,source=/tmp,target=/t,readonly", "testimg", "true"], Deny(&["host-mount"]), NoContainer("e2e-d5")),
+        cli("rshared propagation", &["run", "--name", "e2e-d6", "--mount", "type=bind,source=/tmp,target=/t,bind-propagation=rshared", "testimg", "true"], Deny(&["mount-propagation"]), NoContainer("e2e-d6")),
+        cli("inline bind volume", &["run", "--name", "e2e-d7", "--mount", "type=volume,source=e2e-inl,target=/x,volume-driver=local,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=/etc", "testimg", "true"], Deny(&["host-mount"]), NoContainer("e2e-d7")),
+        cli("existing bind-backed volume", &["run", "--name", "e2e-d8", "-v", "etcvol:/x", "testimg", "true"], Deny(&["host-mount"]), NoContainer("e2e-d8")),
+        cli("volumes-from a host-bind container", &["run", "--name", "e2e-d9", "--volumes-from", "hostbind", "testimg", "true"], Deny(&["host-mount"]), NoContainer("e2e-d9")),
+        cli("privileged", &["run", "--name", "e2e-d10", "--privileged", "testimg", "true"], Deny(&["privileged"]), NoContainer("e2e-d10")),
+        cli("pid host", &["run", "--name", "e2e-d11", "--pid", "host", "testimg", "true"], Deny(&["host-namespace"]), NoContainer("e2e-d11")),
+        cli("network host", &["run", "--name", "e2e-d12", "--network", "host", "testimg", "true"], Deny(&["host-namespace"]), NoContainer("e2e-d12")),
+        cli("ipc host", &["run", "--name", "e2e-d13", "--ipc", "host", "testimg", "true"], Deny(&["host-namespace"]), NoContainer("e2e-d13")),
+        cli("uts host", &["run", "--name", "e2e-d14", "--uts", "host", "testimg", "true"], Deny(&["host-namespace"]), NoContainer("e2e-d14")),
+        cli("userns host", &["run", "--name", "e2e-d15", "--userns", "host", "testimg", "true"], Deny(&["host-namespace"]), NoContainer("e2e-d15")),
+        cli("cgroupns host", &["run", "--name", "e2e-d16", "--cgroupns", "host", "testimg", "true"], Deny(&["host-namespace"]), NoContainer("e2e-d16")),
+        cli("join a host-pid container", &["run", "--name", "e2e-d17", "--pid", "container:hostpid", "testimg", "true"], Deny(&["host-namespace"]), NoContainer("e2e-d17")),
+        cli("cap-add SYS_ADMIN", &["run", "--name", "e2e-d18", "--cap-add", "SYS_ADMIN", "testimg", "true"], Deny(&["capabilities"]), NoContainer("e2e-d18")),
+        cli("cap-add ALL", &["run", "--name", "e2e-d19", "--cap-add", "ALL", "testimg", "true"], Deny(&["capabilities"]), NoContainer("e2e-d19")),
+        cli("device", &["run", "--name", "e2e-d20", "--device", "/dev/null:/dev/xnull", "testimg", "true"], Deny(&["devices"]), NoContainer("e2e-d20")),
+        cli("device cgroup rule", &["run", "--name", "e2e-d21", "--device-cgroup-rule", "c 1:3 rwm", "testimg", "true"], Deny(&["devices"]), NoContainer("e2e-d21")),
+        cli("gpus", &["run", "--name", "e2e-d22", "--gpus", "all", "testimg", "true"], Deny(&["devices"]), NoContainer("e2e-d22")),
+        cli("seccomp unconfined", &["run", "--name", "e2e-d23", "--security-opt", "seccomp=unconfined", "testimg", "true"], Deny(&["security-profile"]), NoContainer("e2e-d23")),
+        cli("apparmor unconfined", &["run", "--name", "e2e-d24", "--security-opt", "apparmor=unconfined", "testimg", "true"], Deny(&["security-profile"]), NoContainer("e2e-d24")),
+        cli("label disable", &["run", "--name", "e2e-d25", "--security-opt", "label=disable", "testimg", "true"], Deny(&["security-profile"]), NoContainer("e2e-d25")),
+        cli("systempaths unconfined", &["run", "--name", "e2e-d26", "--security-opt", "systempaths=unconfined", "testimg", "true"], Deny(&["security-profile"]), NoContainer("e2e-d26")),
+        cli("unsafe sysctl", &["run", "--name", "e2e-d27", "--sysctl", "kernel.msgmax=65536", "testimg", "true"], Deny(&["sysctls"]), NoContainer("e2e-d27")),
+        cli("cgroup parent", &["run", "--name", "e2e-d28", "--cgroup-parent", "/custom", "testimg", "true"], Deny(&["cgroup-parent"]), NoContainer("e2e-d28")),
+        cli("runtime", &["run", "--name", "e2e-d29", "--runtime", "runsc", "testimg", "true"], Deny(&["runtime"]), NoContainer("e2e-d29")),
+        cli("volume binding /", &["volume", "create", "--driver", "local", "--opt", "type=none", "--opt", "o=bind", "--opt", "device=/", "e2e-hostroot"], Deny(&["host-mount"]), NoVolume("e2e-hostroot")),
+        cli("exec privileged", &["exec", "--privileged", "benign", "true"], Deny(&["privileged"]), Nothing),
+        cli("plugin disable", &["plugin", "disable", plugin], Deny(&["plugin-management"]), Nothing),
+        cli("plugin rm", &["plugin", "rm", "-f", plugin], Deny(&["plugin-management"]), Nothing),
+        // Raw API requests that a careless reader gets wrong.
+        api("benign unversioned create", json_post("/containers/create?name=e2e-r0", r#"{"Image":"testimg","Cmd":["true"]}"#), Allow, Container("e2e-r0")),
+        api("percent-encoded path", json_post("/v1.41/containers/%63reate?name=e2e-r1", PRIV), Deny(&["privileged"]), NoContainer("e2e-r1")),
+        api("absolute-form target", json_post("http://docker/v1.41/containers/create?name=e2e-r2", PRIV), Deny(&["privileged"]), NoContainer("e2e-r2")),
+        api("lower-case keys", json_post("/v1.41/containers/create?name=e2e-r3", r#"{"image":"testimg","hostconfig":{"privileged":true}}"#), Deny(&["privileged"]), NoContainer("e2e-r3")),
+        api("repeated HostConfig", json_post("/v1.41/containers/create?name=e2e-r4", r#"{"Image":"testimg","HostConfig":{"Privileged":true},"HostConfig":{"Memory":0}}"#), Deny(&["privileged"]), NoContainer("e2e-r4")),
+        api("long s in Binds", json_post("/v1.41/containers/create?name=e2e-r5", "{\"Image\":\"testimg\",\"HostConfig\":{\"Bind\u{17f}\":[\"/:/host\"]}}"), Deny(&["host-mount"]), NoContainer("e2e-r5")),
+        api("kelvin sign in NetworkMode", json_post("/v1.41/containers/create?name=e2e-r6", "{\"Image\":\"testimg\",\"HostConfig\":{\"Networ\u{212a}Mode\":\"host\"}}"), Deny(&["host-namespace"]), NoContainer("e2e-r6")),
+        api("top-level host config", json_post("/v1.41/containers/create?name=e2e-r7", r#"{"Image":"testimg","Binds":["/:/host"]}"#), Deny(&["host-mount"]), NoContainer("e2e-r7")),
+        api("chunked body (CVE-2024-41110)", http("POST", "/v1.41/containers/create?name=e2e-r8", &[("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")], PRIV.as_bytes()), DenyByOneOf(&["unreadable-request", "privileged"]), NoContainer("e2e-r8")),
+        api("content type with charset", http("POST", "/v1.41/containers/create?name=e2e-r9", &[("Content-Type", "application/json; charset=utf-8")], PRIV.as_bytes()), DenyByOneOf(&["unreadable-request", "privileged"]), NoContainer("e2e-r9")),
+        api("body over 1 MiB", json_post("/v1.41/containers/create?name=e2e-r10", &big_label), Deny(&["unreadable-request"]), NoContainer("e2e-r10")),
+        api("API 1.23 start with a HostConfig", json_post("/v1.23/containers/stopped/start", r#"{"Binds":["/:/host"],"Privileged":true}"#), Deny(&["privileged", "host-mount"]), NotRunning("stopped")),
+        api("second JSON object is ignored by the daemon too", json_post("/v1.41/containers/create?name=e2e-r12", r#"{"Image":"testimg","Cmd":["true"]} {"HostConfig":{"Privileged":true}}"#), Allow, NotPrivileged("e2e-r12")),
+        api("malformed JSON", json_post("/v1.41/containers/create?name=e2e-r13", r#"{"Image":"#), Deny(&["unreadable-request"]), NoContainer("e2e-r13")),
+        api("build with host network", http("POST", "/v1.41/build?networkmode=host&t=e2e-build", &[("Content-Type", "application/x-tar")], &[0u8; 1024]), Deny(&["host-namespace"]), Nothing),
+        api("pull parameters in a form body", http("POST", "/v1.41/images/create", &[("Content-Type", "application/x-www-form-urlencoded")], b"fromImage=evil&tag=1"), Deny(&["unreadable-request"]), Nothing),
+    ]
+}
+
+fn check_case(daemon: &Daemon, case: &Case) -> Result<(), String> {
+    let (ok, text) = match &case.action {
+        Action::Cli(args) => {
+            let out = daemon.docker(args);
+            (
+                out.status.success(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            )
+        }
+        Action::Api(bytes) => {
+            let (status, text) = daemon.api(bytes);
+            ((200..300).contains(&status), text)
+        }
+    };
+    match case.expect {
+        Expect::Allow if !ok => return Err(format!("expected allow, got: {text}")),
+        Expect::Allow => {}
+        Expect::Deny(rules) | Expect::DenyByOneOf(rules) => {
+            if ok {
+                return Err(format!(
+                    "expected a denial by {rules:?}, but it went through: {text}"
+                ));
+            }
+            let prefix = format!(
+                "authorization denied by plugin {}: dockgate: denied by rule",
+                daemon.plugin
+            );
+            if !text.contains(&prefix) {
+                return Err(format!("expected a dockgate denial, got: {text}"));
+            }
+            let named = |rule: &&str| text.contains(&format!("denied by rule {rule}:"));
+            let all = matches!(case.expect, Expect::Deny(_));
+            if all && !rules.iter().all(named) || !all && !rules.iter().any(named) {
+                return Err(format!("denial does not name rules {rules:?}: {text}"));
+            }
+        }
+    }
+    match case.after {
+        After::Nothing => {}
+        After::NoContainer(name) if daemon.container_exists(name) => {
+            return Err(format!("container {name} was created"))
+        }
+        After::Container(name) if !daemon.container_exists(name) => {
+            return Err(format!("container {name} was not created"))
+        }
+        After::NoVolume(name) if daemon.volume_exists(name) => {
+            return Err(format!("volume {name} was created"))
+        }
+        After::NotRunning(name) if daemon.inspect(name, "{{.State.Running}}") != "false" => {
+            return Err(format!("container {name} is running"))
+        }
+        After::NotPrivileged(name)
+            if daemon.inspect(name, "{{.HostConfig.Privileged}}") != "false" =>
+        {
+            return Err(format!("container {name} is privileged or missing"))
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn e2e_enabled() -> bool {
+    if std::env::var_os("DOCKGATE_SKIP_E2E").is_some() {
+        eprintln!("DOCKGATE_SKIP_E2E is set: skipping the real-daemon tests");
+        return false;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    assert!(
+        root,
+        "the e2e tests start dockerd and need root (set DOCKGATE_SKIP_E2E=1 to skip)"
+    );
+    assert!(
+        Command::new("dockerd").arg("--version").output().is_ok(),
+        "dockerd is not installed: run scripts/test, which installs it (or set DOCKGATE_SKIP_E2E=1)"
+    );
+    true
+}
+
+#[test]
+fn gate_on_a_real_daemon() {
+    if !e2e_enabled() {
+        return;
+    }
+    // Set up what the baseline would refuse, with the policy in audit mode.
+    let mut daemon = Daemon::start("mode = \"audit\"\n");
+    import_test_image(&daemon);
+    for args in [
+        vec![
+            "volume",
+            "create",
+            "--driver",
+            "local",
+            "--opt",
+            "type=none",
+            "--opt",
+            "o=bind",
+            "--opt",
+            "device=/etc",
+            "etcvol",
+        ],
+        vec![
+            "create",
+            "--name",
+            "hostbind",
+            "-v",
+            "/etc:/etc2:ro",
+            "testimg",
+            "sleep",
+            "600",
+        ],
+        vec![
+            "create", "--name", "hostpid", "--pid", "host", "testimg", "sleep", "600",
+        ],
+        vec!["run", "-d", "--name", "benign", "testimg", "sleep", "600"],
+        vec!["create", "--name", "stopped", "testimg", "sleep", "600"],
+    ] {
+        let out = daemon.docker(&args);
+        assert!(
+            out.status.success(),
+            "setup {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The baseline, by hot reload.
+    daemon.reload("");
+
+    let cases = cases(&daemon.plugin);
+    assert!(cases.len() >= 40);
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| {
+            check_case(&daemon, case)
+                .err()
+                .map(|e| format!("{}: {e}", case.name))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+
+    // One audit line per decision, no secret values.
+    let audit = std::fs::read_to_string(daemon.path("audit.log")).unwrap();
+    assert!(
+        !audit.contains("hunter2"),
+        "an env value reached the audit log"
+    );
+    for line in audit.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).expect("audit lines are JSON");
+        assert!(record["decision"] == "allow" || record["decision"] == "deny");
+        assert!(record["policy_hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"));
+    }
+    let privileged = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["container"] == "e2e-d10")
+        .expect("an audit record for the privileged run");
+    assert_eq!(privileged["endpoint"], "container.create");
+    assert_eq!(privileged["method"], "POST");
+    assert_eq!(privileged["path"], "/containers/create");
+    assert_eq!(privileged["image"], "testimg");
+    assert_eq!(privileged["decision"], "deny");
+    assert_eq!(
+        privileged["rules"],
+        serde_json::json!(["privileged", "run-as-root"])
+    );
+
+    // An invalid policy never replaces a working one.
+    std::fs::write(daemon.path("policy.toml"), "mode = \"loud\"\n").unwrap();
+    signal(daemon.gate.as_ref().unwrap(), "-HUP");
+    let log = daemon.path("gate.log");
+    wait_for("the refused reload", Duration::from_secs(10), || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("policy not reloaded")
+    });
+    let out = daemon.docker(&["run", "--rm", "--privileged", "testimg", "true"]);
+    assert!(
+        !out.status.success(),
+        "the baseline must still deny after a bad reload"
+    );
+
+    // SIGTERM: the gate stops cleanly, and the daemon then refuses
+    // everything (the lockout the README warns about).
+    daemon.clean();
+    let mut gate = daemon.gate.take().unwrap();
+    signal(&gate, "-TERM");
+    let status = wait_exit(&mut gate, Duration::from_secs(10)).expect("gate exits on SIGTERM");
+    assert!(status.success(), "gate exit status {status:?}");
+    assert!(
+        !daemon.path("gate.sock").exists(),
+        "the socket is removed on exit"
+    );
+    let out = daemon.docker(&["ps"]);
+    assert!(
+        !out.status.success(),
+        "with the plugin down the daemon refuses requests"
+    );
+    // Bring it back so the daemon can be cleaned up and stopped.
+    std::fs::write(daemon.path("policy.toml"), "").unwrap();
+    daemon.start_gate();
+    let out = daemon.docker(&["ps"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -241,6 +241,11 @@ fn missing_body_reason(req: &AuthzRequest) -> String {
     }
 }
 
+/// The body of an endpoint that cannot be judged without it. A missing body
+/// is a denial: unpatched daemons do not forward chunked bodies or bodies
+/// declared with `Content-Length: 0` (CVE-2024-41110), bodies over 1 MiB,
+/// or bodies whose Content-Type is not exactly `application/json`, yet
+/// still act on them.
 fn body<'r>(req: &'r AuthzRequest, endpoint: &'static str) -> Result<&'r [u8], ReadError> {
     match &req.body {
         Some(b) if !b.is_empty() => Ok(b),

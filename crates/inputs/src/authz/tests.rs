@@ -1,1 +1,108 @@
+use super::*;
+use crate::testdata;
 
+#[test]
+fn captured_requests_route_like_the_daemon() {
+    let expect = [
+        (
+            "run-plain",
+            &[
+                "container.create",
+                "container.attach",
+                "container.wait",
+                "container.start",
+            ][..],
+        ),
+        ("exec-plain", &["exec.create", "exec.start"]),
+        ("rm-container", &["container.delete"]),
+        ("update-resources", &["container.update"]),
+        ("volume-create", &["volume.create"]),
+    ];
+    for (name, endpoints) in expect {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&testdata::read(&format!("authz/{name}.json"))).unwrap();
+        let requests: Vec<AuthzRequest> = serde_json::from_value(doc["requests"].clone()).unwrap();
+        let got: Vec<String> = requests
+            .iter()
+            .map(|r| read_request(r).unwrap().endpoint_name())
+            .collect();
+        assert_eq!(got, endpoints, "{name}");
+    }
+}
+
+#[test]
+fn wire_format_round_trips() {
+    let (_, request) = testdata::authz("run-plain");
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.uri, "/v1.41/containers/create");
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    let json = serde_json::to_value(&request).unwrap();
+    assert_eq!(json["RequestUri"], "/v1.41/containers/create");
+    assert_eq!(
+        json["RequestBody"].as_str(),
+        request.body_base64().as_deref()
+    );
+}
+
+#[test]
+fn missing_bodies_are_explained() {
+    let mut r = AuthzRequest::new("POST", "/containers/create", None);
+    let reason = |r: &AuthzRequest| match read_request(r).unwrap_err() {
+        ReadError::BodyMissing { reason, .. } => reason,
+        other => panic!("{other}"),
+    };
+    assert_eq!(
+        reason(&r),
+        "the body was sent without a Content-Length, e.g. chunked (CVE-2024-41110)"
+    );
+    let headers = r.headers.as_mut().unwrap();
+    headers.insert("Content-Length".into(), "0".into());
+    assert_eq!(reason(&r), "the body is empty");
+    let headers = r.headers.as_mut().unwrap();
+    headers.insert("Content-Length".into(), "2000000".into());
+    assert_eq!(
+        reason(&r),
+        "the body is 2000000 bytes, over the daemon's 1048576-byte forwarding limit"
+    );
+    let headers = r.headers.as_mut().unwrap();
+    headers.insert("Content-Length".into(), "20".into());
+    headers.insert(
+        "Content-Type".into(),
+        "application/json; charset=utf-8".into(),
+    );
+    assert_eq!(
+        reason(&r),
+        "the Content-Type is \"application/json; charset=utf-8\"; daemons forward only an exact \"application/json\""
+    );
+}
+
+#[test]
+fn image_pulls_and_tags_name_their_image() {
+    let r = AuthzRequest::new(
+        "POST",
+        "/v1.41/images/create?fromImage=alpine&tag=3.19",
+        None,
+    );
+    assert_eq!(
+        read_request(&r).unwrap().workload.image.unwrap().value,
+        "alpine:3.19"
+    );
+    let r = AuthzRequest::new(
+        "POST",
+        "/images/create?fromImage=alpine&tag=sha256:ab",
+        None,
+    );
+    assert_eq!(
+        read_request(&r).unwrap().workload.image.unwrap().value,
+        "alpine@sha256:ab"
+    );
+    let r = AuthzRequest::new(
+        "POST",
+        "/images/evil:1/tag?repo=registry.example.com/app&tag=1",
+        None,
+    );
+    assert_eq!(
+        read_request(&r).unwrap().workload.image.unwrap().value,
+        "evil:1"
+    );
+}

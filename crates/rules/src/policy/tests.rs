@@ -1,1 +1,72 @@
+use super::*;
 
+#[test]
+fn shown_policy_reads_back_identically() {
+    let text = r#"
+profile = "restricted"
+mode = "warn"
+[rules.host-mount]
+allow = ["/srv/"]
+[rules.capabilities]
+allow = ["net_admin"]
+require_drop_all = false
+[[exemptions]]
+rules = ["privileged"]
+users = ["admin"]
+reason = "ops"
+"#;
+    let policy = Policy::from_toml(text).unwrap();
+    assert_eq!(policy.params.mount_allow, ["/srv"]);
+    assert_eq!(policy.params.capability_allow, ["NET_ADMIN"]);
+    assert!(!policy.params.require_drop_all);
+    let again = Policy::from_toml(&policy.to_toml()).unwrap();
+    assert_eq!(again, policy);
+    assert_eq!(again.hash(), policy.hash());
+}
+
+#[test]
+fn hashes_tell_policies_apart() {
+    let baseline = Policy::default();
+    assert_eq!(baseline.hash(), Policy::from_toml("").unwrap().hash());
+    assert_ne!(
+        baseline.hash(),
+        Policy::from_profile(Profile::Restricted).hash()
+    );
+    assert!(baseline.hash().starts_with("sha256:"));
+    assert_eq!(baseline.hash().len(), "sha256:".len() + 16);
+}
+
+#[test]
+fn modes_change_effective_actions() {
+    let warn = Policy::from_toml("mode = \"warn\"").unwrap();
+    assert_eq!(warn.effective_action(RuleId::Privileged), Action::Warn);
+    assert_eq!(warn.effective_action(RuleId::ImageDigest), Action::Off);
+    assert_eq!(
+        warn.effective_action(RuleId::UnreadableRequest),
+        Action::Deny
+    );
+    let audit = Policy::from_toml("mode = \"audit\"").unwrap();
+    assert_eq!(audit.effective_action(RuleId::RunAsRoot), Action::Audit);
+    assert_eq!(
+        audit.effective_action(RuleId::UnreadableRequest),
+        Action::Deny
+    );
+}
+
+#[test]
+fn invalid_files_are_explained() {
+    let cases = [
+        ("[rules.privileged]\naction = \"off\"\nextra = 1\n", "TOML parse error at line 3, column 1: unknown field `extra`, expected `action`"),
+        ("[rules.host-namespace]\nallow = [\"net\"]\n", "rules.host-namespace.allow: unknown namespace \"net\" (expected network, pid, ipc, uts, userns or cgroupns)"),
+        ("[[exemptions]]\nrules = [\"unreadable-request\"]\nusers = [\"a\"]\n", "exemptions[0]: rule unreadable-request cannot be exempted: dockgate never allows a request it cannot read"),
+        ("[[exemptions]]\nrules = []\nusers = [\"a\"]\n", "exemptions[0]: list the rules it lifts"),
+        ("[[exemptions]]\nrules = [\"no-such-rule\"]\nusers = [\"a\"]\n", "TOML parse error at line 2, column 10: unknown variant `no-such-rule`, expected one of `privileged`, `host-mount`, `docker-socket`, `host-namespace`, `capabilities`, `devices`, `security-profile`, `sysctls`, `mount-propagation`, `runtime`, `cgroup-parent`, `run-as-root`, `published-ports`, `image-registry`, `image-latest`, `image-digest`, `no-new-privileges`, `read-only-rootfs`, `memory-limit`, `pids-limit`, `env-secrets`, `plugin-management`, `unknown-endpoint`, `unreadable-request`"),
+    ];
+    for (text, message) in cases {
+        assert_eq!(
+            Policy::from_toml(text).unwrap_err().to_string(),
+            message,
+            "{text}"
+        );
+    }
+}
