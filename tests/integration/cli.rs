@@ -47,7 +47,7 @@ fn policy_validate_names_the_line_and_problem() {
             "TOML parse error at line 3, column 8: unknown field `host-mounts`, expected one of `privileged`, \
              `security-profile`, `mount-propagation`, `run-as-root`, `published-ports`, `image-latest`, \
              `image-digest`, `no-new-privileges`, `read-only-rootfs`, `memory-limit`, `pids-limit`, \
-             `plugin-management`, `unknown-endpoint`, `unreadable-request`, `host-namespace`, `devices`, \
+             `plugin-management`, `swarm-join`, `unknown-endpoint`, `unreadable-request`, `host-namespace`, `devices`, \
              `sysctls`, `runtime`, `cgroup-parent`, `image-registry`, `host-mount`, `docker-socket`, \
              `capabilities`, `env-secrets`",
         ),
@@ -130,4 +130,23 @@ fn explain_prints_rule_docs() {
     assert!(
         stderr.starts_with("dockgate: unknown rule \"nope\"; rules are: privileged, host-mount,")
     );
+}
+
+#[test]
+fn the_rule_reference_documents_every_rule() {
+    let reference =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md")).unwrap();
+    for rule in dockgate_rules::RuleId::ALL {
+        let doc = rule.doc();
+        assert!(
+            reference.contains(&format!("## {}\n\n{}\n", rule.id(), doc.summary)),
+            "docs/rules.md lacks or misstates {}",
+            rule.id()
+        );
+        assert!(
+            reference.contains(&format!("- **Fix:** {}.", doc.fix)),
+            "fix of {}",
+            rule.id()
+        );
+    }
 }

@@ -233,6 +233,23 @@ fn crafted_requests() {
             post("/services/create", r#"{"Name":"s","TaskTemplate":{"Runtime":"plugin","PluginSpec":{"Name":"evil"}}}"#),
             "runtime,plugin-management",
         ),
+        (
+            "service on the host network",
+            post("/services/create", r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"testimg","User":"1000"},"Networks":[{"Target":"host"}]}}"#),
+            "host-namespace",
+        ),
+        (
+            "service with added capabilities and unconfined seccomp",
+            post("/v1.41/services/x/update?version=3", r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"testimg","User":"1000","CapabilityAdd":["CAP_SYS_ADMIN"],"Privileges":{"Seccomp":{"Mode":"unconfined"}}}}}"#),
+            "capabilities,security-profile",
+        ),
+        (
+            "service publishing a port",
+            post("/services/create", r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"testimg","User":"1000"}},"EndpointSpec":{"Ports":[{"TargetPort":80,"PublishedPort":8080}]}}"#),
+            "allow",
+        ),
+        ("swarm join", post("/v1.41/swarm/join", r#"{"RemoteAddrs":["10.0.0.1:2377"],"JoinToken":"x"}"#), "swarm-join"),
+        ("swarm init", post("/v1.41/swarm/init", r#"{"ListenAddr":"0.0.0.0:2377"}"#), "allow"),
         ("plugin disable", AuthzRequest::new("POST", "/v1.41/plugins/dockgate:latest/disable", None), "plugin-management"),
         ("plugin remove", AuthzRequest::new("DELETE", "/v1.41/plugins/dockgate?force=1", None), "plugin-management"),
         ("plugin set", post("/v1.41/plugins/dockgate/set", r#"["DEBUG=1"]"#), "plugin-management"),

@@ -113,6 +113,9 @@ impl Daemon {
             .arg(format!("unix://{}", self.path("docker.sock").display()))
             .arg("--audit-log")
             .arg(self.path("audit.log"))
+            // A tiny look-up budget: concurrent requests whose look-ups come
+            // back to the gate as GETs must still never deadlock.
+            .args(["--max-lookups", "2"])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(self.path("gate.log")).unwrap())
             .spawn()
@@ -579,6 +582,37 @@ fn gate_on_a_real_daemon() {
         cases.len(),
         failures.join("\n\n")
     );
+
+    // Many requests at once, each needing look-ups, with a budget of two.
+    let started = Instant::now();
+    let outputs: Vec<Output> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..12)
+            .map(|i| {
+                let daemon = &daemon;
+                scope.spawn(move || {
+                    let volume = format!("e2e-cc{i}:/d");
+                    daemon.docker(&[
+                        "create",
+                        "--volumes-from",
+                        "benign",
+                        "-v",
+                        &volume,
+                        "testimg",
+                        "true",
+                    ])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for out in &outputs {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(60));
 
     // One audit line per decision, no secret values.
     let audit = std::fs::read_to_string(daemon.path("audit.log")).unwrap();

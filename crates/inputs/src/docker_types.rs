@@ -270,12 +270,15 @@ const TASK_RESOURCES: &[Field] = &[
     Field::new("Reservations", Shape::Any),
 ];
 
+const NETWORK_ATTACHMENT: &[Field] = &[Field::new("Target", Shape::Str)];
+
 const TASK_SPEC: &[Field] = &[
     Field::new("ContainerSpec", Shape::PtrStruct(CONTAINER_SPEC)),
     Field::new("PluginSpec", Shape::Any),
     Field::new("NetworkAttachmentSpec", Shape::Any),
     Field::new("Resources", Shape::PtrStruct(TASK_RESOURCES)),
     Field::new("Runtime", Shape::Str),
+    Field::new("Networks", Shape::Slice(&Shape::Struct(NETWORK_ATTACHMENT))),
 ];
 
 const PORT_CONFIG: &[Field] = &[
@@ -298,6 +301,7 @@ pub const SERVICE_SPEC: &[Field] = &[
     Field::new("Labels", STR_MAP),
     Field::new("TaskTemplate", Shape::Struct(TASK_SPEC)),
     Field::new("EndpointSpec", Shape::PtrStruct(ENDPOINT_SPEC)),
+    Field::new("Networks", Shape::Slice(&Shape::Struct(NETWORK_ATTACHMENT))),
 ];
 
 /// The body of `POST /containers/{id}/start` on API versions before 1.24,

@@ -629,4 +629,51 @@ mod tests {
             "request body is not valid JSON: EOF while parsing a value at line 1 column 9"
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Re-spells a key the way Go's decoder still accepts it.
+        fn respell(key: &str, flips: &[u8]) -> String {
+            key.chars()
+                .zip(flips.iter().cycle())
+                .map(|(c, f)| match (c, f % 4) {
+                    ('s' | 'S', 3) => '\u{017F}',
+                    ('k' | 'K', 3) => '\u{212A}',
+                    (c, 1 | 3) => c.to_ascii_lowercase(),
+                    (c, 2) => c.to_ascii_uppercase(),
+                    (c, _) => c,
+                })
+                .collect()
+        }
+
+        proptest! {
+            #[test]
+            fn respelled_and_shadowed_keys_decode_alike(
+                flips in proptest::collection::vec(any::<u8>(), 1..16),
+                privileged in any::<bool>(),
+                memory in 0i64..1_000_000,
+                decoy in any::<bool>(),
+            ) {
+                let canonical = format!(
+                    r#"{{"Image":"a","HostConfig":{{"Privileged":{privileged},"Memory":{memory},"SecurityOpt":["x"]}}}}"#
+                );
+                let hc = respell("HostConfig", &flips);
+                let shadow = if decoy {
+                    format!(r#""{}":{},"#, respell("Privileged", &flips[1..]), !privileged)
+                } else {
+                    String::new()
+                };
+                let respelled = format!(
+                    r#"{{"{}":"a","{hc}":{{{shadow}"{}":{privileged},"{}":{memory},"{}":["x"]}}}}"#,
+                    respell("Image", &flips),
+                    respell("Privileged", &flips),
+                    respell("Memory", &flips),
+                    respell("SecurityOpt", &flips),
+                );
+                prop_assert_eq!(decode_str(&canonical).unwrap(), decode_str(&respelled).unwrap());
+            }
+        }
+    }
 }

@@ -254,6 +254,9 @@ pub enum CallKind {
     /// A route of the daemon's table that installs, changes or removes a
     /// plugin (the gate itself is one).
     PluginManagement,
+    /// A route that makes this node join a Swarm: that swarm's managers then
+    /// start containers here without going through this daemon's API.
+    SwarmJoin,
     /// No route dockgate knows.
     Unknown,
 }

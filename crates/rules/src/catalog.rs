@@ -65,6 +65,7 @@ rules! {
     PidsLimit = "pids-limit", Off, Deny;
     EnvSecrets = "env-secrets", Warn, Warn;
     PluginManagement = "plugin-management", Deny, Deny;
+    SwarmJoin = "swarm-join", Deny, Deny;
     UnknownEndpoint = "unknown-endpoint", Deny, Deny;
     UnreadableRequest = "unreadable-request", Deny, Deny;
 }
@@ -263,6 +264,13 @@ const DOCS: &[RuleDoc] = &[
         summary: "Plugins may not be installed, enabled, disabled, upgraded, configured, pushed or removed through the API.",
         why: "A plugin runs as root on the host, and disabling or removing the authorization plugin turns this gate off.",
         fix: "manage plugins from the host as an administrator (see README, Recovery)",
+        parameters: "none",
+    },
+    RuleDoc {
+        id: RuleId::SwarmJoin,
+        summary: "The node may not join a Swarm through the API.",
+        why: "Once the node joins a swarm, that swarm's managers start containers here directly, without asking this daemon's API, so no authorization plugin sees them: a manager you do not control can bind-mount / on this host.",
+        fix: "join swarms from the host as an administrator, or set this rule to off on Swarm nodes",
         parameters: "none",
     },
     RuleDoc {

@@ -50,6 +50,7 @@ pub fn run(rule: RuleId, w: &Workload, p: &Params) -> Vec<Hit> {
         RuleId::PidsLimit => pids_limit(w),
         RuleId::EnvSecrets => env_secrets(w, p),
         RuleId::PluginManagement => plugin_management(w),
+        RuleId::SwarmJoin => swarm_join(w),
         RuleId::UnknownEndpoint => unknown_endpoint(w),
         // Raised by the reader, never by looking at a model.
         RuleId::UnreadableRequest => Vec::new(),
@@ -709,6 +710,19 @@ fn plugin_management(w: &Workload) -> Vec<Hit> {
                 format!("{} {}{target} manages plugins", call.method, call.endpoint),
             )]
         }
+        _ => Vec::new(),
+    }
+}
+
+fn swarm_join(w: &Workload) -> Vec<Hit> {
+    match &w.call {
+        Some(call) if call.kind == CallKind::SwarmJoin => vec![hit(
+            "path",
+            format!(
+                "{} {} makes this node run containers for another swarm's managers",
+                call.method, call.endpoint
+            ),
+        )],
         _ => Vec::new(),
     }
 }

@@ -516,6 +516,7 @@ file_rules! {
         memory_limit = "memory-limit" => MemoryLimit,
         pids_limit = "pids-limit" => PidsLimit,
         plugin_management = "plugin-management" => PluginManagement,
+        swarm_join = "swarm-join" => SwarmJoin,
         unknown_endpoint = "unknown-endpoint" => UnknownEndpoint,
         unreadable_request = "unreadable-request" => UnreadableRequest,
     }

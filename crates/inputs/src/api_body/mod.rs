@@ -195,6 +195,23 @@ pub fn service_spec(body: &[u8]) -> Result<Workload, GoJsonError> {
     if !task.get("PluginSpec").is_null() {
         workload.runtime = Some(At::new("plugin".to_string(), task.name("PluginSpec")));
     }
+    // `--network host` attaches the tasks to the host's network namespace.
+    for (name, network) in task
+        .objects("Networks")
+        .into_iter()
+        .chain(spec.objects("Networks"))
+    {
+        let target = Fields::new(network, "").str("Target");
+        if target == "host" {
+            workload.namespaces.push((
+                dockgate_model::NamespaceKind::Network,
+                At::new(
+                    dockgate_model::NamespaceMode::Host,
+                    format!("{name}.Target"),
+                ),
+            ));
+        }
+    }
     let endpoint = spec.child("EndpointSpec", "EndpointSpec");
     for (name, port) in endpoint.objects("Ports") {
         let port = Fields::new(port, "");

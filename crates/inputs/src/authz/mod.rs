@@ -174,10 +174,10 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
     let (endpoint, kind, name) = match &route {
         Some(m) => (
             m.route.endpoint,
-            if m.route.endpoint == Endpoint::PluginManagement {
-                CallKind::PluginManagement
-            } else {
-                CallKind::Known
+            match m.route.endpoint {
+                Endpoint::PluginManagement => CallKind::PluginManagement,
+                Endpoint::SwarmJoin => CallKind::SwarmJoin,
+                _ => CallKind::Known,
             },
             m.route.name.to_string(),
         ),
@@ -306,9 +306,10 @@ fn describe(
             w.image = target.clone().map(|t| At::new(t, "path"));
             w
         }
-        Endpoint::VolumeUpdate | Endpoint::PluginManagement | Endpoint::Plain => {
-            Workload::new(Operation::Other)
-        }
+        Endpoint::VolumeUpdate
+        | Endpoint::PluginManagement
+        | Endpoint::SwarmJoin
+        | Endpoint::Plain => Workload::new(Operation::Other),
     };
     if workload.name.is_none() {
         workload.name = target;

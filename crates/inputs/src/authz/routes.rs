@@ -33,6 +33,8 @@ pub enum Endpoint {
     ImageTag,
     /// Any plugin install, change or removal.
     PluginManagement,
+    /// `POST /swarm/join`.
+    SwarmJoin,
     /// Any other known route; judged by the method only.
     Plain,
 }
@@ -278,7 +280,7 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/session", "build.session", Plain),
     // swarm
     r("POST", "/swarm/init", "swarm.init", Plain),
-    r("POST", "/swarm/join", "swarm.join", Plain),
+    r("POST", "/swarm/join", "swarm.join", SwarmJoin),
     r("POST", "/swarm/leave", "swarm.leave", Plain),
     r("GET", "/swarm", "swarm.inspect", Plain),
     r("GET", "/swarm/unlockkey", "swarm.unlockkey", Plain),
