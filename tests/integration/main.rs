@@ -11,4 +11,5 @@ mod cli;
 mod crafted;
 mod e2e;
 mod policy;
+mod protocol;
 mod util;

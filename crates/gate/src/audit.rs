@@ -10,7 +10,8 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use dockgate_rules::{Decision, Finding};
+use dockgate_inputs::authz::AuthzRequest;
+use dockgate_rules::{Decision, Finding, Verdict};
 use serde::Serialize;
 
 /// One decision, as written to the log.
@@ -42,6 +43,40 @@ pub struct AuditRecord {
     pub findings: Vec<Finding>,
     /// The policy in force.
     pub policy_hash: String,
+}
+
+impl AuditRecord {
+    /// A record for a request, before anything is known about it.
+    pub fn begin(request: &AuthzRequest, policy_hash: &str) -> AuditRecord {
+        AuditRecord {
+            time: now_rfc3339(),
+            source: "gate",
+            user: request.user.clone(),
+            method: request.method.clone(),
+            // Never the query: build arguments can carry secrets.
+            path: request
+                .uri
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            endpoint: "unreadable".to_string(),
+            container: None,
+            image: None,
+            decision: Decision::Deny,
+            rules: Vec::new(),
+            findings: Vec::new(),
+            policy_hash: policy_hash.to_string(),
+        }
+    }
+
+    /// Fills in the verdict.
+    pub fn finish(mut self, verdict: &Verdict) -> AuditRecord {
+        self.decision = verdict.decision;
+        self.rules = verdict.rule_ids();
+        self.findings = verdict.findings.clone();
+        self
+    }
 }
 
 /// Where records go: stdout, and a file when one is configured.

@@ -8,7 +8,7 @@ use dockgate_inputs::resolve::{resolve, DaemonLookup};
 use dockgate_model::Operation;
 use dockgate_rules::{evaluate, Policy, Requester, Verdict};
 
-use crate::audit::{now_rfc3339, AuditRecord};
+use crate::audit::AuditRecord;
 
 /// How long resolving a request's references may take before the request
 /// is denied.
@@ -71,25 +71,7 @@ impl<L: DaemonLookup> Gate<L> {
                 String::new()
             },
         };
-        let mut record = AuditRecord {
-            time: now_rfc3339(),
-            source: "gate",
-            user: request.user.clone(),
-            method: request.method.clone(),
-            path: request
-                .uri
-                .split('?')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-            endpoint: "unreadable".to_string(),
-            container: None,
-            image: None,
-            decision: dockgate_rules::Decision::Deny,
-            rules: Vec::new(),
-            findings: Vec::new(),
-            policy_hash: policy.hash().to_string(),
-        };
+        let mut record = AuditRecord::begin(request, policy.hash());
         let verdict = match read_request(request) {
             Err(err) => Verdict::unreadable(err.to_string()),
             Ok(mut read) => {
@@ -111,20 +93,15 @@ impl<L: DaemonLookup> Gate<L> {
                         LOOKUP_TIMEOUT.as_secs()
                     ));
                     record.container = workload.name.clone();
-                    return finish(record, verdict);
+                    let record = record.finish(&verdict);
+                    return (verdict, record);
                 }
                 record.container = workload.name.clone();
                 record.image = workload.image.as_ref().map(|i| i.value.clone());
                 evaluate(&policy, workload, &requester)
             }
         };
-        finish(record, verdict)
+        let record = record.finish(&verdict);
+        (verdict, record)
     }
-}
-
-fn finish(mut record: AuditRecord, verdict: Verdict) -> (Verdict, AuditRecord) {
-    record.decision = verdict.decision;
-    record.rules = verdict.rule_ids();
-    record.findings = verdict.findings.clone();
-    (verdict, record)
 }

@@ -23,7 +23,7 @@ use serde::Serialize;
 use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, AuditRecord};
 use crate::decide::{Gate, Need};
 
 /// Limits of the server.
@@ -115,13 +115,9 @@ async fn authz_request<L: DaemonLookup + 'static>(
     let request: AuthzRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(err) => {
-            let msg = format!("dockgate: denied: cannot read the daemon's AuthZ request: {err}");
+            let detail = format!("cannot read the daemon's AuthZ request: {err}");
             tracing::error!(error = %err, "unreadable AuthZ request from the daemon");
-            return reply(&AuthzResponse {
-                allow: false,
-                msg: msg.clone(),
-                err: msg,
-            });
+            return failure(&shared, AuthzRequest::default(), detail);
         }
     };
     let budget = match Gate::<L>::need(&request) {
@@ -136,7 +132,31 @@ async fn authz_request<L: DaemonLookup + 'static>(
             err: msg,
         });
     };
-    let (verdict, record) = shared.gate.decide(&request).await;
+    // Deciding runs in its own task so that a bug that panics still ends in
+    // a denial and an audit record, never in an allow.
+    let gate = shared.gate.clone();
+    let summary = AuthzRequest {
+        user: request.user.clone(),
+        method: request.method.clone(),
+        uri: request.uri.clone(),
+        ..AuthzRequest::default()
+    };
+    let (verdict, record) = match tokio::spawn(async move {
+        let decided = gate.decide(&request).await;
+        (decided, request)
+    })
+    .await
+    {
+        Ok((decided, _)) => decided,
+        Err(err) => {
+            tracing::error!(error = %err, "deciding a request failed");
+            return failure(
+                &shared,
+                summary,
+                format!("internal error while deciding: {err}"),
+            );
+        }
+    };
     shared.audit.write(&record);
     if verdict.allowed() {
         for finding in verdict.findings.iter().filter(|f| f.exempted.is_none()) {
@@ -154,6 +174,19 @@ async fn authz_request<L: DaemonLookup + 'static>(
             err: String::new(),
         })
     }
+}
+
+/// Denies with dockgate's own failure, and records it.
+fn failure<L: DaemonLookup>(shared: &Shared<L>, request: AuthzRequest, detail: String) -> Response {
+    let verdict = dockgate_rules::Verdict::unreadable(detail.clone());
+    let record = AuditRecord::begin(&request, shared.gate.policy().hash()).finish(&verdict);
+    shared.audit.write(&record);
+    let msg = format!("dockgate: denied: {detail}");
+    reply(&AuthzResponse {
+        allow: false,
+        msg: msg.clone(),
+        err: msg,
+    })
 }
 
 /// Errors starting the server.

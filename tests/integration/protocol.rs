@@ -1,0 +1,182 @@
+//! The plugin protocol, spoken to the real binary over its socket.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dockgate_inputs::authz::AuthzRequest;
+
+use crate::util::{dockgate_bin, http_unix, Dir};
+
+struct Served {
+    child: Option<Child>,
+}
+
+impl Served {
+    fn start(args: &[&str], socket: &Path, stdout: Stdio) -> Served {
+        let child = Command::new(dockgate_bin())
+            .arg("serve")
+            .args(args)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .stdout(stdout)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dockgate");
+        let start = Instant::now();
+        while !socket.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no socket at {}",
+                socket.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Served { child: Some(child) }
+    }
+
+    /// SIGTERM, then everything it printed on stdout.
+    fn stop(mut self) -> std::process::Output {
+        let child = self.child.take().unwrap();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn authz(socket: &Path, request: &AuthzRequest) -> (u16, serde_json::Value) {
+    let body = serde_json::to_vec(request).unwrap();
+    let (status, text) = http_unix(socket, "POST", "/AuthZPlugin.AuthZReq", &body);
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[test]
+fn plugin_protocol_on_the_socket() {
+    let dir = Dir::new("protocol");
+    let socket = dir.path().join("p.sock");
+    let audit = dir.path().join("audit.log");
+    let served = Served::start(
+        &[
+            "--socket",
+            socket.to_str().unwrap(),
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+        &socket,
+        Stdio::null(),
+    );
+
+    let (status, body) = http_unix(&socket, "POST", "/Plugin.Activate", b"");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"Implements":["authz"]}"#)
+    );
+
+    let privileged = br#"{"Image":"testimg","User":"1000","HostConfig":{"Privileged":true}}"#;
+    let (status, reply) = authz(
+        &socket,
+        &AuthzRequest::new("POST", "/v1.41/containers/create", Some(privileged)),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(reply["Allow"], false);
+    assert_eq!(
+        reply["Msg"],
+        "dockgate: denied by rule privileged: privileged container (HostConfig.Privileged=true); \
+         remove --privileged and add only the capability or device the workload needs (dockgate explain privileged)"
+    );
+    assert!(reply.get("Err").is_none());
+
+    let (_, reply) = authz(
+        &socket,
+        &AuthzRequest::new("GET", "/v1.41/containers/json", None),
+    );
+    assert_eq!(reply, serde_json::json!({"Allow": true}));
+
+    let (status, body) = http_unix(&socket, "POST", "/AuthZPlugin.AuthZReq", b"{not json");
+    assert_eq!(status, 200);
+    let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["Allow"], false);
+    assert_eq!(
+        reply["Err"],
+        "dockgate: denied: cannot read the daemon's AuthZ request: key must be a string at line 1 column 2"
+    );
+
+    let (status, body) = http_unix(&socket, "POST", "/AuthZPlugin.AuthZRes", b"{}");
+    assert_eq!((status, body.as_str()), (200, r#"{"Allow":true}"#));
+    let (status, _) = http_unix(&socket, "POST", "/VolumeDriver.Mount", b"{}");
+    assert_eq!(status, 404);
+
+    let status = served.stop().status;
+    assert!(status.success(), "{status:?}");
+    assert!(!socket.exists(), "the socket is removed on SIGTERM");
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let decisions: Vec<_> = records
+        .iter()
+        .map(|r| {
+            (
+                r["endpoint"].as_str().unwrap(),
+                r["decision"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("container.create", "deny"),
+            ("container.list", "allow"),
+            ("unreadable", "deny")
+        ],
+        "one audit record per decision"
+    );
+}
+
+#[test]
+fn serve_without_arguments_enforces_the_baseline() {
+    let socket = Path::new("/run/docker/plugins/dockgate.sock");
+    if socket.exists() || Path::new("/etc/dockgate/policy.toml").exists() {
+        eprintln!("a dockgate is installed on this machine; not touching its socket");
+        return;
+    }
+    if std::fs::create_dir_all("/run/docker/plugins").is_err() {
+        eprintln!("cannot create /run/docker/plugins (not root); skipping");
+        return;
+    }
+    let served = Served::start(&[], socket, Stdio::piped());
+    let (_, reply) = authz(
+        socket,
+        &AuthzRequest::new(
+            "POST",
+            "/containers/create",
+            Some(br#"{"Image":"x","HostConfig":{"Binds":["/:/host"]}}"#),
+        ),
+    );
+    assert_eq!(reply["Allow"], false);
+    assert!(reply["Msg"]
+        .as_str()
+        .unwrap()
+        .starts_with("dockgate: denied by rule host-mount: "));
+    let output = served.stop();
+    assert!(output.status.success());
+    let audit = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        audit.contains(r#""decision":"deny","rules":["host-mount","docker-socket""#),
+        "{audit}"
+    );
+    assert!(!socket.exists());
+}
