@@ -150,3 +150,35 @@ fn the_rule_reference_documents_every_rule() {
         );
     }
 }
+
+/// Removes a file (and the directory it created) when dropped.
+struct Installed(&'static str, bool);
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.0);
+        if self.1 {
+            let _ = std::fs::remove_dir("/etc/dockgate");
+        }
+    }
+}
+
+#[test]
+fn the_default_policy_file_is_used_when_present() {
+    const FILE: &str = "/etc/dockgate/policy.toml";
+    if std::path::Path::new(FILE).exists() {
+        eprintln!("{FILE} exists on this machine; leaving it alone");
+        return;
+    }
+    let created_dir = !std::path::Path::new("/etc/dockgate").exists();
+    if std::fs::create_dir_all("/etc/dockgate").is_err() {
+        eprintln!("cannot write /etc/dockgate (not root); skipping");
+        return;
+    }
+    let _guard = Installed(FILE, created_dir);
+    std::fs::write(FILE, "profile = \"restricted\"\n").unwrap();
+    let (code, stdout, _) = TestCommand::new(&["policy", "show"]).run();
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("# effective policy from /etc/dockgate/policy.toml\n"));
+    assert!(stdout.contains("profile = \"restricted\""));
+}
