@@ -1,12 +1,16 @@
 //! `dockgate`: one policy for Docker, enforced at the daemon.
 
+mod patrol;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use dockgate_gate::{AuditLog, DockerLookup, Gate, Limits};
+use dockgate_engine::DockerLookup;
+use dockgate_gate::{Gate, Limits};
+use dockgate_outputs::AuditLog;
 use dockgate_rules::{Policy, RuleId};
 
 /// Where the gate looks for a policy when none is named.
@@ -29,6 +33,10 @@ struct Cli {
 enum Command {
     /// Run the Docker authorization plugin.
     Serve(ServeArgs),
+    /// Check existing containers against the policy; report, stop or remove.
+    Scan(patrol::ScanArgs),
+    /// Follow the daemon's events and check each container as it starts.
+    Watch(patrol::WatchArgs),
     /// Show or validate a policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -82,6 +90,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Scan(args) => patrol::scan(args),
+        Command::Watch(args) => patrol::watch(args),
         Command::Policy(PolicyCommand::Show { policy }) => policy_show(policy.as_deref()),
         Command::Policy(PolicyCommand::Validate { file }) => policy_validate(&file),
         Command::Explain { rule } => explain(rule.as_deref()),
@@ -209,7 +219,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
 }
 
 /// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,

@@ -182,3 +182,53 @@ fn the_default_policy_file_is_used_when_present() {
     assert!(stdout.starts_with("# effective policy from /etc/dockgate/policy.toml\n"));
     assert!(stdout.contains("profile = \"restricted\""));
 }
+
+#[test]
+fn scan_reports_what_it_cannot_do() {
+    let dir = Dir::new("scan-bad");
+    let bad_policy = dir.create("p.toml", "mode = 1\n");
+    let bad_policy = bad_policy.to_str().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--docker-host", "unix:///nonexistent/docker.sock"],
+            "cannot reach the Docker daemon at unix:///nonexistent/docker.sock: Socket not found: /nonexistent/docker.sock",
+        ),
+        (
+            &["--docker-host", "ssh://host"],
+            "unsupported Docker host \"ssh://host\": use unix:///path/to/docker.sock or tcp://host:port",
+        ),
+        (
+            &["--policy", "/nonexistent/p.toml"],
+            "cannot read policy file /nonexistent/p.toml: No such file or directory (os error 2)",
+        ),
+        (
+            &["--policy", bad_policy, "--docker-host", "unix:///nonexistent/docker.sock"],
+            "invalid policy file",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut nagios = vec!["scan", "--format", "nagios"];
+        nagios.extend_from_slice(args);
+        let (code, stdout, _) = TestCommand::new(&nagios).run();
+        assert_eq!(code, 3, "{args:?}");
+        assert!(
+            stdout.starts_with(&format!("DOCKGATE UNKNOWN: {message}")),
+            "{stdout}"
+        );
+        let mut text = vec!["scan"];
+        text.extend_from_slice(args);
+        let (code, stdout, stderr) = TestCommand::new(&text).run();
+        assert_eq!(code, 2, "{args:?}");
+        assert_eq!(stdout, "");
+        assert!(
+            stderr.starts_with(&format!("dockgate: {message}")),
+            "{stderr}"
+        );
+    }
+    let (code, stdout, _) = TestCommand::new(&["scan", "--format", "nagios", "-w", "5:1"]).run();
+    assert_eq!(code, 3);
+    assert_eq!(
+        stdout,
+        "DOCKGATE UNKNOWN: invalid threshold range \"5:1\": the start is greater than the end\n"
+    );
+}

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use crate::util::{dockgate_bin, Dir};
 
-/// A private dockerd with dockgate as its authorization plugin.
-struct Daemon {
+/// A private dockerd, with dockgate as its authorization plugin or without.
+pub struct Daemon {
     dir: Dir,
-    plugin: String,
+    /// The plugin name the daemon knows the gate by.
+    pub plugin: String,
     spec: PathBuf,
     gate: Option<Child>,
     dockerd: Option<Child>,
@@ -27,7 +28,8 @@ fn short_dir() -> Dir {
     Dir::new("e2e")
 }
 
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+/// Polls until `ready`, failing the test after `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
@@ -35,13 +37,15 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
     }
 }
 
-fn signal(child: &Child, sig: &str) {
+/// Sends a signal (`-TERM`, `-HUP`) to a child.
+pub fn signal(child: &Child, sig: &str) {
     let _ = Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status();
 }
 
-fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+/// Waits for a child to exit, up to `timeout`.
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
     let start = Instant::now();
     loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -55,7 +59,13 @@ fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitS
 }
 
 impl Daemon {
+    /// Starts a private dockerd behind a gate with this policy.
     fn start(policy: &str) -> Daemon {
+        Daemon::start_with(Some(policy))
+    }
+
+    /// Starts a private dockerd, behind a gate when a policy is given.
+    pub fn start_with(policy: Option<&str>) -> Daemon {
         let dir = short_dir();
         let plugin = format!("dge2e{}", std::process::id());
         let spec = PathBuf::from(format!("/etc/docker/plugins/{plugin}.spec"));
@@ -67,13 +77,15 @@ impl Daemon {
             dockerd: None,
             dir,
         };
-        std::fs::write(daemon.path("policy.toml"), policy).unwrap();
-        std::fs::write(
-            &daemon.spec,
-            format!("unix://{}\n", daemon.path("gate.sock").display()),
-        )
-        .unwrap();
-        daemon.start_gate();
+        if let Some(policy) = policy {
+            std::fs::write(daemon.path("policy.toml"), policy).unwrap();
+            std::fs::write(
+                &daemon.spec,
+                format!("unix://{}\n", daemon.path("gate.sock").display()),
+            )
+            .unwrap();
+            daemon.start_gate();
+        }
         let d = daemon.dir.path().to_path_buf();
         let dockerd = Command::new("dockerd")
             .arg("--host")
@@ -85,7 +97,11 @@ impl Daemon {
             .arg("--pidfile")
             .arg(d.join("docker.pid"))
             .args(["--bridge", "none", "--iptables=false"])
-            .arg(format!("--authorization-plugin={}", daemon.plugin))
+            .args(
+                policy
+                    .is_some()
+                    .then(|| format!("--authorization-plugin={}", daemon.plugin)),
+            )
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(d.join("dockerd.log")).unwrap())
             .spawn()
@@ -97,7 +113,8 @@ impl Daemon {
         daemon
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    /// A path in the daemon's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
@@ -126,7 +143,8 @@ impl Daemon {
         });
     }
 
-    fn docker(&self, args: &[&str]) -> Output {
+    /// Runs the docker CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Output {
         Command::new("docker")
             .args(args)
             .env(
@@ -173,18 +191,25 @@ impl Daemon {
         (status, text)
     }
 
-    fn container_exists(&self, name: &str) -> bool {
+    /// Whether a container of that name exists.
+    pub fn container_exists(&self, name: &str) -> bool {
         let out = self.docker(&["ps", "-aq", "--filter", &format!("name=^/{name}$")]);
         !String::from_utf8_lossy(&out.stdout).trim().is_empty()
     }
 
-    fn volume_exists(&self, name: &str) -> bool {
+    /// Whether a volume of that name exists.
+    pub fn volume_exists(&self, name: &str) -> bool {
         self.docker(&["volume", "inspect", name]).status.success()
     }
 
     fn inspect(&self, name: &str, format: &str) -> String {
         let out = self.docker(&["inspect", "--format", format, name]);
         String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// The daemon's address for `--docker-host`.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.path("docker.sock").display())
     }
 
     /// Removes what the tests made while the gate still answers.
@@ -206,7 +231,7 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        if self.gate.is_some() && self.dockerd.is_some() {
+        if self.dockerd.is_some() && (self.gate.is_some() || !self.spec.exists()) {
             self.clean();
         }
         if let Some(mut dockerd) = self.dockerd.take() {
@@ -235,7 +260,8 @@ impl Drop for Daemon {
     }
 }
 
-fn import_test_image(daemon: &Daemon) {
+/// Imports a busybox root file system as `testimg:latest`.
+pub fn import_test_image(daemon: &Daemon) {
     let rootfs = daemon.path("rootfs");
     std::fs::create_dir_all(rootfs.join("bin")).unwrap();
     let busybox = ["/bin/busybox", "/usr/bin/busybox"]
@@ -496,7 +522,8 @@ fn check_case(daemon: &Daemon, case: &Case) -> Result<(), String> {
     Ok(())
 }
 
-fn e2e_enabled() -> bool {
+/// Whether the real-daemon tests run here (root, dockerd present).
+pub fn e2e_enabled() -> bool {
     if std::env::var_os("DOCKGATE_SKIP_E2E").is_some() {
         eprintln!("DOCKGATE_SKIP_E2E is set: skipping the real-daemon tests");
         return false;

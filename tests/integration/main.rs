@@ -10,6 +10,7 @@ mod captured;
 mod cli;
 mod crafted;
 mod e2e;
+mod patrol;
 mod policy;
 mod protocol;
 mod util;

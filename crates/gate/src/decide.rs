@@ -8,7 +8,7 @@ use dockgate_inputs::resolve::{resolve, DaemonLookup};
 use dockgate_model::Operation;
 use dockgate_rules::{evaluate, Policy, Requester, Verdict};
 
-use crate::audit::AuditRecord;
+use dockgate_outputs::AuditRecord;
 
 /// How long resolving a request's references may take before the request
 /// is denied.

@@ -23,8 +23,8 @@ use serde::Serialize;
 use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 
-use crate::audit::{AuditLog, AuditRecord};
 use crate::decide::{Gate, Need};
+use dockgate_outputs::{AuditLog, AuditRecord};
 
 /// Limits of the server.
 #[derive(Debug, Clone, Copy)]

@@ -30,6 +30,21 @@ pub struct Finding {
     pub exempted: Option<String>,
 }
 
+impl Finding {
+    /// The message with the offending field, unless the message already
+    /// names it (or there is no field to name).
+    pub fn located(&self) -> String {
+        if self.message.contains(&format!("({}", self.field))
+            || self.field == "request"
+            || self.field == "path"
+        {
+            self.message.clone()
+        } else {
+            format!("{} ({})", self.message, self.field)
+        }
+    }
+}
+
 /// Allow or deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -96,18 +111,10 @@ impl Verdict {
         let parts: Vec<String> = self
             .denials()
             .map(|f| {
-                let location = if f.message.contains(&format!("({}", f.field))
-                    || f.field == "request"
-                    || f.field == "path"
-                {
-                    String::new()
-                } else {
-                    format!(" ({})", f.field)
-                };
                 format!(
-                    "denied by rule {}: {}{location}; {} (dockgate explain {})",
+                    "denied by rule {}: {}; {} (dockgate explain {})",
                     f.rule,
-                    f.message,
+                    f.located(),
                     f.rule.doc().fix,
                     f.rule
                 )

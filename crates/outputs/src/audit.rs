@@ -19,7 +19,7 @@ use serde::Serialize;
 pub struct AuditRecord {
     /// RFC 3339 UTC time.
     pub time: String,
-    /// What wrote the record: `gate`.
+    /// What wrote the record: `gate` or `patrol`.
     pub source: &'static str,
     /// The TLS user, empty without TLS.
     pub user: String,
@@ -66,6 +66,32 @@ impl AuditRecord {
             decision: Decision::Deny,
             rules: Vec::new(),
             findings: Vec::new(),
+            policy_hash: policy_hash.to_string(),
+        }
+    }
+
+    /// A record of something the patrol did (or would do) to a container:
+    /// `action` is `stop` or `remove`, prefixed `dry-run ` when nothing was
+    /// done.
+    pub fn patrol(
+        action: &str,
+        container: &str,
+        image: &str,
+        verdict: &Verdict,
+        policy_hash: &str,
+    ) -> AuditRecord {
+        AuditRecord {
+            time: now_rfc3339(),
+            source: "patrol",
+            user: String::new(),
+            method: action.to_string(),
+            path: String::new(),
+            endpoint: format!("patrol.{}", action.trim_start_matches("dry-run ")),
+            container: Some(container.to_string()),
+            image: Some(image.to_string()).filter(|i| !i.is_empty()),
+            decision: verdict.decision,
+            rules: verdict.rule_ids(),
+            findings: verdict.findings.clone(),
             policy_hash: policy_hash.to_string(),
         }
     }

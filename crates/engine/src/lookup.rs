@@ -1,10 +1,10 @@
 //! Asking the Docker daemon about what a request names, with a short cache.
 //!
-//! The daemon sends the gate an AuthZ request for each of these look-ups
-//! too. They are GETs, which the gate answers without looking anything up,
-//! and the server admits them through a separate concurrency budget, so a
-//! burst of creates waiting on look-ups can never starve the look-ups'
-//! own authorization (see `server.rs`).
+//! When the gate asks, the daemon sends the gate an AuthZ request for each
+//! look-up too. They are GETs, which the gate answers without looking
+//! anything up, through a separate concurrency budget, so a burst of
+//! creates waiting on look-ups never starves the look-ups' own
+//! authorization (see the gate's `server.rs`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -63,14 +63,6 @@ pub enum ConnectError {
     /// The URL is not one dockgate can use.
     #[error("unsupported Docker host {0:?}: use unix:///path/to/docker.sock or tcp://host:port")]
     Url(String),
-    /// bollard could not set up the client.
-    #[error("cannot connect to the Docker daemon at {url}: {source}")]
-    Client {
-        /// The URL.
-        url: String,
-        /// The cause.
-        source: bollard::errors::Error,
-    },
 }
 
 impl DockerLookup {
@@ -92,30 +84,30 @@ impl DockerLookup {
         })
     }
 
-    fn open(&self) -> Result<Docker, ConnectError> {
+    fn open(&self) -> Result<Docker, bollard::errors::Error> {
         match self.url.strip_prefix("unix://") {
             Some(path) => Docker::connect_with_unix(path, 10, bollard::API_DEFAULT_VERSION),
             None => Docker::connect_with_http(&self.url, 10, bollard::API_DEFAULT_VERSION),
         }
-        .map_err(|source| ConnectError::Client {
-            url: self.url.clone(),
-            source,
-        })
     }
 
     /// The client, after agreeing on an API version with the daemon (1.41
     /// and up) so that an older daemon does not refuse bollard's newer
-    /// default. The first look-up negotiates; a failure is retried next time.
-    pub async fn client(&self) -> Result<&Docker, LookupError> {
+    /// default. The first use negotiates; a failure is retried next time.
+    pub async fn docker(&self) -> Result<&Docker, bollard::errors::Error> {
         self.docker
-            .get_or_try_init(|| async {
-                self.open()
-                    .map_err(|e| LookupError(e.to_string()))?
-                    .negotiate_version()
-                    .await
-                    .map_err(|e| LookupError(format!("cannot reach the Docker daemon: {e}")))
-            })
+            .get_or_try_init(|| async { self.open()?.negotiate_version().await })
             .await
+    }
+
+    /// [`DockerLookup::docker`], with the failure as a look-up error.
+    pub async fn client(&self) -> Result<&Docker, LookupError> {
+        self.docker().await.map_err(|e| {
+            LookupError(format!(
+                "cannot reach the Docker daemon at {}: {e}",
+                self.url
+            ))
+        })
     }
 }
 

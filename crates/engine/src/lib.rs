@@ -1,0 +1,11 @@
+//! dockgate's client of the Docker Engine API.
+//!
+//! [`lookup::DockerLookup`] answers the questions the rules need resolved
+//! (volumes, containers, images) with a short cache; [`engine::Engine`]
+//! adds what the patrol does: list, inspect, watch events, stop and remove.
+
+pub mod engine;
+pub mod lookup;
+
+pub use engine::{ContainerRef, Engine, EngineError, Event};
+pub use lookup::{ConnectError, DockerLookup};

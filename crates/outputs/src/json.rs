@@ -1,0 +1,134 @@
+//! The JSON report: a stable, documented schema (`docs/scan-json.md`).
+//!
+//! One result per container per evaluated rule, `pass`, `warn` or `fail`,
+//! with the policy hash and a timestamp, so that it can feed a policy
+//! report without knowing dockgate.
+
+use dockgate_rules::{Action, RuleId};
+use serde::Serialize;
+
+use crate::report::{ContainerResult, Remediation, ScanReport};
+
+/// The schema id written in every document.
+pub const SCHEMA: &str = "dockgate.scan/v1";
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: &'static str,
+    time: &'a str,
+    policy_hash: &'a str,
+    summary: Summary,
+    results: Vec<RuleResult<'a>>,
+    remediations: Vec<RemediationEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    containers: usize,
+    violating: usize,
+    warnings: usize,
+}
+
+#[derive(Serialize)]
+struct Container<'a> {
+    id: &'a str,
+    name: &'a str,
+    image: &'a str,
+}
+
+#[derive(Serialize)]
+struct RuleResult<'a> {
+    container: Container<'a>,
+    rule: &'static str,
+    result: &'static str,
+    findings: Vec<FindingEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct FindingEntry<'a> {
+    action: &'static str,
+    field: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exempted: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct RemediationEntry<'a> {
+    container: Container<'a>,
+    #[serde(flatten)]
+    remediation: &'a Remediation,
+}
+
+fn container(c: &ContainerResult) -> Container<'_> {
+    Container {
+        id: &c.id,
+        name: &c.name,
+        image: &c.image,
+    }
+}
+
+fn result_for(c: &ContainerResult, rule: RuleId) -> RuleResult<'_> {
+    let findings: Vec<_> = c
+        .verdict
+        .findings
+        .iter()
+        .filter(|f| f.rule == rule)
+        .collect();
+    let live = findings.iter().filter(|f| f.exempted.is_none());
+    let result = if live.clone().any(|f| f.action == Action::Deny) {
+        "fail"
+    } else if live.clone().any(|f| f.action == Action::Warn) {
+        "warn"
+    } else {
+        "pass"
+    };
+    RuleResult {
+        container: container(c),
+        rule: rule.id(),
+        result,
+        findings: findings
+            .into_iter()
+            .map(|f| FindingEntry {
+                action: f.action.name(),
+                field: &f.field,
+                message: &f.message,
+                exempted: f.exempted.as_deref(),
+            })
+            .collect(),
+    }
+}
+
+/// Renders a scan report as one JSON document.
+pub fn render(report: &ScanReport) -> String {
+    let document = Document {
+        schema: SCHEMA,
+        time: &report.time,
+        policy_hash: &report.policy_hash,
+        summary: Summary {
+            containers: report.containers.len(),
+            violating: report.violating(),
+            warnings: report.warning(),
+        },
+        results: report
+            .containers
+            .iter()
+            .flat_map(|c| report.rules.iter().map(move |r| result_for(c, *r)))
+            .collect(),
+        remediations: report
+            .containers
+            .iter()
+            .filter_map(|c| {
+                c.remediation.as_ref().map(|r| RemediationEntry {
+                    container: container(c),
+                    remediation: r,
+                })
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_else(|e| {
+        format!("{{\"schema\":\"{SCHEMA}\",\"error\":\"cannot encode report: {e}\"}}")
+    });
+    text.push('\n');
+    text
+}

@@ -1,0 +1,12 @@
+//! dockgate's outputs: audit records, and the reports of a scan in text,
+//! JSON and the Nagios plugin format. Every format reads the same
+//! [`ScanReport`]; none of them knows a rule.
+
+pub mod audit;
+pub mod json;
+pub mod nagios;
+pub mod report;
+pub mod text;
+
+pub use audit::{AuditLog, AuditRecord};
+pub use report::{ContainerResult, Remediation, RemediationOutcome, ScanReport};

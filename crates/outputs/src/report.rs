@@ -1,0 +1,115 @@
+//! What a scan found, independent of how it is shown.
+
+use std::collections::BTreeMap;
+
+use dockgate_rules::{Action, Finding, RuleId, Verdict};
+use serde::Serialize;
+
+/// What the patrol did, or would do, about a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Remediation {
+    /// `stop` or `remove`.
+    pub action: &'static str,
+    /// How it went.
+    pub outcome: RemediationOutcome,
+}
+
+/// How a remediation went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "status", content = "error")]
+pub enum RemediationOutcome {
+    /// Done.
+    Done,
+    /// `--dry-run`: only reported.
+    DryRun,
+    /// The daemon refused.
+    Failed(String),
+}
+
+/// One container and its verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerResult {
+    /// The container id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its image reference.
+    pub image: String,
+    /// What the policy says.
+    pub verdict: Verdict,
+    /// What was done about it.
+    pub remediation: Option<Remediation>,
+}
+
+impl ContainerResult {
+    /// Whether a deny-level finding that no exemption lifts was found.
+    pub fn violates(&self) -> bool {
+        self.verdict.denials().next().is_some()
+    }
+
+    /// Whether a warn-level finding was found.
+    pub fn warns(&self) -> bool {
+        self.live_findings().any(|f| f.action == Action::Warn)
+    }
+
+    /// Findings that no exemption lifted.
+    pub fn live_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.verdict
+            .findings
+            .iter()
+            .filter(|f| f.exempted.is_none())
+    }
+}
+
+/// A whole scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanReport {
+    /// When it ran (RFC 3339).
+    pub time: String,
+    /// The policy it applied.
+    pub policy_hash: String,
+    /// The rules that were evaluated (not `off`).
+    pub rules: Vec<RuleId>,
+    /// Every container looked at, in listing order.
+    pub containers: Vec<ContainerResult>,
+}
+
+impl ScanReport {
+    /// Containers with a deny-level finding.
+    pub fn violating(&self) -> usize {
+        self.containers.iter().filter(|c| c.violates()).count()
+    }
+
+    /// Containers with warnings but nothing deny-level.
+    pub fn warning(&self) -> usize {
+        self.containers
+            .iter()
+            .filter(|c| !c.violates() && c.warns())
+            .count()
+    }
+
+    /// For each evaluated rule, how many containers it denies.
+    pub fn denials_by_rule(&self) -> BTreeMap<RuleId, usize> {
+        let mut counts: BTreeMap<RuleId, usize> = self.rules.iter().map(|r| (*r, 0)).collect();
+        for container in &self.containers {
+            let mut rules: Vec<RuleId> = container.verdict.denials().map(|f| f.rule).collect();
+            rules.dedup();
+            for rule in rules {
+                *counts.entry(rule).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    /// The ids of the rules that deny at least one container, sorted.
+    pub fn violated_rules(&self) -> Vec<&'static str> {
+        let mut ids: Vec<&'static str> = self
+            .denials_by_rule()
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, _)| r.id())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}

@@ -1,0 +1,303 @@
+//! The patrol against a private dockerd started without the gate: scan,
+//! Nagios output, remediation and watch.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::e2e::{e2e_enabled, import_test_image, signal, wait_exit, wait_for, Daemon};
+use crate::util::{dockgate_bin, TestCommand};
+
+/// Containers and the deny-level rules each must get under the baseline.
+const EXPECTED: &[(&str, &[&str])] = &[
+    ("ok-plain", &[]),
+    ("ok-vol", &[]),
+    ("ok-created", &[]),
+    ("bad-bind", &["host-mount"]),
+    ("bad-sock", &["host-mount", "docker-socket"]),
+    ("bad-priv", &["privileged"]),
+    ("bad-net", &["host-namespace"]),
+    ("bad-pid", &["host-namespace"]),
+    ("bad-cap", &["capabilities"]),
+    ("bad-dev", &["devices"]),
+    ("bad-vol", &["host-mount"]),
+    ("bad-from", &["host-mount"]),
+];
+
+fn setup(daemon: &Daemon) {
+    let socket = daemon.path("docker.sock");
+    let sock_bind = format!("{}:/var/run/docker.sock", socket.display());
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["run", "-d", "--name", "ok-plain", "testimg", "sleep", "600"],
+        vec![
+            "run",
+            "-d",
+            "--name",
+            "ok-vol",
+            "-v",
+            "okdata:/d",
+            "testimg",
+            "sleep",
+            "600",
+        ],
+        vec!["create", "--name", "ok-created", "testimg", "true"],
+        vec![
+            "run",
+            "-d",
+            "--name",
+            "bad-bind",
+            "-v",
+            "/etc:/etc2:ro",
+            "testimg",
+            "sleep",
+            "600",
+        ],
+        vec![
+            "run", "-d", "--name", "bad-sock", "-v", &sock_bind, "testimg", "sleep", "600",
+        ],
+        // Privileged containers cannot start on this VM; created is enough.
+        vec![
+            "create",
+            "--name",
+            "bad-priv",
+            "--privileged",
+            "testimg",
+            "sleep",
+            "600",
+        ],
+        vec![
+            "run",
+            "-d",
+            "--name",
+            "bad-net",
+            "--network",
+            "host",
+            "testimg",
+            "sleep",
+            "600",
+        ],
+        vec![
+            "run", "-d", "--name", "bad-pid", "--pid", "host", "testimg", "sleep", "600",
+        ],
+        vec![
+            "run",
+            "-d",
+            "--name",
+            "bad-cap",
+            "--cap-add",
+            "SYS_ADMIN",
+            "testimg",
+            "sleep",
+            "600",
+        ],
+        vec![
+            "run",
+            "-d",
+            "--name",
+            "bad-dev",
+            "--device",
+            "/dev/null:/dev/xnull",
+            "testimg",
+            "sleep",
+            "600",
+        ],
+        vec![
+            "volume",
+            "create",
+            "--driver",
+            "local",
+            "--opt",
+            "type=none",
+            "--opt",
+            "o=bind",
+            "--opt",
+            "device=/etc",
+            "hostvol",
+        ],
+        vec![
+            "run",
+            "-d",
+            "--name",
+            "bad-vol",
+            "-v",
+            "hostvol:/x",
+            "testimg",
+            "sleep",
+            "600",
+        ],
+        vec![
+            "run",
+            "-d",
+            "--name",
+            "bad-from",
+            "--volumes-from",
+            "bad-bind",
+            "testimg",
+            "sleep",
+            "600",
+        ],
+    ];
+    for args in commands {
+        let out = daemon.docker(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn scan(daemon: &Daemon, extra: &[&str]) -> (i32, String, String) {
+    let host = daemon.host();
+    let mut args = vec!["scan", "--docker-host", host.as_str(), "--all"];
+    args.extend_from_slice(extra);
+    TestCommand::new(&args).run()
+}
+
+#[test]
+fn patrol_on_a_real_daemon() {
+    if !e2e_enabled() {
+        return;
+    }
+    let daemon = Daemon::start_with(None);
+    import_test_image(&daemon);
+    setup(&daemon);
+
+    // JSON: exactly the violating containers, with the right rules.
+    let (code, stdout, stderr) = scan(&daemon, &["--format", "json"]);
+    assert_eq!(code, 1, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["schema"], "dockgate.scan/v1");
+    assert!(doc["policy_hash"].as_str().unwrap().starts_with("sha256:"));
+    let mut failing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for result in doc["results"].as_array().unwrap() {
+        let name = result["container"]["name"].as_str().unwrap().to_string();
+        let entry = failing.entry(name).or_default();
+        if result["result"] == "fail" {
+            entry.insert(result["rule"].as_str().unwrap().to_string());
+        }
+    }
+    let expected: BTreeMap<String, BTreeSet<String>> = EXPECTED
+        .iter()
+        .map(|(n, rules)| (n.to_string(), rules.iter().map(|r| r.to_string()).collect()))
+        .collect();
+    assert_eq!(failing, expected);
+    assert_eq!(doc["summary"]["containers"], 12);
+    assert_eq!(doc["summary"]["violating"], 9);
+
+    // Text: a table and the summary.
+    let (code, stdout, _) = scan(&daemon, &[]);
+    assert_eq!(code, 1);
+    assert!(stdout.starts_with("CONTAINER"), "{stdout}");
+    assert!(stdout.ends_with(
+        "9 of 12 containers violate the policy (capabilities, devices, docker-socket, host-mount, host-namespace, privileged)\n"
+    ));
+
+    // Nagios: CRITICAL, the documented line, perfdata.
+    let (code, stdout, _) = scan(&daemon, &["--format", "nagios"]);
+    assert_eq!(code, 2, "{stdout}");
+    let first = stdout.lines().next().unwrap();
+    let (status, perf) = first.split_once(" | ").unwrap();
+    assert_eq!(
+        status,
+        "DOCKGATE CRITICAL: 9 of 12 containers violate the policy (capabilities, devices, docker-socket, host-mount, host-namespace, privileged)"
+    );
+    for item in [
+        "containers=12;;;0;",
+        "violating=9;;0;0;12",
+        "host-mount=4;;;0;12",
+        "host-namespace=2;;;0;12",
+        "privileged=1;;;0;12",
+    ] {
+        assert!(
+            perf.split(' ').any(|p| p == item),
+            "{item} missing in {perf}"
+        );
+    }
+    assert!(stdout.contains(
+        "\nbad-priv: deny privileged: privileged container (HostConfig.Privileged=true)\n"
+    ));
+    let (code, stdout, _) = scan(&daemon, &["--format", "nagios", "-w", "0", "-c", "20"]);
+    assert_eq!(code, 1);
+    assert!(stdout.starts_with("DOCKGATE WARNING: 9 of 12"));
+    let (code, stdout, _) = scan(&daemon, &["--format", "nagios", "--filter", "name=ok-"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with("DOCKGATE OK: 3 containers comply with the policy | "),
+        "{stdout}"
+    );
+
+    // Dry run: says what it would do, does nothing.
+    let (code, stdout, _) = scan(&daemon, &["--remediate", "remove", "--dry-run"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("would remove bad-priv ("), "{stdout}");
+    assert!(daemon.container_exists("bad-priv"));
+
+    // Remove exactly the violating ones; keep the rest and every volume.
+    let audit = daemon.path("patrol-audit.log");
+    let (code, _, stderr) = scan(
+        &daemon,
+        &[
+            "--remediate",
+            "remove",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    for (name, rules) in EXPECTED {
+        assert_eq!(daemon.container_exists(name), rules.is_empty(), "{name}");
+    }
+    assert!(daemon.volume_exists("okdata") && daemon.volume_exists("hostvol"));
+    let records = std::fs::read_to_string(&audit).unwrap();
+    assert_eq!(records.lines().count(), 9, "{records}");
+    assert!(records
+        .lines()
+        .all(|l| l.contains(r#""source":"patrol","user":"","method":"remove""#)));
+
+    // Watch: a violating container started after it began is removed.
+    let log = daemon.path("watch.log");
+    let mut watch = Command::new(dockgate_bin())
+        .args([
+            "watch",
+            "--docker-host",
+            &daemon.host(),
+            "--remediate",
+            "remove",
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for("watch to connect", Duration::from_secs(20), || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("comply with the policy")
+    });
+    let out = daemon.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "late-cap",
+        "--cap-add",
+        "SYS_ADMIN",
+        "testimg",
+        "sleep",
+        "600",
+    ]);
+    let _ = out; // the create may already lose the race with the watcher
+    let out = daemon.docker(&["run", "-d", "--name", "late-ok", "testimg", "sleep", "600"]);
+    assert!(out.status.success());
+    wait_for("watch to remove late-cap", Duration::from_secs(20), || {
+        !daemon.container_exists("late-cap")
+    });
+    assert!(daemon.container_exists("late-ok"));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    for line in logged.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("watch logs JSON");
+    }
+    assert!(logged.contains(r#""rule":"capabilities""#), "{logged}");
+    signal(&watch, "-TERM");
+    let status = wait_exit(&mut watch, Duration::from_secs(10)).expect("watch exits on SIGTERM");
+    assert!(status.success());
+}
