@@ -232,3 +232,32 @@ fn scan_reports_what_it_cannot_do() {
         "DOCKGATE UNKNOWN: invalid threshold range \"5:1\": the start is greater than the end\n"
     );
 }
+
+#[test]
+fn contrib_command_lines_parse() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut lines = Vec::new();
+    for file in [
+        "contrib/nagios/dockgate.cfg",
+        "contrib/systemd/dockgate.service",
+        "contrib/systemd/dockgate-watch.service",
+    ] {
+        let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+        for line in text.lines() {
+            if let Some(i) = line.find("/usr/local/bin/dockgate ") {
+                lines.push(
+                    line[i + "/usr/local/bin/dockgate ".len()..]
+                        .replace("'$ARG1$'", "0")
+                        .replace("'$ARG2$'", "0"),
+                );
+            }
+        }
+    }
+    assert_eq!(lines.len(), 4);
+    for line in lines {
+        let mut args: Vec<&str> = line.split_whitespace().collect();
+        args.push("--help");
+        let (code, _, stderr) = TestCommand::new(&args).run();
+        assert_eq!(code, 0, "{line}: {stderr}");
+    }
+}
