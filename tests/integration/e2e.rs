@@ -86,7 +86,31 @@ impl Daemon {
             .unwrap();
             daemon.start_gate();
         }
-        let d = daemon.dir.path().to_path_buf();
+        daemon.spawn_dockerd(policy.is_none());
+        daemon
+    }
+
+    /// A path in the daemon's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Stops dockerd and starts it again on the same data.
+    pub fn restart_dockerd(&mut self) {
+        if let Some(mut dockerd) = self.dockerd.take() {
+            signal(&dockerd, "-TERM");
+            wait_exit(&mut dockerd, Duration::from_secs(30)).expect("dockerd stops");
+        }
+        self.spawn_dockerd(!self.spec.exists());
+    }
+
+    fn spawn_dockerd(&mut self, without_gate: bool) {
+        let d = self.dir.path().to_path_buf();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("dockerd.log"))
+            .unwrap();
         let dockerd = Command::new("dockerd")
             .arg("--host")
             .arg(format!("unix://{}", d.join("docker.sock").display()))
@@ -97,25 +121,15 @@ impl Daemon {
             .arg("--pidfile")
             .arg(d.join("docker.pid"))
             .args(["--bridge", "none", "--iptables=false"])
-            .args(
-                policy
-                    .is_some()
-                    .then(|| format!("--authorization-plugin={}", daemon.plugin)),
-            )
+            .args((!without_gate).then(|| format!("--authorization-plugin={}", self.plugin)))
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(d.join("dockerd.log")).unwrap())
+            .stderr(log)
             .spawn()
             .expect("start dockerd");
-        daemon.dockerd = Some(dockerd);
+        self.dockerd = Some(dockerd);
         wait_for("dockerd", Duration::from_secs(60), || {
-            daemon.docker(&["version"]).status.success()
+            self.docker(&["version"]).status.success()
         });
-        daemon
-    }
-
-    /// A path in the daemon's directory.
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
     }
 
     fn start_gate(&mut self) {

@@ -159,7 +159,7 @@ fn patrol_on_a_real_daemon() {
     if !e2e_enabled() {
         return;
     }
-    let daemon = Daemon::start_with(None);
+    let mut daemon = Daemon::start_with(None);
     import_test_image(&daemon);
     setup(&daemon);
 
@@ -297,6 +297,37 @@ fn patrol_on_a_real_daemon() {
         serde_json::from_str::<serde_json::Value>(line).expect("watch logs JSON");
     }
     assert!(logged.contains(r#""rule":"capabilities""#), "{logged}");
+    assert!(logged.contains(r#""latency_ms":"#), "{logged}");
+
+    // A privileged exec session counts too.
+    let _ = daemon.docker(&["exec", "--privileged", "late-ok", "true"]);
+    wait_for(
+        "watch to act on the privileged exec",
+        Duration::from_secs(20),
+        || !daemon.container_exists("late-ok"),
+    );
+
+    // The daemon restarts; watch reconnects and keeps working.
+    daemon.restart_dockerd();
+    let _ = daemon.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "after-restart",
+        "--pid",
+        "host",
+        "testimg",
+        "sleep",
+        "600",
+    ]);
+    wait_for(
+        "watch to reconnect and remove after-restart",
+        Duration::from_secs(60),
+        || !daemon.container_exists("after-restart"),
+    );
+    assert!(std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("reconnecting"));
     signal(&watch, "-TERM");
     let status = wait_exit(&mut watch, Duration::from_secs(10)).expect("watch exits on SIGTERM");
     assert!(status.success());

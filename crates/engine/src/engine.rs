@@ -61,6 +61,8 @@ pub struct Event {
     pub container: String,
     /// The exec id, for exec events.
     pub exec_id: Option<String>,
+    /// When the daemon emitted it, in nanoseconds since the epoch.
+    pub time_nano: i64,
 }
 
 /// The daemon, as the patrol uses it.
@@ -260,6 +262,7 @@ impl Engine {
                         action,
                         container,
                         exec_id,
+                        time_nano: message.time_nano.unwrap_or_default(),
                     }))
                 }
             }

@@ -89,7 +89,7 @@ async fn session(
                     _ => None,
                 };
                 if let Some(result) = judged {
-                    act(&engine, policy, result, &options.scan, audit, &event.action).await;
+                    act(&engine, policy, result, &options.scan, audit, &event).await;
                 }
             }
             _ = rescan.tick() => full_scan(&engine, policy, &options.scan, audit).await?,
@@ -122,12 +122,27 @@ async fn act(
     mut result: ContainerResult,
     options: &ScanOptions,
     audit: &AuditLog,
-    trigger: &str,
+    event: &dockgate_engine::Event,
 ) {
-    log_findings(&result, trigger);
+    log_findings(&result, &event.action);
     result.remediation = remediate(engine, policy, &result, options, audit).await;
     if let Some(r) = &result.remediation {
-        tracing::warn!(container = %result.name, id = %result.id, action = r.action, outcome = ?r.outcome, "remediated");
+        // From the daemon's event to the end of the remediation: the figure
+        // operators watch for "stopped within a second".
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or_default();
+        let latency_ms = (now - event.time_nano).max(0) as f64 / 1e6;
+        tracing::warn!(
+            container = %result.name,
+            id = %result.id,
+            action = r.action,
+            outcome = ?r.outcome,
+            trigger = %event.action,
+            latency_ms,
+            "remediated"
+        );
     }
 }
 
