@@ -13,6 +13,14 @@ use std::time::{Duration, Instant};
 
 use crate::util::{dockgate_bin, Dir};
 
+/// Private daemons share host-wide state (network namespaces under
+/// /var/run/docker, containerd shims) and two cores; tests that start one
+/// take turns.
+pub fn one_daemon_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A private dockerd, with dockgate as its authorization plugin or without.
 pub struct Daemon {
     dir: Dir,
@@ -260,17 +268,22 @@ impl Drop for Daemon {
             let _ = gate.wait();
         }
         let _ = std::fs::remove_file(&self.spec);
-        // A stopped daemon can leave its mounts behind.
-        let _ = Command::new("umount")
-            .args(["-R", "-l"])
-            .arg(self.path("exec"))
-            .stderr(Stdio::null())
-            .status();
-        let _ = Command::new("umount")
-            .args(["-R", "-l"])
-            .arg(self.path("data"))
-            .stderr(Stdio::null())
-            .status();
+        // A stopped daemon leaves mounts behind (its netns, shim rootfs):
+        // unmount everything below the directory, deepest first.
+        let root = self.dir.path().to_string_lossy().into_owned();
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        let mut points: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .filter(|p| p.starts_with(&root))
+            .collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for point in points {
+            let _ = Command::new("umount")
+                .args(["-l", point])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
@@ -563,6 +576,7 @@ fn gate_on_a_real_daemon() {
     if !e2e_enabled() {
         return;
     }
+    let _turn = one_daemon_at_a_time();
     // Set up what the baseline would refuse, with the policy in audit mode.
     let mut daemon = Daemon::start("mode = \"audit\"\n");
     import_test_image(&daemon);

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::e2e::{e2e_enabled, import_test_image, signal, wait_exit, wait_for, Daemon};
+use crate::e2e::{
+    e2e_enabled, import_test_image, one_daemon_at_a_time, signal, wait_exit, wait_for, Daemon,
+};
 use crate::util::{dockgate_bin, TestCommand};
 
 /// Containers and the deny-level rules each must get under the baseline.
@@ -159,6 +161,7 @@ fn patrol_on_a_real_daemon() {
     if !e2e_enabled() {
         return;
     }
+    let _turn = one_daemon_at_a_time();
     let mut daemon = Daemon::start_with(None);
     import_test_image(&daemon);
     setup(&daemon);
