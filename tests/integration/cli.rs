@@ -261,3 +261,30 @@ fn contrib_command_lines_parse() {
         assert_eq!(code, 0, "{line}: {stderr}");
     }
 }
+
+#[test]
+fn scan_gives_up_after_its_timeout() {
+    // A "daemon" that accepts connections and never answers.
+    let dir = Dir::new("scan-timeout");
+    let socket = dir.path().join("silent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let silent = std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(1).collect();
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        drop(held);
+    });
+    let host = format!("unix://{}", socket.display());
+    let (code, stdout, _) = TestCommand::new(&[
+        "scan",
+        "--format",
+        "nagios",
+        "--timeout",
+        "1s",
+        "--docker-host",
+        &host,
+    ])
+    .run();
+    assert_eq!(code, 3);
+    assert_eq!(stdout, "DOCKGATE UNKNOWN: timed out after 1s\n");
+    silent.join().unwrap();
+}
