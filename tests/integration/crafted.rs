@@ -179,6 +179,26 @@ fn crafted_requests() {
             "allow",
         ),
         (
+            "start a container created privileged",
+            AuthzRequest::new("POST", "/v1.41/containers/i-priv/start", None),
+            "privileged,capabilities,devices",
+        ),
+        (
+            "start a container created with host namespaces",
+            AuthzRequest::new("POST", "/containers/i-hostns/start", None),
+            "host-namespace",
+        ),
+        (
+            "start a container whose volume binds /etc",
+            AuthzRequest::new("POST", "/containers/i-bindvol/start", None),
+            "host-mount",
+        ),
+        (
+            "start a plain container",
+            AuthzRequest::new("POST", "/containers/i-plain/start", None),
+            "allow",
+        ),
+        (
             "exec as privileged",
             post("/containers/runner/exec", r#"{"User":"1000","Privileged":true,"Cmd":["sh"]}"#),
             "privileged",

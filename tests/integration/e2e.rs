@@ -462,6 +462,10 @@ fn cases(plugin: &str) -> Vec<Case> {
         cli("runtime", &["run", "--name", "e2e-d29", "--runtime", "runsc", "testimg", "true"], Deny(&["runtime"]), NoContainer("e2e-d29")),
         cli("volume binding /", &["volume", "create", "--driver", "local", "--opt", "type=none", "--opt", "o=bind", "--opt", "device=/", "e2e-hostroot"], Deny(&["host-mount"]), NoVolume("e2e-hostroot")),
         cli("exec privileged", &["exec", "--privileged", "benign", "true"], Deny(&["privileged"]), Nothing),
+        cli("start a container created before the gate (host pid)", &["start", "hostpid"], Deny(&["host-namespace"]), NotRunning("hostpid")),
+        cli("start a container created before the gate (host bind)", &["start", "hostbind"], Deny(&["host-mount"]), NotRunning("hostbind")),
+        cli("start a benign container", &["start", "stopped"], Allow, Nothing),
+        cli("stop it again", &["stop", "-t", "0", "stopped"], Allow, NotRunning("stopped")),
         cli("plugin disable", &["plugin", "disable", plugin], Deny(&["plugin-management"]), Nothing),
         cli("plugin rm", &["plugin", "rm", "-f", plugin], Deny(&["plugin-management"]), Nothing),
         // Raw API requests that a careless reader gets wrong.

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dockgate_inputs::authz::AuthzRequest;
-use dockgate_inputs::inspect::container_from_inspect;
+use dockgate_inputs::inspect::{container_from_value_with, DaemonDefaults};
 use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, VolumeFacts};
 use dockgate_model::Workload;
 
@@ -128,8 +128,17 @@ impl FixtureLookup {
             "i-sock",
             "i-volfrom",
         ] {
-            let workload =
-                container_from_inspect(&fixture(&format!("inspect/{name}.json"))).unwrap();
+            // The captures come from a cgroup v1 host, where sharing the
+            // host's cgroup namespace is the default.
+            let doc: serde_json::Value =
+                serde_json::from_slice(&fixture(&format!("inspect/{name}.json"))).unwrap();
+            let workload = container_from_value_with(
+                &doc,
+                DaemonDefaults {
+                    cgroupns_host: true,
+                },
+            )
+            .unwrap();
             lookup.containers.insert(name.to_string(), workload);
         }
         let runner = lookup.containers["i-plain"].clone();

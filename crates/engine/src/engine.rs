@@ -6,6 +6,7 @@ use std::time::Duration;
 use bollard::query_parameters::{
     EventsOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
 };
+use dockgate_inputs::resolve::LookupError;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
@@ -117,16 +118,15 @@ impl Engine {
     /// Whether the daemon runs on cgroup v1, where sharing the host's
     /// cgroup namespace is Docker's default rather than a request.
     pub async fn cgroup_v1(&self) -> Result<bool, EngineError> {
-        let info = self
-            .client()
-            .await?
-            .info()
+        self.client().await?;
+        self.lookup
+            .defaults()
             .await
-            .map_err(|e| api_error("info", e))?;
-        Ok(info
-            .cgroup_version
-            .map(|v| v.to_string() == "1")
-            .unwrap_or(false))
+            .map(|d| d.cgroupns_host)
+            .map_err(|LookupError(detail)| EngineError::Api {
+                what: "info".into(),
+                detail,
+            })
     }
 
     /// Lists containers: running ones, or all; `filters` as `docker ps

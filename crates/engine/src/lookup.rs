@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use dockgate_inputs::inspect::container_from_value;
+use dockgate_inputs::inspect::{container_from_value_with, DaemonDefaults};
 use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, VolumeFacts};
 use dockgate_model::Workload;
 
@@ -22,6 +22,7 @@ const CACHE_TTL: Duration = Duration::from_secs(2);
 /// Look-ups through the daemon's API, cached briefly.
 pub struct DockerLookup {
     url: String,
+    defaults: tokio::sync::OnceCell<DaemonDefaults>,
     docker: tokio::sync::OnceCell<Docker>,
     containers: Cache<Workload>,
     volumes: Cache<VolumeFacts>,
@@ -76,6 +77,7 @@ impl DockerLookup {
         }
         Ok(DockerLookup {
             url: url.to_string(),
+            defaults: tokio::sync::OnceCell::new(),
             docker: tokio::sync::OnceCell::new(),
             containers: Cache::new(),
             volumes: Cache::new(),
@@ -98,6 +100,28 @@ impl DockerLookup {
         self.docker
             .get_or_try_init(|| async { self.open()?.negotiate_version().await })
             .await
+    }
+
+    /// What the daemon does by default where inspect documents cannot tell
+    /// (asked once).
+    pub async fn defaults(&self) -> Result<DaemonDefaults, LookupError> {
+        self.defaults
+            .get_or_try_init(|| async {
+                let info = self
+                    .client()
+                    .await?
+                    .info()
+                    .await
+                    .map_err(|e| LookupError(format!("cannot read the daemon's info: {e}")))?;
+                Ok(DaemonDefaults {
+                    cgroupns_host: info
+                        .cgroup_version
+                        .map(|v| v.to_string() == "1")
+                        .unwrap_or(false),
+                })
+            })
+            .await
+            .copied()
     }
 
     /// [`DockerLookup::docker`], with the failure as a look-up error.
@@ -144,12 +168,13 @@ impl DaemonLookup for DockerLookup {
         if let Some(hit) = self.containers.get(name) {
             return Ok(hit);
         }
+        let defaults = self.defaults().await?;
         let found = match self.client().await?.inspect_container(name, None).await {
             Ok(doc) => {
                 let value = serde_json::to_value(&doc)
                     .map_err(|e| LookupError(format!("cannot read inspect of {name:?}: {e}")))?;
                 Some(
-                    container_from_value(&value)
+                    container_from_value_with(&value, defaults)
                         .map_err(|e| LookupError(format!("{name:?}: {e}")))?,
                 )
             }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use dockgate_inputs::authz::{read_request, AuthzRequest};
 use dockgate_inputs::resolve::{resolve, DaemonLookup};
-use dockgate_model::Operation;
+use dockgate_model::{Operation, Workload};
 use dockgate_rules::{evaluate, Policy, Requester, Verdict};
 
 use dockgate_outputs::AuditRecord;
@@ -77,6 +77,19 @@ impl<L: DaemonLookup> Gate<L> {
             Ok(mut read) => {
                 record.path = read.path.path.clone();
                 record.endpoint = read.endpoint_name();
+                if let Some(name) = read.starts_existing.clone() {
+                    match self.existing(&name, &read.workload).await {
+                        Ok(Some(existing)) => read.workload = existing,
+                        // The daemon answers "no such container".
+                        Ok(None) => {}
+                        Err(why) => {
+                            let verdict = Verdict::unreadable(why);
+                            record.container = Some(name);
+                            let record = record.finish(&verdict);
+                            return (verdict, record);
+                        }
+                    }
+                }
                 let workload = &mut read.workload;
                 let needs_lookup = read.mutating
                     && matches!(
@@ -103,5 +116,23 @@ impl<L: DaemonLookup> Gate<L> {
         };
         let record = record.finish(&verdict);
         (verdict, record)
+    }
+
+    /// The container a start request starts, as the daemon describes it.
+    async fn existing(&self, name: &str, request: &Workload) -> Result<Option<Workload>, String> {
+        let lookup = tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.container(name)).await;
+        match lookup {
+            Err(_) => Err(format!(
+                "looking up container {name:?} took longer than {}s",
+                LOOKUP_TIMEOUT.as_secs()
+            )),
+            Ok(Err(err)) => Err(format!("cannot look up container {name:?} to start: {err}")),
+            Ok(Ok(None)) => Ok(None),
+            Ok(Ok(Some(mut existing))) => {
+                existing.call = request.call.clone();
+                existing.name = Some(name.to_string());
+                Ok(Some(existing))
+            }
+        }
     }
 }

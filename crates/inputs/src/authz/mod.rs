@@ -145,6 +145,9 @@ pub struct ReadRequest {
     pub workload: Workload,
     /// Whether the request changes anything (false for GET, HEAD).
     pub mutating: bool,
+    /// A container this request starts as it was created: the workload must
+    /// be read from the daemon's description of it.
+    pub starts_existing: Option<String>,
 }
 
 impl ReadRequest {
@@ -184,6 +187,12 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
         None => (Endpoint::Plain, CallKind::Unknown, path.path.clone()),
     };
     let mut workload = describe(req, &path, route.as_ref(), endpoint)?;
+    // A start without a body runs the container as it was created, which may
+    // have been before the gate was installed, or while it only warned.
+    let starts_existing = (endpoint == Endpoint::ContainerStart
+        && workload.operation == Operation::Other)
+        .then(|| workload.name.clone())
+        .flatten();
     if workload.operation == Operation::Service
         && workload
             .runtime
@@ -208,6 +217,7 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
         route,
         workload,
         mutating,
+        starts_existing,
     })
 }
 
