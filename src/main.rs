@@ -1,5 +1,6 @@
 //! `dockgate`: one policy for Docker, enforced at the daemon.
 
+mod check;
 mod patrol;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ enum Command {
     Scan(patrol::ScanArgs),
     /// Follow the daemon's events and check each container as it starts.
     Watch(patrol::WatchArgs),
+    /// Check compose files, docker run lines, inspect documents or create bodies.
+    Check(check::CheckArgs),
     /// Show or validate a policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Scan(args) => patrol::scan(args),
         Command::Watch(args) => patrol::watch(args),
+        Command::Check(args) => check::check(args),
         Command::Policy(PolicyCommand::Show { policy }) => policy_show(policy.as_deref()),
         Command::Policy(PolicyCommand::Validate { file }) => policy_validate(&file),
         Command::Explain { rule } => explain(rule.as_deref()),

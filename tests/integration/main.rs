@@ -10,6 +10,7 @@ mod captured;
 mod cli;
 mod crafted;
 mod e2e;
+mod lint;
 mod patrol;
 mod policy;
 mod protocol;

@@ -66,6 +66,12 @@ impl TestCommand {
         TestCommand { cmd }
     }
 
+    /// Sets an environment variable.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut TestCommand {
+        self.cmd.env(key, value);
+        self
+    }
+
     /// Runs it.
     pub fn output(mut self) -> Output {
         self.cmd.output().expect("run dockgate")

@@ -14,7 +14,9 @@ pub mod authz;
 pub mod docker_types;
 pub mod gojson;
 pub mod inspect;
+pub mod lint;
 pub mod resolve;
+pub mod yaml;
 
 #[cfg(test)]
 pub(crate) mod testdata {

@@ -345,6 +345,57 @@ impl Workload {
     pub fn is_privileged(&self) -> bool {
         self.privileged.as_ref().is_some_and(|p| p.value)
     }
+
+    /// Renames every field reference, e.g. from the Docker API names an
+    /// adapter read with to the names of the input the user wrote
+    /// (`services.web.volumes[0]`, `--volume`).
+    pub fn rename_fields(&mut self, rename: impl Fn(&str) -> String) {
+        fn at<T>(setting: &mut Option<At<T>>, rename: &impl Fn(&str) -> String) {
+            if let Some(s) = setting {
+                s.field = rename(&s.field);
+            }
+        }
+        fn all<T>(settings: &mut [At<T>], rename: &impl Fn(&str) -> String) {
+            for s in settings {
+                s.field = rename(&s.field);
+            }
+        }
+        at(&mut self.image, &rename);
+        at(&mut self.privileged, &rename);
+        for m in &mut self.mounts {
+            m.field = rename(&m.field);
+        }
+        all(&mut self.volumes_from, &rename);
+        for (_, mode) in &mut self.namespaces {
+            mode.field = rename(&mode.field);
+        }
+        self.user.requested.field = rename(&self.user.requested.field);
+        all(&mut self.cap_add, &rename);
+        all(&mut self.cap_drop, &rename);
+        for d in &mut self.devices {
+            d.field = rename(&d.field);
+        }
+        all(&mut self.device_cgroup_rules, &rename);
+        let s = &mut self.security;
+        at(&mut s.seccomp_unconfined, &rename);
+        at(&mut s.apparmor_unconfined, &rename);
+        at(&mut s.selinux_disabled, &rename);
+        at(&mut s.unmasked_paths, &rename);
+        all(&mut s.invalid, &rename);
+        all(&mut self.sysctls, &rename);
+        for p in &mut self.ports {
+            p.field = rename(&p.field);
+        }
+        at(&mut self.publish_all, &rename);
+        at(&mut self.runtime, &rename);
+        at(&mut self.cgroup_parent, &rename);
+        at(&mut self.read_only_rootfs, &rename);
+        at(&mut self.limits.memory, &rename);
+        at(&mut self.limits.pids, &rename);
+        for e in &mut self.env {
+            e.field = rename(&e.field);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -152,7 +152,10 @@ impl Mount {
                 Resolution::Known(VolumeBacking::Managed | VolumeBacking::Remote(_)) => {
                     HostPathEffect::None
                 }
-                Resolution::Pending => HostPathEffect::Unknown("not looked up".into()),
+                // Only a description that is never resolved (a compose file
+                // or a run line, judged without a daemon) keeps a Pending
+                // volume: the gate always resolves, to Known or Failed.
+                Resolution::Pending => HostPathEffect::None,
                 Resolution::Failed(why) => HostPathEffect::Unknown(why.clone()),
             },
             MountKind::Tmpfs | MountKind::Other { .. } => HostPathEffect::None,

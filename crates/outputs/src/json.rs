@@ -51,6 +51,9 @@ struct FindingEntry<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     exempted: Option<&'a str>,
+    /// `file:line:col`, for findings in files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +97,7 @@ fn result_for(c: &ContainerResult, rule: RuleId) -> RuleResult<'_> {
                 field: &f.field,
                 message: &f.message,
                 exempted: f.exempted.as_deref(),
+                location: c.location_of(f).map(ToString::to_string),
             })
             .collect(),
     }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod json;
 pub mod nagios;
 pub mod report;
+pub mod sarif;
 pub mod text;
 
 pub use audit::{AuditLog, AuditRecord};

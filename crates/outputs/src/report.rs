@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use dockgate_inputs::lint::Location;
 use dockgate_rules::{Action, Finding, RuleId, Verdict};
 use serde::Serialize;
 
@@ -39,9 +40,31 @@ pub struct ContainerResult {
     pub verdict: Verdict,
     /// What was done about it.
     pub remediation: Option<Remediation>,
+    /// For files judged by `check`: where each field was written.
+    pub locations: BTreeMap<String, Location>,
+    /// For files judged by `check`: where the container is described.
+    pub origin: Option<Location>,
 }
 
 impl ContainerResult {
+    /// A result for a container the daemon holds.
+    pub fn running(id: String, name: String, image: String, verdict: Verdict) -> ContainerResult {
+        ContainerResult {
+            id,
+            name,
+            image,
+            verdict,
+            remediation: None,
+            locations: BTreeMap::new(),
+            origin: None,
+        }
+    }
+
+    /// Where a finding's field was written, when the input was a file.
+    pub fn location_of(&self, finding: &Finding) -> Option<&Location> {
+        self.locations.get(&finding.field).or(self.origin.as_ref())
+    }
+
     /// Whether a deny-level finding that no exemption lifts was found.
     pub fn violates(&self) -> bool {
         self.verdict.denials().next().is_some()

@@ -101,3 +101,24 @@ pub fn summary(report: &ScanReport) -> String {
         )
     }
 }
+
+/// Renders findings in files as `file:line:col: action rule: message`,
+/// one per line, then the summary.
+pub fn render_check(report: &ScanReport) -> String {
+    let mut out = String::new();
+    for c in &report.containers {
+        for f in &c.verdict.findings {
+            let location = c
+                .location_of(f)
+                .map(ToString::to_string)
+                .unwrap_or_else(|| c.name.clone());
+            let action = match &f.exempted {
+                Some(_) => "exempt",
+                None => f.action.name(),
+            };
+            let _ = writeln!(out, "{location}: {action} {}: {}", f.rule, f.located());
+        }
+    }
+    let _ = writeln!(out, "{}", summary(report));
+    out
+}

@@ -34,16 +34,13 @@ pub async fn judge_container(
         }
         Err(err) => Verdict::unreadable(err.to_string()),
     };
-    Ok(Some(ContainerResult {
-        id: full_id,
+    let image = doc["Config"]["Image"].as_str().unwrap_or_default();
+    Ok(Some(ContainerResult::running(
+        full_id,
         name,
-        image: doc["Config"]["Image"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        image.to_string(),
         verdict,
-        remediation: None,
-    }))
+    )))
 }
 
 /// Judges an exec session; the result names its container.
@@ -68,18 +65,12 @@ pub async fn judge_exec(
             .to_string(),
     );
     let verdict = evaluate(policy, &workload, &Requester::default());
-    Ok(Some(ContainerResult {
-        id: container_id,
-        name: doc["Name"]
-            .as_str()
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
-        image: doc["Config"]["Image"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+    let name = doc["Name"].as_str().unwrap_or_default();
+    let image = doc["Config"]["Image"].as_str().unwrap_or_default();
+    Ok(Some(ContainerResult::running(
+        container_id,
+        name.trim_start_matches('/').to_string(),
+        image.to_string(),
         verdict,
-        remediation: None,
-    }))
+    )))
 }
