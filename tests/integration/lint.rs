@@ -34,8 +34,8 @@ fn ci_runner_with_the_docker_socket() {
     assert_eq!(code, 1);
     assert_eq!(
         stdout,
-        "fixtures/compose/ci-runner/compose.yaml:7:13: deny host-mount: bind mount of host path \"/var/run/docker.sock\" at \"/var/run/docker.sock\" (services.runner.volumes[0])\n\
-         fixtures/compose/ci-runner/compose.yaml:7:13: deny docker-socket: bind mount of host path \"/var/run/docker.sock\" at \"/var/run/docker.sock\" (services.runner.volumes[0])\n\
+        "fixtures/compose/ci-runner/compose.yaml:7:9: deny host-mount: bind mount of host path \"/var/run/docker.sock\" at \"/var/run/docker.sock\" (services.runner.volumes[0])\n\
+         fixtures/compose/ci-runner/compose.yaml:7:9: deny docker-socket: bind mount of host path \"/var/run/docker.sock\" at \"/var/run/docker.sock\" (services.runner.volumes[0])\n\
          fixtures/compose/ci-runner/compose.yaml:3:3: warn run-as-root: runs as the image's USER, which was not checked and may be root (services.runner.user)\n\
          fixtures/compose/ci-runner/compose.yaml:14:9: warn env-secrets: environment variable RUNNER_TOKEN looks like it holds a secret (services.runner.environment[0])\n\
          1 of 1 container violates the policy (docker-socket, host-mount)\n"
@@ -78,7 +78,7 @@ fn every_field_with_an_override_file() {
     let expected = [
         "12:17: deny privileged: privileged container (services.app.privileged=true)",
         "35:9: deny host-mount: bind mount of host path \"<repo>/fixtures/compose/everything/data\" at \"/data\" (services.app.volumes[0])",
-        "36:13: deny host-mount: bind mount of host path \"/srv\" at \"/srv\" (services.app.volumes[1])",
+        "36:9: deny host-mount: bind mount of host path \"/srv\" at \"/srv\" (services.app.volumes[1])",
         "41:9: deny host-mount: volume \"hostetc\" binds host path \"/etc\" at \"/etc/host\" (services.app.volumes[2])",
         "19:19: deny host-namespace: host network namespace (services.app.network_mode=host)",
         "20:10: deny host-namespace: host pid namespace (services.app.pid=host)",
@@ -90,7 +90,7 @@ fn every_field_with_an_override_file() {
         "16:9: deny devices: host device \"/dev/fuse\" at \"/dev/fuse\" (services.app.devices[0])",
         "18:9: deny devices: device cgroup rule \"c 10:229 rwm\" (services.app.device_cgroup_rules[0])",
         "27:7: deny sysctls: sets sysctl kernel.msgmax=\"65536\" (services.app.sysctls.kernel.msgmax)",
-        "36:13: deny mount-propagation: bind mount at \"/srv\" uses rshared propagation (services.app.volumes[1])",
+        "36:9: deny mount-propagation: bind mount at \"/srv\" uses rshared propagation (services.app.volumes[1])",
         "45:14: deny runtime: runtime \"runsc\" is not allowed (services.app.runtime)",
         "46:20: deny cgroup-parent: cgroup parent \"/custom\" is not allowed (services.app.cgroup_parent)",
         "11:11: warn run-as-root: runs as root (services.app.user=\"0\")",
@@ -214,7 +214,7 @@ fn json_and_sarif_reports() {
     assert_eq!(socket["result"], "fail");
     assert_eq!(
         socket["findings"][0]["location"],
-        "fixtures/compose/ci-runner/compose.yaml:7:13"
+        "fixtures/compose/ci-runner/compose.yaml:7:9"
     );
 
     let (code, stdout, _) = check(&[
@@ -245,5 +245,22 @@ fn json_and_sarif_reports() {
         "fixtures/compose/ci-runner/compose.yaml"
     );
     assert_eq!(region["region"]["startLine"], 7);
-    assert_eq!(region["region"]["startColumn"], 13);
+    assert_eq!(region["region"]["startColumn"], 9);
+}
+
+#[test]
+fn output_of_docker_compose_config() {
+    let (code, stdout, _) = check(&["fixtures/compose/config-output/compose.yaml"]);
+    assert_eq!(code, 1);
+    let file = "fixtures/compose/config-output/compose.yaml";
+    assert_eq!(
+        stdout,
+        format!(
+            "{file}:23:9: deny host-mount: bind mount of host path \"/srv/shop/html\" at \"/usr/share/nginx/html\" read-only (services.web.volumes[0])\n\
+             {file}:5:9: deny capabilities: adds capability CAP_NET_ADMIN (services.web.cap_add[0])\n\
+             {file}:7:9: deny devices: host device \"/dev/net/tun\" at \"/dev/net/tun\" (services.web.devices[0])\n\
+             {file}:16:9: warn published-ports: publishes port 8080 on all interfaces for 80/tcp (services.web.ports[0])\n\
+             1 of 1 container violates the policy (capabilities, devices, host-mount)\n"
+        )
+    );
 }

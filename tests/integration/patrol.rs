@@ -334,4 +334,71 @@ fn patrol_on_a_real_daemon() {
     signal(&watch, "-TERM");
     let status = wait_exit(&mut watch, Duration::from_secs(10)).expect("watch exits on SIGTERM");
     assert!(status.success());
+
+    same_findings_three_ways(&daemon);
+}
+
+/// The same container as a run line, as a compose service, and as the
+/// inspect document of what a real daemon created from that line: `check`
+/// finds the same things in all three.
+fn same_findings_three_ways(daemon: &Daemon) {
+    let line =
+        "docker create --name three --cap-add SYS_ADMIN -v /etc:/etc2:ro -p 8080:80 --pid host \
+                --sysctl kernel.msgmax=65536 -e API_TOKEN=x testimg sleep 600";
+    let dir = crate::util::Dir::new("three-ways");
+    let script = dir.create("create.sh", &format!("{line}\n"));
+    let compose = dir.create(
+        "compose.yaml",
+        "services:\n  three:\n    image: testimg\n    command: [sleep, \"600\"]\n    cap_add: [SYS_ADMIN]\n    volumes: [\"/etc:/etc2:ro\"]\n    ports: [\"8080:80\"]\n    pid: host\n    sysctls:\n      kernel.msgmax: 65536\n    environment:\n      API_TOKEN: x\n",
+    );
+    let args: Vec<&str> = line
+        .split_whitespace()
+        .filter(|w| *w != "\\")
+        .skip(1)
+        .collect();
+    let out = daemon.docker(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inspect = daemon.docker(&["inspect", "three"]);
+    let doc = dir.create("inspect.json", &String::from_utf8_lossy(&inspect.stdout));
+    let findings = |extra: &[&str]| -> BTreeSet<(String, String)> {
+        let mut args = vec!["check", "--format", "json"];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = TestCommand::new(&args).run();
+        assert_eq!(code, 1, "{extra:?}: {stderr}");
+        let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["result"] != "pass")
+            .map(|r| {
+                (
+                    r["rule"].as_str().unwrap().to_string(),
+                    r["result"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let from_line = findings(&["--run-lines", script.to_str().unwrap()]);
+    let from_compose = findings(&[compose.to_str().unwrap()]);
+    let from_inspect = findings(&["--inspect", doc.to_str().unwrap()]);
+    let expected: BTreeSet<(String, String)> = [
+        ("capabilities", "fail"),
+        ("host-mount", "fail"),
+        ("host-namespace", "fail"),
+        ("sysctls", "fail"),
+        ("run-as-root", "warn"),
+        ("published-ports", "warn"),
+        ("env-secrets", "warn"),
+    ]
+    .iter()
+    .map(|(r, a)| (r.to_string(), a.to_string()))
+    .collect();
+    assert_eq!(from_line, expected);
+    assert_eq!(from_compose, expected);
+    assert_eq!(from_inspect, expected);
 }

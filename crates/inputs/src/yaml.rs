@@ -217,7 +217,14 @@ impl MarkedEventReceiver for Builder {
                 None,
             )),
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((node, anchor, _)) = self.stack.pop() {
+                if let Some((mut node, anchor, _)) = self.stack.pop() {
+                    // A block mapping is reported where its first key is
+                    // written, which is where a reader looks for it.
+                    if let Value::Map(entries) = &node.value {
+                        if let Some((key, _)) = entries.first() {
+                            node.pos = key.pos;
+                        }
+                    }
                     self.push_value(node, anchor);
                 }
             }
