@@ -264,3 +264,54 @@ fn output_of_docker_compose_config() {
         )
     );
 }
+
+/// The SARIF output validates against the OASIS SARIF 2.1.0 schema
+/// (`tests/schemas/sarif-schema-2.1.0.json`, as shipped in the serde-sarif
+/// crate).
+#[test]
+fn sarif_validates_against_the_schema() {
+    let mut schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/sarif-schema-2.1.0.json")).unwrap();
+    // The published 2.1.0 schema's `language` patterns have a stray `]`
+    // that no regex engine accepts; use the pattern they mean. Nothing else
+    // in the schema is touched.
+    for definition in ["run", "toolComponent"] {
+        let language = &mut schema["definitions"][definition]["properties"]["language"]["pattern"];
+        assert_eq!(language, "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$");
+        *language = serde_json::json!("^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
+    }
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    for args in [
+        vec![
+            "--format",
+            "sarif",
+            "fixtures/compose/everything/compose.yaml",
+            "fixtures/compose/everything/compose.override.yaml",
+        ],
+        vec![
+            "--format",
+            "sarif",
+            "--run-lines",
+            "fixtures/compose/deploy.sh",
+        ],
+        vec![
+            "--format",
+            "sarif",
+            "--inspect",
+            "fixtures/captured/inspect/i-priv.json",
+        ],
+        vec!["--format", "sarif", "fixtures/compose/webapp/compose.yaml"],
+    ] {
+        let (_, stdout, stderr) = check(&args);
+        let log: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stderr}"));
+        let errors: Vec<String> = validator
+            .iter_errors(&log)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{args:?}:\n{}", errors.join("\n"));
+    }
+    // A log that breaks the schema is caught, so the check can fail.
+    let broken = serde_json::json!({"version": "2.1.0", "runs": [{"tool": {}}]});
+    assert!(!validator.is_valid(&broken));
+}
