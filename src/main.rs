@@ -72,6 +72,9 @@ struct ServeArgs {
     /// Requests that may wait on daemon look-ups at once.
     #[arg(long, value_name = "N", default_value_t = 64)]
     max_lookups: usize,
+    /// Serve Prometheus metrics on this TCP address (off by default).
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Subcommand)]
@@ -111,9 +114,7 @@ fn main() -> ExitCode {
 
 /// Reads a policy file.
 fn read_policy(path: &Path) -> Result<Policy> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read policy file {}", path.display()))?;
-    Policy::from_toml(&text).with_context(|| format!("invalid policy file {}", path.display()))
+    Ok(Policy::from_file(path)?)
 }
 
 /// The policy in force: the named file, else the default file if present,
@@ -190,7 +191,10 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         )
         .init();
     let (policy, policy_file) = load_policy(args.policy.as_deref())?;
-    let lookup = DockerLookup::connect(&args.docker_host)?;
+    let metrics = dockgate_gate::Metrics::new(policy.hash());
+    let observed = metrics.clone();
+    let lookup = DockerLookup::connect(&args.docker_host)?
+        .with_observer(Arc::new(move |kind, cached| observed.lookup(kind, cached)));
     let audit = AuditLog::open(args.audit_log.as_deref(), true)
         .with_context(|| format!("cannot open audit log {:?}", args.audit_log))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -205,7 +209,19 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
             hash = policy.hash(),
             "dockgate gate listening"
         );
-        let gate = Arc::new(Gate::new(policy, lookup));
+        let gate = Arc::new(Gate::with_metrics(policy, lookup, metrics.clone()));
+        if let Some(addr) = args.metrics_addr {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot serve metrics on {addr}"))?;
+            tracing::info!(%addr, "metrics on /metrics");
+            let app = dockgate_gate::metrics_router(metrics.clone());
+            tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, app).await {
+                    tracing::error!(%err, "metrics server stopped");
+                }
+            });
+        }
         let app = dockgate_gate::router(
             gate.clone(),
             Arc::new(audit),
@@ -214,7 +230,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
                 ..Limits::default()
             },
         );
-        tokio::spawn(reload_on_sighup(gate, policy_file));
+        tokio::spawn(reload_policy(gate, policy_file));
         dockgate_gate::serve(listener, app, shutdown_signal()).await?;
         let _ = std::fs::remove_file(&args.socket);
         tracing::info!("dockgate gate stopped");
@@ -238,31 +254,56 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
-/// Re-reads the policy file on SIGHUP. An invalid file is logged and the
-/// policy in force stays.
-async fn reload_on_sighup<L>(gate: Arc<Gate<L>>, file: Option<PathBuf>)
+/// How often the policy file is checked for changes.
+const POLICY_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What identifies a version of a file: editors replace files by renaming,
+/// which changes the inode; in-place writes change size or time.
+fn file_version(path: &Path) -> Option<(u64, u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.ino(), meta.len(), meta.modified().ok()?))
+}
+
+/// Reloads the policy file on SIGHUP and whenever it changes. An invalid
+/// file is logged and counted, and the policy in force stays.
+async fn reload_policy<L>(gate: Arc<Gate<L>>, file: Option<PathBuf>)
 where
     L: dockgate_inputs::resolve::DaemonLookup,
 {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        tracing::error!("cannot watch SIGHUP; policy reload is off");
-        return;
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(hup) => Some(hup),
+        Err(err) => {
+            tracing::error!(%err, "cannot watch SIGHUP");
+            None
+        }
     };
-    while hup.recv().await.is_some() {
+    let mut seen = file.as_deref().and_then(file_version);
+    let mut tick = tokio::time::interval(POLICY_POLL);
+    loop {
+        let trigger = tokio::select! {
+            Some(()) = async { match hup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => "SIGHUP",
+            _ = tick.tick() => "file change",
+        };
         let Some(path) = &file else {
-            tracing::info!("SIGHUP: no policy file in use; the built-in baseline stays");
+            if trigger == "SIGHUP" {
+                tracing::info!("SIGHUP: no policy file in use; the built-in baseline stays");
+            }
             continue;
         };
-        match read_policy(path) {
-            Ok(policy) => {
-                tracing::info!(hash = policy.hash(), "SIGHUP: policy reloaded");
-                gate.replace_policy(policy);
-            }
+        let version = file_version(path);
+        if trigger == "file change" && (version == seen || version.is_none()) {
+            continue;
+        }
+        seen = version;
+        match gate.reload(path) {
+            Ok(hash) => tracing::info!(%hash, trigger, "policy reloaded"),
             Err(err) => tracing::error!(
-                error = format!("{err:#}"),
+                error = %err,
                 hash = gate.policy().hash(),
-                "SIGHUP: policy not reloaded; the previous policy stays in force"
+                trigger,
+                "policy not reloaded; the previous policy stays in force"
             ),
         }
     }

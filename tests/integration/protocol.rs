@@ -180,3 +180,97 @@ fn serve_without_arguments_enforces_the_baseline() {
     );
     assert!(!socket.exists());
 }
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect metrics");
+    let _ = write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    );
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    text
+}
+
+#[test]
+fn reload_on_change_and_metrics() {
+    let dir = Dir::new("reload");
+    let socket = dir.path().join("r.sock");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics_addr = format!("127.0.0.1:{port}");
+    let served = Served::start(
+        &[
+            "--socket",
+            socket.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--metrics-addr",
+            &metrics_addr,
+        ],
+        &socket,
+        Stdio::null(),
+    );
+    let privileged = AuthzRequest::new(
+        "POST",
+        "/containers/create",
+        Some(br#"{"Image":"x","User":"1000","HostConfig":{"Privileged":true}}"#),
+    );
+    assert_eq!(authz(&socket, &privileged).1["Allow"], false);
+
+    // An editor replaces the file by renaming a new one over it.
+    let staged = dir.path().join("policy.toml.new");
+    std::fs::write(&staged, "mode = \"warn\"\n").unwrap();
+    std::fs::rename(&staged, &policy).unwrap();
+    let start = Instant::now();
+    while authz(&socket, &privileged).1["Allow"] != true {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the changed policy was not loaded"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // An invalid file never replaces the working policy.
+    std::fs::write(&policy, "mode = \"loud\"\n").unwrap();
+    let start = Instant::now();
+    loop {
+        let text = http_get(&metrics_addr, "/metrics");
+        if text.contains("dockgate_policy_reloads_total{result=\"error\"} 1") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no failed reload counted:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        authz(&socket, &privileged).1["Allow"],
+        true,
+        "still the warn-mode policy"
+    );
+
+    let text = http_get(&metrics_addr, "/metrics");
+    assert!(text.starts_with("HTTP/1.1 200 OK"));
+    let warn_hash = dockgate_rules::Policy::from_toml("mode = \"warn\"\n")
+        .unwrap()
+        .hash()
+        .to_string();
+    for line in [
+        "dockgate_policy_reloads_total{result=\"ok\"} 1".to_string(),
+        format!("dockgate_policy_info{{hash=\"{warn_hash}\"}} 1"),
+        "dockgate_decisions_total{endpoint=\"container.create\",decision=\"deny\",rule=\"privileged\"} 1".to_string(),
+        "dockgate_decision_seconds_bucket{le=\"5.0\"}".to_string(),
+    ] {
+        assert!(text.contains(&line), "{line} missing:\n{text}");
+    }
+    let status = served.stop().status;
+    assert!(status.success());
+}

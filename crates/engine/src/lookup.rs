@@ -21,6 +21,7 @@ const CACHE_TTL: Duration = Duration::from_secs(2);
 
 /// Look-ups through the daemon's API, cached briefly.
 pub struct DockerLookup {
+    observer: Option<Observer>,
     url: String,
     defaults: tokio::sync::OnceCell<DaemonDefaults>,
     docker: tokio::sync::OnceCell<Docker>,
@@ -58,6 +59,9 @@ impl<T: Clone> Cache<T> {
     }
 }
 
+/// Told of each look-up: its kind, and whether the cache answered it.
+pub type Observer = std::sync::Arc<dyn Fn(&'static str, bool) + Send + Sync>;
+
 /// Errors connecting to the daemon.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -76,6 +80,7 @@ impl DockerLookup {
             return Err(ConnectError::Url(url.to_string()));
         }
         Ok(DockerLookup {
+            observer: None,
             url: url.to_string(),
             defaults: tokio::sync::OnceCell::new(),
             docker: tokio::sync::OnceCell::new(),
@@ -84,6 +89,18 @@ impl DockerLookup {
             images: Cache::new(),
             host_fs: url.starts_with("unix://"),
         })
+    }
+
+    /// Reports every look-up to `observer` (for metrics).
+    pub fn with_observer(mut self, observer: Observer) -> DockerLookup {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn observe(&self, kind: &'static str, cached: bool) {
+        if let Some(observer) = &self.observer {
+            observer(kind, cached);
+        }
     }
 
     fn open(&self) -> Result<Docker, bollard::errors::Error> {
@@ -166,8 +183,10 @@ impl DaemonLookup for DockerLookup {
     async fn container(&self, name: &str) -> Result<Option<Workload>, LookupError> {
         let name = checked(name)?;
         if let Some(hit) = self.containers.get(name) {
+            self.observe("container", true);
             return Ok(hit);
         }
+        self.observe("container", false);
         let defaults = self.defaults().await?;
         let found = match self.client().await?.inspect_container(name, None).await {
             Ok(doc) => {
@@ -188,8 +207,10 @@ impl DaemonLookup for DockerLookup {
     async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {
         let name = checked(name)?;
         if let Some(hit) = self.volumes.get(name) {
+            self.observe("volume", true);
             return Ok(hit);
         }
+        self.observe("volume", false);
         let found = match self.client().await?.inspect_volume(name).await {
             Ok(volume) => Some(VolumeFacts {
                 driver: volume.driver,
@@ -205,8 +226,10 @@ impl DaemonLookup for DockerLookup {
     async fn image(&self, reference: &str) -> Result<Option<ImageFacts>, LookupError> {
         let reference = checked(reference)?;
         if let Some(hit) = self.images.get(reference) {
+            self.observe("image", true);
             return Ok(hit);
         }
+        self.observe("image", false);
         let found = match self.client().await?.inspect_image(reference).await {
             Ok(image) => Some(ImageFacts {
                 user: image.config.and_then(|c| c.user).unwrap_or_default(),

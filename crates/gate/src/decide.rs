@@ -6,9 +6,11 @@ use std::time::Duration;
 use dockgate_inputs::authz::{read_request, AuthzRequest};
 use dockgate_inputs::resolve::{resolve, DaemonLookup};
 use dockgate_model::{Operation, Workload};
-use dockgate_rules::{evaluate, Policy, Requester, Verdict};
+use dockgate_rules::{evaluate, Policy, PolicyError, Requester, Verdict};
 
 use dockgate_outputs::AuditRecord;
+
+use crate::metrics::Metrics;
 
 /// How long resolving a request's references may take before the request
 /// is denied.
@@ -18,6 +20,7 @@ pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Gate<L> {
     policy: RwLock<Arc<Policy>>,
     lookup: L,
+    metrics: Arc<Metrics>,
 }
 
 /// What a request needs before it can be judged.
@@ -32,9 +35,38 @@ pub enum Need {
 impl<L: DaemonLookup> Gate<L> {
     /// A gate with a policy and a daemon to ask.
     pub fn new(policy: Policy, lookup: L) -> Self {
+        let metrics = Metrics::new(policy.hash());
+        Gate::with_metrics(policy, lookup, metrics)
+    }
+
+    /// A gate that counts into `metrics` (shared with the look-ups).
+    pub fn with_metrics(policy: Policy, lookup: L, metrics: Arc<Metrics>) -> Self {
         Gate {
+            metrics,
             policy: RwLock::new(Arc::new(policy)),
             lookup,
+        }
+    }
+
+    /// The gate's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Reads, validates and puts in force a policy file. An invalid file
+    /// leaves the policy in force untouched; the error says why.
+    pub fn reload(&self, path: &std::path::Path) -> Result<String, PolicyError> {
+        match Policy::from_file(path) {
+            Ok(policy) => {
+                let hash = policy.hash().to_string();
+                self.metrics.reload(Ok(&hash));
+                self.replace_policy(policy);
+                Ok(hash)
+            }
+            Err(err) => {
+                self.metrics.reload(Err(()));
+                Err(err)
+            }
         }
     }
 
@@ -61,8 +93,21 @@ impl<L: DaemonLookup> Gate<L> {
         }
     }
 
-    /// Decides one request.
+    /// Decides one request, and counts it.
     pub async fn decide(&self, request: &AuthzRequest) -> (Verdict, AuditRecord) {
+        let started = std::time::Instant::now();
+        let (verdict, record) = self.decide_uncounted(request).await;
+        let decision = if verdict.allowed() { "allow" } else { "deny" };
+        self.metrics.decision(
+            &record.endpoint,
+            decision,
+            &record.rules,
+            started.elapsed().as_secs_f64(),
+        );
+        (verdict, record)
+    }
+
+    async fn decide_uncounted(&self, request: &AuthzRequest) -> (Verdict, AuditRecord) {
         let policy = self.policy();
         let requester = Requester {
             tls_user: if request.user_authn_method.eq_ignore_ascii_case("TLS") {

@@ -5,7 +5,9 @@
 //! from `dockgate-engine`, audit records from `dockgate-outputs`.
 
 pub mod decide;
+pub mod metrics;
 pub mod server;
 
 pub use decide::Gate;
-pub use server::{bind, router, serve, Limits};
+pub use metrics::Metrics;
+pub use server::{bind, metrics_router, router, serve, Limits};

@@ -189,6 +189,25 @@ fn failure<L: DaemonLookup>(shared: &Shared<L>, request: AuthzRequest, detail: S
     })
 }
 
+/// The metrics endpoint: `GET /metrics`.
+pub fn metrics_router(metrics: Arc<crate::Metrics>) -> Router {
+    Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    metrics.render(),
+                )
+            }
+        }),
+    )
+}
+
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

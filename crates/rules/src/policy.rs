@@ -200,6 +200,14 @@ pub enum PolicyError {
     /// A value that parses but makes no sense.
     #[error("{0}")]
     Invalid(String),
+    /// The file could not be read.
+    #[error("cannot read policy file {path}: {reason}")]
+    Read {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
 }
 
 impl Policy {
@@ -219,6 +227,18 @@ impl Policy {
         };
         policy.hash = policy.compute_hash();
         policy
+    }
+
+    /// Reads, parses and validates a policy file. The error says which
+    /// file, and for a bad file, `invalid policy file PATH: LINE...`.
+    pub fn from_file(path: &std::path::Path) -> Result<Policy, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Policy::from_toml(&text).map_err(|e| {
+            PolicyError::Invalid(format!("invalid policy file {}: {e}", path.display()))
+        })
     }
 
     /// Parses and validates a policy file.
