@@ -197,14 +197,21 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         .with_observer(Arc::new(move |kind, cached| observed.lookup(kind, cached)));
     let audit = AuditLog::open(args.audit_log.as_deref(), true)
         .with_context(|| format!("cannot open audit log {:?}", args.audit_log))?;
+    let inherited = dockgate_gate::inherited_listener()?;
+    let activated = inherited.is_some();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = dockgate_gate::bind(&args.socket)?;
+        let listener = match inherited {
+            Some(listener) => tokio::net::UnixListener::from_std(listener)
+                .context("cannot use the inherited socket")?,
+            None => dockgate_gate::bind(&args.socket)?,
+        };
         tracing::info!(
             socket = %args.socket.display(),
+            activated,
             policy = policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in baseline".into()),
             hash = policy.hash(),
             "dockgate gate listening"
@@ -232,7 +239,11 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         );
         tokio::spawn(reload_policy(gate, policy_file));
         dockgate_gate::serve(listener, app, shutdown_signal()).await?;
-        let _ = std::fs::remove_file(&args.socket);
+        // An inherited socket belongs to the service manager, which keeps
+        // it open so that requests wait while dockgate restarts.
+        if !activated {
+            let _ = std::fs::remove_file(&args.socket);
+        }
         tracing::info!("dockgate gate stopped");
         Ok(ExitCode::SUCCESS)
     })

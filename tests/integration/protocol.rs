@@ -274,3 +274,97 @@ fn reload_on_change_and_metrics() {
     let status = served.stop().status;
     assert!(status.success());
 }
+
+#[test]
+fn restarts_under_socket_activation_lose_no_request() {
+    let activate = Path::new("/usr/bin/systemd-socket-activate");
+    assert!(
+        activate.exists(),
+        "systemd-socket-activate is missing: scripts/test installs the systemd package"
+    );
+    let dir = Dir::new("activation");
+    let socket = dir.path().join("a.sock");
+    let audit = dir.path().join("audit.log");
+    // Like a systemd socket unit: the socket outlives each dockgate process,
+    // and the loop starts the next one with LISTEN_PID set to its own pid.
+    let inner = format!(
+        "export LISTEN_PID=$$; exec {} serve --socket {} --docker-host unix:///nonexistent/docker.sock --audit-log {}",
+        dockgate_bin().display(),
+        socket.display(),
+        audit.display()
+    );
+    let mut manager = Command::new(activate)
+        .arg("-l")
+        .arg(&socket)
+        .args(["sh", "-c", &format!("while :; do sh -c '{inner}'; done")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !socket.exists() {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = {
+        let (stop, socket) = (stop.clone(), socket.clone());
+        std::thread::spawn(move || {
+            let request = AuthzRequest::new("GET", "/v1.41/containers/json", None);
+            let (mut ok, mut failed) = (0u32, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let (status, reply) = authz(&socket, &request);
+                if status == 200 && reply["Allow"] == true {
+                    ok += 1;
+                } else {
+                    failed.push(format!("status {status}: {reply}"));
+                }
+            }
+            (ok, failed)
+        })
+    };
+    let mut restarts = 0;
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(300));
+        // Only dockgate itself, not the shells whose command lines name it.
+        let pattern = format!(
+            "^{} serve --socket {}",
+            dockgate_bin().display(),
+            socket.display()
+        );
+        let out = Command::new("pgrep")
+            .args(["-f", &pattern])
+            .output()
+            .unwrap();
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            if Command::new("kill")
+                .args(["-TERM", pid])
+                .status()
+                .unwrap()
+                .success()
+            {
+                restarts += 1;
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (ok, failed) = client.join().unwrap();
+    let _ = manager.kill();
+    let _ = manager.wait();
+    let pattern = format!(
+        "^{} serve --socket {}",
+        dockgate_bin().display(),
+        socket.display()
+    );
+    let _ = Command::new("pkill").args(["-f", &pattern]).status();
+    assert!(restarts >= 3, "{restarts} restarts");
+    assert!(ok > 100, "only {ok} requests went through");
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        ok as usize + failed.len(),
+        &failed[..failed.len().min(5)]
+    );
+}

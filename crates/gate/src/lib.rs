@@ -10,4 +10,4 @@ pub mod server;
 
 pub use decide::Gate;
 pub use metrics::Metrics;
-pub use server::{bind, metrics_router, router, serve, Limits};
+pub use server::{bind, inherited_listener, metrics_router, router, serve, Limits};

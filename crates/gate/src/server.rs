@@ -245,14 +245,113 @@ pub fn bind(path: &Path) -> Result<UnixListener, ServeError> {
     Ok(listener)
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
+/// The listening socket passed by a service manager (systemd socket
+/// activation: `LISTEN_PID` is this process and `LISTEN_FDS` is at least 1,
+/// the socket being file descriptor 3), if there is one.
+///
+/// Call it before starting threads: it clears the `LISTEN_*` variables.
+pub fn inherited_listener() -> Result<Option<std::os::unix::net::UnixListener>, ServeError> {
+    let ours = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        == Some(std::process::id());
+    let count = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    if !ours || count == 0 {
+        return Ok(None);
+    }
+    const SD_LISTEN_FDS_START: i32 = 3;
+    let err = |source| ServeError::Listen {
+        path: format!("inherited file descriptor {SD_LISTEN_FDS_START}"),
+        source,
+    };
+    use std::os::fd::FromRawFd;
+    // SAFETY: the service manager passed fd 3 to this process as a listening
+    // socket (LISTEN_PID is ours); nothing else in the process owns it, and
+    // it is taken exactly once, here.
+    let std_listener =
+        unsafe { std::os::unix::net::UnixListener::from_raw_fd(SD_LISTEN_FDS_START) };
+    std_listener.set_nonblocking(true).map_err(err)?;
+    // Children must not think the socket is theirs.
+    std::env::remove_var("LISTEN_PID");
+    std::env::remove_var("LISTEN_FDS");
+    std::env::remove_var("LISTEN_FDNAMES");
+    Ok(Some(std_listener))
+}
+
+/// How long connections accepted just before shutdown get to send their
+/// request before they are told to finish.
+const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+/// The longest a shutdown waits for requests in flight.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves until `shutdown` completes, then stops accepting and finishes
+/// the requests in flight.
+///
+/// Connections that reach the socket after that wait in its backlog: with
+/// socket activation the service manager keeps the socket, and the next
+/// dockgate answers them, so a restart refuses no request. A connection
+/// accepted an instant before shutdown gets [`DRAIN_GRACE`] to deliver its
+/// request, which is then answered, before idle connections are closed.
 pub async fn serve(
     listener: UnixListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Serve)
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(pair) => pair,
+                    Err(err) => {
+                        tracing::warn!(%err, "accept failed");
+                        continue;
+                    }
+                };
+                let service = TowerToHyperService::new(app.clone());
+                let mut stop = stop_rx.clone();
+                connections.spawn(async move {
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service);
+                    tokio::pin!(conn);
+                    let stopping = async move {
+                        // The guard wait_for returns is not Send; drop it at once.
+                        let _ = stop.wait_for(|s| *s).await.map(|_| ());
+                    };
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = stopping => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = conn.await;
+                        }
+                    }
+                });
+            }
+            // Reap finished connection tasks as we go.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    tokio::time::sleep(DRAIN_GRACE).await;
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(DRAIN_LIMIT, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "requests still in flight after {}s; exiting",
+            DRAIN_LIMIT.as_secs()
+        );
+    }
+    Ok(())
 }
