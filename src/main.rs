@@ -72,6 +72,9 @@ struct ServeArgs {
     /// Requests that may wait on daemon look-ups at once.
     #[arg(long, value_name = "N", default_value_t = 64)]
     max_lookups: usize,
+    /// Also send every audit record to syslog: unix:///dev/log, udp://host:514 or tcp://host:601.
+    #[arg(long, value_name = "URL")]
+    syslog: Option<String>,
     /// Serve Prometheus metrics on this TCP address (off by default).
     #[arg(long, value_name = "HOST:PORT")]
     metrics_addr: Option<std::net::SocketAddr>,
@@ -195,8 +198,12 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     let observed = metrics.clone();
     let lookup = DockerLookup::connect(&args.docker_host)?
         .with_observer(Arc::new(move |kind, cached| observed.lookup(kind, cached)));
-    let audit = AuditLog::open(args.audit_log.as_deref(), true)
+    let mut audit = AuditLog::open(args.audit_log.as_deref(), true)
         .with_context(|| format!("cannot open audit log {:?}", args.audit_log))?;
+    if let Some(url) = &args.syslog {
+        let target = dockgate_outputs::syslog::Target::parse(url)?;
+        audit = audit.with_syslog(dockgate_outputs::syslog::Syslog::start(target));
+    }
     let inherited = dockgate_gate::inherited_listener()?;
     let activated = inherited.is_some();
     let runtime = tokio::runtime::Builder::new_multi_thread()

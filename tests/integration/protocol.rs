@@ -368,3 +368,62 @@ fn restarts_under_socket_activation_lose_no_request() {
         &failed[..failed.len().min(5)]
     );
 }
+
+#[test]
+fn audit_records_reach_syslog_and_a_dead_server_blocks_nothing() {
+    let dir = Dir::new("syslog");
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let url = format!("udp://{}", receiver.local_addr().unwrap());
+    let socket = dir.path().join("s.sock");
+    let served = Served::start(
+        &["--socket", socket.to_str().unwrap(), "--syslog", &url],
+        &socket,
+        Stdio::null(),
+    );
+    let privileged = AuthzRequest::new(
+        "POST",
+        "/containers/create",
+        Some(br#"{"Image":"x","User":"1000","HostConfig":{"Privileged":true}}"#),
+    );
+    assert_eq!(authz(&socket, &privileged).1["Allow"], false);
+    let mut buf = [0u8; 65536];
+    let n = receiver.recv(&mut buf).expect("a syslog datagram");
+    let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+    // <authpriv.warning>1 TIMESTAMP HOST dockgate PID gate [SD] JSON
+    assert!(message.starts_with("<84>1 20"), "{message}");
+    assert!(message.contains(" dockgate "), "{message}");
+    assert!(
+        message.contains(r#"[dockgate@32473 source="gate" decision="deny" endpoint="container.create" method="POST" rules="privileged" policy="sha256:"#),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("}"),
+        "the audit JSON is the message: {message}"
+    );
+    assert!(served.stop().status.success());
+
+    // Nothing listens on this TCP port: decisions still come at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let socket = dir.path().join("t.sock");
+    let served = Served::start(
+        &[
+            "--socket",
+            socket.to_str().unwrap(),
+            "--syslog",
+            &format!("tcp://{closed}"),
+        ],
+        &socket,
+        Stdio::null(),
+    );
+    // Each answer arrives (the client would time out otherwise).
+    for _ in 0..200 {
+        assert_eq!(authz(&socket, &privileged).1["Allow"], false);
+    }
+    assert!(served.stop().status.success());
+}

@@ -109,6 +109,7 @@ impl AuditRecord {
 pub struct AuditLog {
     file: Option<Mutex<File>>,
     stdout: bool,
+    syslog: Option<crate::syslog::Syslog>,
 }
 
 impl AuditLog {
@@ -120,7 +121,17 @@ impl AuditLog {
             )),
             None => None,
         };
-        Ok(AuditLog { file, stdout })
+        Ok(AuditLog {
+            file,
+            stdout,
+            syslog: None,
+        })
+    }
+
+    /// Also sends every record to syslog.
+    pub fn with_syslog(mut self, syslog: crate::syslog::Syslog) -> AuditLog {
+        self.syslog = Some(syslog);
+        self
     }
 
     /// Writes one record as one line. A write error is reported on stderr
@@ -133,6 +144,9 @@ impl AuditLog {
                 return;
             }
         };
+        if let Some(syslog) = &self.syslog {
+            syslog.send(record, &String::from_utf8_lossy(&line));
+        }
         line.push(b'\n');
         if self.stdout {
             let mut out = io::stdout().lock();

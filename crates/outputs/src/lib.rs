@@ -7,6 +7,7 @@ pub mod json;
 pub mod nagios;
 pub mod report;
 pub mod sarif;
+pub mod syslog;
 pub mod text;
 
 pub use audit::{AuditLog, AuditRecord};
