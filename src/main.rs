@@ -48,6 +48,12 @@ enum Command {
         /// A rule id; without one, every rule is listed.
         rule: Option<String>,
     },
+    /// Print the man page or shell completions (for packagers).
+    #[command(hide = true)]
+    Generate {
+        /// `man`, or a shell: bash, zsh, fish.
+        what: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -93,6 +99,8 @@ enum PolicyCommand {
         /// The policy file.
         file: PathBuf,
     },
+    /// Print a policy file that states the baseline, every line commented.
+    Template,
 }
 
 fn main() -> ExitCode {
@@ -104,6 +112,11 @@ fn main() -> ExitCode {
         Command::Check(args) => check::check(args),
         Command::Policy(PolicyCommand::Show { policy }) => policy_show(policy.as_deref()),
         Command::Policy(PolicyCommand::Validate { file }) => policy_validate(&file),
+        Command::Policy(PolicyCommand::Template) => {
+            print!("{}", Policy::commented_template());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate { what } => generate(&what),
         Command::Explain { rule } => explain(rule.as_deref()),
     };
     match result {
@@ -147,6 +160,22 @@ fn policy_show(file: Option<&Path>) -> Result<ExitCode> {
 fn policy_validate(file: &Path) -> Result<ExitCode> {
     let policy = read_policy(file)?;
     println!("{}: valid (hash {})", file.display(), policy.hash());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate(what: &str) -> Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut out = std::io::stdout();
+    match what {
+        "man" => clap_mangen::Man::new(command).render(&mut out)?,
+        shell => {
+            let shell: clap_complete::Shell = shell.parse().map_err(|_| {
+                anyhow::anyhow!("generate what? `man`, or a shell: bash, zsh, fish")
+            })?;
+            clap_complete::generate(shell, &mut command, "dockgate", &mut out);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

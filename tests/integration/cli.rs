@@ -165,6 +165,7 @@ impl Drop for Installed {
 
 #[test]
 fn the_default_policy_file_is_used_when_present() {
+    let _turn = crate::util::etc_dockgate_lock();
     const FILE: &str = "/etc/dockgate/policy.toml";
     if std::path::Path::new(FILE).exists() {
         eprintln!("{FILE} exists on this machine; leaving it alone");

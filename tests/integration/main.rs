@@ -11,6 +11,7 @@ mod cli;
 mod crafted;
 mod e2e;
 mod lint;
+mod package;
 mod patrol;
 mod policy;
 mod protocol;

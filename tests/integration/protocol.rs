@@ -148,6 +148,7 @@ fn plugin_protocol_on_the_socket() {
 
 #[test]
 fn serve_without_arguments_enforces_the_baseline() {
+    let _turn = crate::util::etc_dockgate_lock();
     let socket = Path::new("/run/docker/plugins/dockgate.sock");
     if socket.exists() || Path::new("/etc/dockgate/policy.toml").exists() {
         eprintln!("a dockgate is installed on this machine; not touching its socket");

@@ -248,3 +248,10 @@ pub fn http_unix(socket: &Path, method: &str, target: &str, body: &[u8]) -> (u16
         .unwrap_or_default();
     (status, body)
 }
+
+/// Tests that write `/etc/dockgate` (the default policy file, the Debian
+/// package's conffile) take turns.
+pub fn etc_dockgate_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -299,6 +299,55 @@ impl Policy {
         format!("sha256:{hex}")
     }
 
+    /// A policy file for `/etc/dockgate/policy.toml` that states the
+    /// baseline with every line commented out: each rule, what it checks,
+    /// its default action, its parameters. As shipped it changes nothing.
+    pub fn commented_template() -> String {
+        let baseline = Policy::from_profile(Profile::Baseline).to_toml();
+        let mut out = [
+            "# dockgate policy. Every setting below is commented out and shows the",
+            "# built-in baseline; uncomment and change what you need, then run",
+            "# `dockgate policy validate` on this file. The gate reloads it when it",
+            "# changes. Reference: `dockgate explain RULE`.",
+            "",
+            "",
+        ]
+        .join("\n");
+        for line in baseline.lines() {
+            if let Some(rule) = line
+                .strip_prefix("[rules.")
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(RuleId::from_id)
+            {
+                let doc = rule.doc();
+                let _ = writeln!(out, "# {}", doc.summary);
+                let _ = writeln!(
+                    out,
+                    "# Restricted profile: {}.",
+                    rule.default_action(Profile::Restricted).name()
+                );
+            }
+            if line.is_empty() {
+                out.push('\n');
+            } else {
+                let _ = writeln!(out, "# {line}");
+            }
+        }
+        out.push_str(
+            &[
+                "",
+                "# Exemptions lift rules for images (pin them by digest) or TLS users:",
+                "# [[exemptions]]",
+                "# rules = [\"docker-socket\"]",
+                "# images = [\"registry.example.com/ops/agent@sha256:...\"]",
+                "# reason = \"why\"",
+                "",
+            ]
+            .join("\n"),
+        );
+        out
+    }
+
     /// The effective policy as a TOML document that `from_toml` reads back.
     pub fn to_toml(&self) -> String {
         let mut out = String::new();

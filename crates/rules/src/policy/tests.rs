@@ -70,3 +70,32 @@ fn invalid_files_are_explained() {
         );
     }
 }
+
+#[test]
+fn the_commented_template_is_the_baseline_either_way() {
+    let template = Policy::commented_template();
+    assert_eq!(Policy::from_toml(&template).unwrap(), Policy::default());
+    let uncommented: String = template
+        .lines()
+        .filter(|l| {
+            l.starts_with("# [")
+                || l.starts_with("# profile")
+                || l.starts_with("# mode")
+                || l.contains(" = ")
+        })
+        .filter(|l| {
+            !l.contains("[[exemptions]]")
+                && !l.contains("rules = [\"docker-socket\"]")
+                && !l.contains("images = [")
+                && !l.contains("reason = ")
+        })
+        .map(|l| format!("{}\n", l.trim_start_matches("# ")))
+        .collect();
+    assert_eq!(Policy::from_toml(&uncommented).unwrap(), Policy::default());
+    for rule in RuleId::ALL {
+        assert!(
+            template.contains(&format!("# [rules.{}]\n", rule.id())),
+            "{rule}"
+        );
+    }
+}
