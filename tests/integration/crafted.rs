@@ -194,6 +194,11 @@ fn crafted_requests() {
             "host-mount",
         ),
         (
+            "restart (starts a stopped container) a privileged one",
+            AuthzRequest::new("POST", "/v1.41/containers/i-priv/restart?t=0", None),
+            "privileged,capabilities,devices",
+        ),
+        (
             "start a plain container",
             AuthzRequest::new("POST", "/containers/i-plain/start", None),
             "allow",

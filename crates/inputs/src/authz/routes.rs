@@ -11,7 +11,8 @@
 pub enum Endpoint {
     /// `POST /containers/create`.
     ContainerCreate,
-    /// `POST /containers/{name}/start` (honours a HostConfig body before API 1.24).
+    /// `POST /containers/{name}/start` (honours a HostConfig body before API
+    /// 1.24), and `restart`, which starts a stopped container too.
     ContainerStart,
     /// `POST /containers/{name}/update`.
     ContainerUpdate,
@@ -164,7 +165,7 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/containers/{name:.*}/restart",
         "container.restart",
-        Plain,
+        ContainerStart,
     ),
     r(
         "POST",
