@@ -246,21 +246,37 @@ impl Field {
 /// case-insensitively, plus the two non-ASCII runes whose simple case
 /// folding reaches an ASCII letter (U+017F long s, U+212A Kelvin sign).
 pub fn fold_key(key: &str) -> String {
-    key.chars()
-        .map(|c| match c {
-            '\u{017F}' => 's',
-            '\u{212A}' => 'k',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect()
+    key.chars().map(fold_char).collect()
+}
+
+/// One rune folded as [`fold_key`] folds it.
+fn fold_char(c: char) -> char {
+    match c {
+        '\u{017F}' => 's',
+        '\u{212A}' => 'k',
+        c => c.to_ascii_lowercase(),
+    }
+}
+
+/// Whether two keys fold alike, without allocating: this runs for every
+/// key of every body against every field name.
+fn fold_eq(a: &str, b: &str) -> bool {
+    let mut a = a.chars().map(fold_char);
+    let mut b = b.chars().map(fold_char);
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x == y => {}
+            _ => return false,
+        }
+    }
 }
 
 fn find_field<'f>(fields: &'f [Field], key: &str) -> Option<&'f Field> {
     if let Some(f) = fields.iter().find(|f| f.name == key) {
         return Some(f);
     }
-    let folded = fold_key(key);
-    fields.iter().find(|f| fold_key(f.name) == folded)
+    fields.iter().find(|f| fold_eq(f.name, key))
 }
 
 /// Decodes a body against a shape, returning the canonical value the daemon
@@ -268,7 +284,7 @@ fn find_field<'f>(fields: &'f [Field], key: &str) -> Option<&'f Field> {
 pub fn decode(raw: &Raw, shape: Shape) -> Result<Value, GoJsonError> {
     let mut decoder = GoDecoder::default();
     let mut out = Value::Null;
-    decoder.value(raw, shape, &mut out, "")?;
+    decoder.value(raw, shape, &mut out, &Path::Root)?;
     Ok(out)
 }
 
@@ -284,18 +300,42 @@ struct GoDecoder {
     stale: HashMap<String, usize>,
 }
 
-fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_string()
-    } else {
-        format!("{path}.{name}")
+/// Where a value sits in the body. Rendered only when needed (errors and
+/// repeated slices), since decoding runs on every request.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Field(&'a Path<'a>, &'static str),
+    Index(&'a Path<'a>, usize),
+    Key(&'a Path<'a>, &'a str),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        match self {
+            Path::Root => String::new(),
+            Path::Field(parent, name) => {
+                let parent = parent.render();
+                if parent.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{parent}.{name}")
+                }
+            }
+            Path::Index(parent, i) => format!("{}[{i}]", parent.render()),
+            Path::Key(parent, key) => format!("{}[{key:?}]", parent.render()),
+        }
     }
 }
 
 impl GoDecoder {
-    fn forget_below(&mut self, path: &str) {
+    fn forget_below(&mut self, path: &Path) {
+        if self.stale.is_empty() {
+            return;
+        }
+        let path = path.render();
         self.stale.retain(|k, _| {
-            !(k == path || k.starts_with(&format!("{path}.")) || k.starts_with(&format!("{path}[")))
+            !(k == &path || k.starts_with(&format!("{path}.")) || k.starts_with(&format!("{path}[")))
         });
     }
 
@@ -304,10 +344,10 @@ impl GoDecoder {
         raw: &Raw,
         shape: Shape,
         out: &mut Value,
-        path: &str,
+        path: &Path,
     ) -> Result<(), GoJsonError> {
         let type_error = |expected: &'static str| GoJsonError::Type {
-            path: path.to_string(),
+            path: path.render(),
             expected,
             found: raw.kind(),
         };
@@ -360,7 +400,7 @@ impl GoDecoder {
                         Raw::Null => list.push(Value::String(String::new())),
                         other => {
                             return Err(GoJsonError::Type {
-                                path: format!("{path}[{i}]"),
+                                path: Path::Index(path, i).render(),
                                 expected: "string",
                                 found: other.kind(),
                             })
@@ -399,11 +439,15 @@ impl GoDecoder {
                     let slot = target
                         .entry(field.name)
                         .or_insert_with(|| default_for(field.shape));
-                    let child = match field.nest {
-                        Some(nest) => join(&join(path, nest), field.name),
-                        None => join(path, field.name),
+                    let nested;
+                    let parent = match field.nest {
+                        Some(nest) => {
+                            nested = Path::Field(path, nest);
+                            &nested
+                        }
+                        None => path,
                     };
-                    self.value(item, field.shape, slot, &child)?;
+                    self.value(item, field.shape, slot, &Path::Field(parent, field.name))?;
                 }
             }
             (Shape::Struct(_) | Shape::PtrStruct(_), _) => return Err(type_error("object")),
@@ -413,7 +457,7 @@ impl GoDecoder {
                 }
                 for (key, item) in entries {
                     // Go zeroes the element before decoding each map entry.
-                    let child = format!("{path}[{key:?}]");
+                    let child = Path::Key(path, key);
                     self.forget_below(&child);
                     let mut fresh = default_for(*inner);
                     self.value(item, *inner, &mut fresh, &child)?;
@@ -428,15 +472,19 @@ impl GoDecoder {
                     Value::Array(old) => old,
                     _ => Vec::new(),
                 };
-                let stale_len = self.stale.get(path).copied().unwrap_or(0);
+                let stale_len = if self.stale.is_empty() {
+                    0
+                } else {
+                    self.stale.get(&path.render()).copied().unwrap_or(0)
+                };
                 if items.len() > old.len() && stale_len > old.len() {
                     return Err(GoJsonError::Ambiguous {
-                        path: path.to_string(),
+                        path: path.render(),
                     });
                 }
                 let mut list = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    let child = format!("{path}[{i}]");
+                    let child = Path::Index(path, i);
                     let mut slot = if i < old.len() {
                         old[i].take()
                     } else {
@@ -450,8 +498,7 @@ impl GoDecoder {
                     // Go replaces the slice with a fresh empty one.
                     self.forget_below(path);
                 } else if old.len() > items.len() {
-                    self.stale
-                        .insert(path.to_string(), old.len().max(stale_len));
+                    self.stale.insert(path.render(), old.len().max(stale_len));
                 }
                 *out = Value::Array(list);
             }

@@ -31,18 +31,15 @@ pub fn container_create(body: &[u8]) -> Result<Workload, GoJsonError> {
         .as_object_mut()
         .and_then(|o| o.remove(TOP_LEVEL_HOST_CONFIG))
         .unwrap_or(Value::Null);
+    let inner = v
+        .as_object_mut()
+        .and_then(|o| o.remove("HostConfig"))
+        .filter(Value::is_object);
     let mut workload = Workload::new(Operation::Container);
     read_config(Fields::new(&v, ""), &mut workload);
-    match v.get("HostConfig") {
-        Some(inner) if inner.is_object() => {
-            let mut inner = inner.clone();
-            for field in [
-                "Memory",
-                "MemorySwap",
-                "CpuShares",
-                "CpusetCpus",
-                "VolumeDriver",
-            ] {
+    match inner {
+        Some(mut inner) => {
+            for field in ["Memory", "MemorySwap", "CpuShares", "CpusetCpus", "VolumeDriver"] {
                 let top_value = top.get(field);
                 let unset = |x: Option<&Value>| {
                     x.is_none_or(|x| x.is_null() || x == &Value::from(0) || x == "")
@@ -53,7 +50,7 @@ pub fn container_create(body: &[u8]) -> Result<Workload, GoJsonError> {
             }
             read_host_config(Fields::new(&inner, "HostConfig"), &mut workload);
         }
-        _ => read_host_config(Fields::new(&top, ""), &mut workload),
+        None => read_host_config(Fields::new(&top, ""), &mut workload),
     }
     Ok(workload)
 }
