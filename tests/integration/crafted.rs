@@ -204,6 +204,21 @@ fn crafted_requests() {
             "allow",
         ),
         (
+            "exec into a container running privileged since before the gate",
+            post("/containers/i-priv/exec", r#"{"User":"1000","Cmd":["sh"]}"#),
+            "privileged,capabilities,devices",
+        ),
+        (
+            "exec into a container with a host bind",
+            post("/containers/i-bind/exec", r#"{"User":"1000","Cmd":["sh"]}"#),
+            "host-mount",
+        ),
+        (
+            "exec into a plain container",
+            post("/containers/i-plain/exec", r#"{"User":"1000","Cmd":["sh"]}"#),
+            "allow",
+        ),
+        (
             "exec as privileged",
             post("/containers/runner/exec", r#"{"User":"1000","Privileged":true,"Cmd":["sh"]}"#),
             "privileged",

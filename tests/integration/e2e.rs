@@ -464,6 +464,7 @@ fn cases(plugin: &str) -> Vec<Case> {
         cli("exec privileged", &["exec", "--privileged", "benign", "true"], Deny(&["privileged"]), Nothing),
         cli("start a container created before the gate (host pid)", &["start", "hostpid"], Deny(&["host-namespace"]), NotRunning("hostpid")),
         cli("start a container created before the gate (host bind)", &["start", "hostbind"], Deny(&["host-mount"]), NotRunning("hostbind")),
+        cli("exec into a container created before the gate (host bind)", &["exec", "hostbind", "true"], Deny(&["host-mount"]), Nothing),
         cli("start a benign container", &["start", "stopped"], Allow, Nothing),
         cli("stop it again", &["stop", "-t", "0", "stopped"], Allow, NotRunning("stopped")),
         cli("plugin disable", &["plugin", "disable", plugin], Deny(&["plugin-management"]), Nothing),

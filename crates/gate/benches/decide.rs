@@ -33,7 +33,8 @@ fn fixture(path: &str) -> Vec<u8> {
 }
 
 fn captured(name: &str) -> AuthzRequest {
-    let doc: serde_json::Value = serde_json::from_slice(&fixture(&format!("authz/{name}.json"))).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&fixture(&format!("authz/{name}.json"))).unwrap();
     serde_json::from_value(doc["requests"][0].clone()).unwrap()
 }
 
@@ -59,7 +60,12 @@ fn decide(c: &mut Criterion) {
             })
         });
     }
-    let list = serde_json::to_vec(&AuthzRequest::new("GET", "/v1.41/containers/json?all=1", None)).unwrap();
+    let list = serde_json::to_vec(&AuthzRequest::new(
+        "GET",
+        "/v1.41/containers/json?all=1",
+        None,
+    ))
+    .unwrap();
     c.bench_function("GET containers/json", |b| {
         b.iter(|| {
             let request: AuthzRequest = serde_json::from_slice(black_box(&list)).unwrap();

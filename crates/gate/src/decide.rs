@@ -156,11 +156,62 @@ impl<L: DaemonLookup> Gate<L> {
                 }
                 record.container = workload.name.clone();
                 record.image = workload.image.as_ref().map(|i| i.value.clone());
-                evaluate(&policy, workload, &requester)
+                let mut verdict = evaluate(&policy, workload, &requester);
+                if workload.operation == Operation::Exec && read.mutating {
+                    self.judge_exec_target(&policy, workload, &requester, &mut verdict)
+                        .await;
+                }
+                verdict
             }
         };
         let record = record.finish(&verdict);
         (verdict, record)
+    }
+
+    /// An exec session gets what its container has: exec into a privileged
+    /// container (one running since before the gate, say) is root on the
+    /// host whatever the exec asks. So the container's own deny-level
+    /// findings deny the exec too.
+    async fn judge_exec_target(
+        &self,
+        policy: &Policy,
+        exec: &Workload,
+        requester: &Requester,
+        verdict: &mut Verdict,
+    ) {
+        let Some(name) = exec.name.clone() else {
+            return;
+        };
+        let container =
+            match tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.container(&name)).await {
+                Ok(Ok(Some(container))) => container,
+                // No such container: the daemon refuses the exec itself.
+                Ok(Ok(None)) => return,
+                Ok(Err(err)) => {
+                    *verdict = Verdict::unreadable(format!(
+                        "cannot look up container {name:?} to exec into: {err}"
+                    ));
+                    return;
+                }
+                Err(_) => {
+                    *verdict = Verdict::unreadable(format!(
+                        "looking up container {name:?} took longer than {}s",
+                        LOOKUP_TIMEOUT.as_secs()
+                    ));
+                    return;
+                }
+            };
+        let mut container = container;
+        resolve(&mut container, &self.lookup).await;
+        let target = evaluate(policy, &container, requester);
+        for mut finding in target.denials().cloned().collect::<Vec<_>>() {
+            finding.message = format!(
+                "exec into container {name:?}, which breaks the policy: {}",
+                finding.message
+            );
+            verdict.findings.push(finding);
+            verdict.decision = dockgate_rules::Decision::Deny;
+        }
     }
 
     /// The container a start request starts, as the daemon describes it.

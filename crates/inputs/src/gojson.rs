@@ -335,7 +335,9 @@ impl GoDecoder {
         }
         let path = path.render();
         self.stale.retain(|k, _| {
-            !(k == &path || k.starts_with(&format!("{path}.")) || k.starts_with(&format!("{path}[")))
+            !(k == &path
+                || k.starts_with(&format!("{path}."))
+                || k.starts_with(&format!("{path}[")))
         });
     }
 

@@ -39,7 +39,13 @@ pub fn container_create(body: &[u8]) -> Result<Workload, GoJsonError> {
     read_config(Fields::new(&v, ""), &mut workload);
     match inner {
         Some(mut inner) => {
-            for field in ["Memory", "MemorySwap", "CpuShares", "CpusetCpus", "VolumeDriver"] {
+            for field in [
+                "Memory",
+                "MemorySwap",
+                "CpuShares",
+                "CpusetCpus",
+                "VolumeDriver",
+            ] {
                 let top_value = top.get(field);
                 let unset = |x: Option<&Value>| {
                     x.is_none_or(|x| x.is_null() || x == &Value::from(0) || x == "")
