@@ -635,13 +635,21 @@ fn gate_on_a_real_daemon() {
                 .map(|e| format!("{}: {e}", case.name))
         })
         .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n\n")
-    );
+    if !failures.is_empty() {
+        let tail = |name: &str| {
+            let text = std::fs::read_to_string(daemon.path(name)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(30)..].join("\n")
+        };
+        panic!(
+            "{} of {} cases failed:\n{}\n\n--- gate log ---\n{}\n\n--- dockerd log ---\n{}",
+            failures.len(),
+            cases.len(),
+            failures.join("\n\n"),
+            tail("gate.log"),
+            tail("dockerd.log")
+        );
+    }
 
     // Many requests at once, each needing look-ups, with a budget of two.
     let started = Instant::now();
