@@ -428,3 +428,43 @@ fn audit_records_reach_syslog_and_a_dead_server_blocks_nothing() {
     }
     assert!(served.stop().status.success());
 }
+
+#[test]
+fn large_responses_keep_the_connection_usable() {
+    use std::io::{Read, Write};
+    let dir = Dir::new("keepalive");
+    let socket = dir.path().join("k.sock");
+    let served = Served::start(
+        &["--socket", socket.to_str().unwrap()],
+        &socket,
+        Stdio::null(),
+    );
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    // The daemon sends the whole response it is about to return, here 20 MiB
+    // (over the 16 MiB a request may have): it must be accepted, and the
+    // same connection must serve the next request.
+    let big = vec![b' '; 20 << 20];
+    write!(
+        stream,
+        "POST /AuthZPlugin.AuthZRes HTTP/1.1\r\nHost: p\r\nContent-Length: {}\r\n\r\n",
+        big.len()
+    )
+    .unwrap();
+    stream.write_all(&big).unwrap();
+    let next = serde_json::to_vec(&AuthzRequest::new("GET", "/v1.41/info", None)).unwrap();
+    write!(
+        stream,
+        "POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: p\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        next.len()
+    )
+    .unwrap();
+    stream.write_all(&next).unwrap();
+    let mut replies = String::new();
+    stream.read_to_string(&mut replies).unwrap();
+    assert_eq!(replies.matches("HTTP/1.1 200 OK").count(), 2, "{replies}");
+    assert_eq!(replies.matches(r#"{"Allow":true}"#).count(), 2, "{replies}");
+    assert!(served.stop().status.success());
+}

@@ -100,7 +100,18 @@ async fn activate() -> Response {
     reply(&serde_json::json!({ "Implements": ["authz"] }))
 }
 
-async fn authz_response() -> Response {
+/// Answers allow. The daemon sends the whole response it is about to
+/// return, which can be large: it is read and dropped frame by frame (never
+/// buffered, never refused for its size), so that the connection stays
+/// usable for the daemon's next request.
+async fn authz_response(body: axum::body::Body) -> Response {
+    use futures_util::StreamExt;
+    let mut frames = body.into_data_stream();
+    while let Some(frame) = frames.next().await {
+        if frame.is_err() {
+            break;
+        }
+    }
     reply(&AuthzResponse {
         allow: true,
         msg: String::new(),

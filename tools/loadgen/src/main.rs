@@ -1,0 +1,272 @@
+//! `dockgate-loadgen`: load for AuthZ plugins over their Unix socket.
+//!
+//! ```text
+//! dockgate-loadgen serve-allow-all PATH          # the floor: same server stack, always allows
+//! dockgate-loadgen run --socket A [--socket B] [--connections 64] [--requests 100000] [--pid PID]...
+//! ```
+//!
+//! `run` replays the requests captured from a real daemon
+//! (`fixtures/captured/authz`), round robin, over keep-alive connections,
+//! one socket after the other in the same run, and prints throughput,
+//! latency percentiles, errors and, given the server's pid, its memory.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use axum::routing::post;
+use axum::Router;
+use clap::{Parser, Subcommand};
+use dockgate_inputs::authz::AuthzRequest;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+
+#[derive(Parser)]
+#[command(name = "dockgate-loadgen", about = "Load for AuthZ plugin sockets")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve an AuthZ plugin that allows everything, on the gate's server stack.
+    ServeAllowAll {
+        /// Socket path.
+        socket: PathBuf,
+    },
+    /// Drive one or more plugin sockets, one after the other.
+    Run {
+        /// Plugin sockets to drive, in order.
+        #[arg(long = "socket", required = true)]
+        sockets: Vec<PathBuf>,
+        /// The server process of each socket, for its memory (same order).
+        #[arg(long = "pid")]
+        pids: Vec<u32>,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Requests per socket.
+        #[arg(long, default_value_t = 100_000)]
+        requests: usize,
+        /// Directory of captured AuthZ exchanges.
+        #[arg(long, default_value = "fixtures/captured/authz")]
+        fixtures: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::ServeAllowAll { socket } => serve_allow_all(&socket).await,
+            Command::Run {
+                sockets,
+                pids,
+                connections,
+                requests,
+                fixtures,
+            } => {
+                let mix = load_mix(&fixtures)?;
+                let mut results = Vec::new();
+                for (i, socket) in sockets.iter().enumerate() {
+                    let result = drive(socket, &mix, connections, requests).await?;
+                    let memory = pids.get(i).map(|pid| memory_kib(*pid)).transpose()?;
+                    print_result(socket, &result, memory);
+                    results.push(result);
+                }
+                if results.len() == 2 {
+                    println!(
+                        "throughput of {} relative to {}: {:.3}",
+                        sockets[0].display(),
+                        sockets[1].display(),
+                        results[0].throughput() / results[1].throughput()
+                    );
+                }
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Allows, after reading the request body as the gate does, so that
+/// keep-alive connections stay usable.
+async fn allow(_body: axum::body::Bytes) -> impl axum::response::IntoResponse {
+    (
+        [("content-type", "application/vnd.docker.plugins.v1+json")],
+        r#"{"Allow":true}"#,
+    )
+}
+
+async fn activate() -> &'static str {
+    r#"{"Implements":["authz"]}"#
+}
+
+async fn serve_allow_all(socket: &Path) -> Result<()> {
+    let app = Router::new()
+        .route("/Plugin.Activate", post(activate))
+        .route("/AuthZPlugin.AuthZReq", post(allow))
+        .route("/AuthZPlugin.AuthZRes", post(allow))
+        .layer(axum::extract::DefaultBodyLimit::max(16 << 20));
+    let listener = dockgate_gate::bind(socket)?;
+    dockgate_gate::serve(listener, app, std::future::pending()).await?;
+    Ok(())
+}
+
+/// Every request of every capture, as wire JSON bodies.
+fn load_mix(dir: &Path) -> Result<Vec<Vec<u8>>> {
+    let mut mix = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+        for request in doc["requests"].as_array().into_iter().flatten() {
+            let request: AuthzRequest = serde_json::from_value(request.clone())?;
+            mix.push(serde_json::to_vec(&request)?);
+        }
+    }
+    if mix.is_empty() {
+        bail!("no captured requests in {}", dir.display());
+    }
+    Ok(mix)
+}
+
+struct RunResult {
+    elapsed: Duration,
+    latencies_us: Vec<u32>,
+    errors: usize,
+}
+
+impl RunResult {
+    fn throughput(&self) -> f64 {
+        self.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> u32 {
+        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us.get(i).copied().unwrap_or(0)
+    }
+}
+
+async fn drive(
+    socket: &Path,
+    mix: &[Vec<u8>],
+    connections: usize,
+    requests: usize,
+) -> Result<RunResult> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mix = Arc::new(mix.to_vec());
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (next, mix, socket) = (next.clone(), mix.clone(), socket.to_path_buf());
+        tasks.push(tokio::spawn(async move {
+            connection(&socket, &mix, &next, requests).await
+        }));
+    }
+    let mut latencies_us = Vec::with_capacity(requests);
+    let mut errors = 0;
+    for task in tasks {
+        let (lat, err) = task.await??;
+        latencies_us.extend(lat);
+        errors += err;
+    }
+    let elapsed = started.elapsed();
+    latencies_us.sort_unstable();
+    Ok(RunResult {
+        elapsed,
+        latencies_us,
+        errors,
+    })
+}
+
+async fn connection(
+    socket: &Path,
+    mix: &[Vec<u8>],
+    next: &AtomicUsize,
+    total: usize,
+) -> Result<(Vec<u32>, usize)> {
+    let mut stream = BufReader::new(
+        UnixStream::connect(socket)
+            .await
+            .with_context(|| format!("connect {}", socket.display()))?,
+    );
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    loop {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        if n >= total {
+            return Ok((latencies, errors));
+        }
+        let body = &mix[n % mix.len()];
+        let head = format!(
+            "POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: plugin\r\nContent-Type: application/vnd.docker.plugins.v1.2+json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let sent = Instant::now();
+        let inner = stream.get_mut();
+        inner.write_all(head.as_bytes()).await?;
+        inner.write_all(body).await?;
+        let mut length = 0usize;
+        let mut status_ok = false;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if stream.read_line(&mut line).await? == 0 {
+                bail!("the server closed the connection");
+            }
+            if line.starts_with("HTTP/1.1 ") {
+                status_ok = line.starts_with("HTTP/1.1 200");
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut reply = vec![0u8; length];
+        stream.read_exact(&mut reply).await?;
+        latencies.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        if !status_ok || !reply.starts_with(b"{\"Allow\":") {
+            errors += 1;
+        }
+    }
+}
+
+fn memory_kib(pid: u32) -> Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok((field("VmRSS:"), field("VmHWM:")))
+}
+
+fn print_result(socket: &Path, r: &RunResult, memory: Option<(u64, u64)>) {
+    println!(
+        "{}: {} requests in {:.2}s = {:.0} req/s; latency p50 {} us, p99 {} us, p99.9 {} us; {} errors",
+        socket.display(),
+        r.latencies_us.len(),
+        r.elapsed.as_secs_f64(),
+        r.throughput(),
+        r.percentile(0.50),
+        r.percentile(0.99),
+        r.percentile(0.999),
+        r.errors
+    );
+    if let Some((rss, hwm)) = memory {
+        println!("  server memory: {} KiB resident, {} KiB peak", rss, hwm);
+    }
+}
