@@ -5,8 +5,6 @@
 //! installs them). Set `DOCKGATE_SKIP_E2E=1` to skip on a machine without
 //! them; CI never sets it.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -194,23 +192,9 @@ impl Daemon {
         });
     }
 
-    /// Sends raw bytes to the daemon's socket; returns status and body.
+    /// Sends raw bytes to the daemon's socket; returns status and response.
     fn api(&self, request: &[u8]) -> (u16, String) {
-        let mut stream = UnixStream::connect(self.path("docker.sock")).expect("connect dockerd");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        // The daemon may answer (and close) before reading a large body.
-        let _ = stream.write_all(request);
-        let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response);
-        let text = String::from_utf8_lossy(&response).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        (status, text)
+        crate::util::exchange(&self.path("docker.sock"), request)
     }
 
     /// Whether a container of that name exists.

@@ -220,20 +220,16 @@ impl DaemonLookup for FixtureLookup {
     }
 }
 
-/// Sends one HTTP/1.1 request over a Unix socket; returns status and body.
-pub fn http_unix(socket: &Path, method: &str, target: &str, body: &[u8]) -> (u16, String) {
+/// Sends raw bytes over a Unix socket and reads until the peer closes;
+/// returns the status code (0 when there is none) and the whole response.
+pub fn exchange(socket: &Path, request: &[u8]) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("connect");
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .unwrap();
-    let head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: plugin\r\nConnection: close\r\n\
-         Content-Type: application/vnd.docker.plugins.v1.2+json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body);
+    // The server may answer (and close) before reading a large body.
+    let _ = stream.write_all(request);
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     let text = String::from_utf8_lossy(&response).into_owned();
@@ -242,6 +238,19 @@ pub fn http_unix(socket: &Path, method: &str, target: &str, body: &[u8]) -> (u16
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    (status, text)
+}
+
+/// Sends one HTTP/1.1 request over a Unix socket; returns status and body.
+pub fn http_unix(socket: &Path, method: &str, target: &str, body: &[u8]) -> (u16, String) {
+    let mut request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: plugin\r\nConnection: close\r\n\
+         Content-Type: application/vnd.docker.plugins.v1.2+json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    let (status, text) = exchange(socket, &request);
     let body = text
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
