@@ -37,6 +37,13 @@ enum Command {
         /// Socket path.
         socket: PathBuf,
     },
+    /// Serve a stand-in Docker daemon for the gate's look-ups: it knows no
+    /// container or volume, and every image runs as root. It answers at
+    /// once, so a run measures the gate rather than a daemon.
+    ServeFakeDaemon {
+        /// Socket path.
+        socket: PathBuf,
+    },
     /// Drive one or more plugin sockets, one after the other.
     Run {
         /// Plugin sockets to drive, in order.
@@ -65,6 +72,7 @@ fn main() -> Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::ServeAllowAll { socket } => serve_allow_all(&socket).await,
+            Command::ServeFakeDaemon { socket } => serve_fake_daemon(&socket).await,
             Command::Run {
                 sockets,
                 pids,
@@ -113,6 +121,37 @@ async fn serve_allow_all(socket: &Path) -> Result<()> {
         .route("/AuthZPlugin.AuthZReq", post(allow))
         .route("/AuthZPlugin.AuthZRes", post(allow))
         .layer(axum::extract::DefaultBodyLimit::max(16 << 20));
+    let listener = dockgate_gate::bind(socket)?;
+    dockgate_gate::serve(listener, app, std::future::pending()).await?;
+    Ok(())
+}
+
+async fn fake_daemon(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let path = uri.path();
+    let json = |status: StatusCode, body: &'static str| {
+        (status, [("content-type", "application/json")], body).into_response()
+    };
+    if path.ends_with("/version") {
+        json(
+            StatusCode::OK,
+            r#"{"ApiVersion":"1.41","MinAPIVersion":"1.12","Version":"20.10.24"}"#,
+        )
+    } else if path.ends_with("/info") {
+        json(StatusCode::OK, r#"{"CgroupVersion":"2"}"#)
+    } else if path.contains("/images/") {
+        json(
+            StatusCode::OK,
+            r#"{"Id":"sha256:c81b120e6db62a6a3b6f36d8b7a904a09f39b10619e3f712fde05442281f3280","Config":{"User":""},"RepoDigests":[]}"#,
+        )
+    } else {
+        json(StatusCode::NOT_FOUND, r#"{"message":"No such object"}"#)
+    }
+}
+
+async fn serve_fake_daemon(socket: &Path) -> Result<()> {
+    let app = Router::new().fallback(fake_daemon);
     let listener = dockgate_gate::bind(socket)?;
     dockgate_gate::serve(listener, app, std::future::pending()).await?;
     Ok(())
