@@ -408,13 +408,33 @@ impl Eq for Route {}
 
 const DEBUG_ROUTE: Route = r("GET", "/debug/{path:.*}", "system.debug", Plain);
 
+/// The templates split into pieces once; routing runs on every request.
+fn compiled() -> &'static [Vec<Piece<'static>>] {
+    static COMPILED: std::sync::OnceLock<Vec<Vec<Piece<'static>>>> = std::sync::OnceLock::new();
+    COMPILED.get_or_init(|| ROUTES.iter().map(|r| pieces(r.pattern)).collect())
+}
+
 /// Finds the route the daemon would dispatch a request to.
 pub fn match_route(method: &str, path: &str) -> Option<Matched> {
-    for route in ROUTES {
+    for (route, pieces) in ROUTES.iter().zip(compiled()) {
         if route.method != method {
             continue;
         }
-        if let Some(vars) = match_pattern(route.pattern, path) {
+        // Templates start with a literal and most end with one: rule out
+        // the rest before trying where the variables could end.
+        let starts = match pieces.first() {
+            Some(Piece::Literal(lit)) => path.starts_with(lit),
+            _ => true,
+        };
+        let ends = match pieces.last() {
+            Some(Piece::Literal(lit)) if pieces.len() > 1 => path.ends_with(lit),
+            _ => true,
+        };
+        if !(starts && ends) {
+            continue;
+        }
+        let mut vars = Vec::new();
+        if match_from(pieces, path, &mut vars) {
             return Some(Matched { route, vars });
         }
     }
@@ -461,17 +481,6 @@ fn pieces(pattern: &str) -> Vec<Piece<'_>> {
         out.push(Piece::Literal(rest));
     }
     out
-}
-
-/// Matches a path against a template, greedy like Go's regexp.
-fn match_pattern(pattern: &str, path: &str) -> Option<Vec<String>> {
-    let pieces = pieces(pattern);
-    let mut vars = Vec::new();
-    if match_from(&pieces, path, &mut vars) {
-        Some(vars)
-    } else {
-        None
-    }
 }
 
 fn match_from(pieces: &[Piece], path: &str, vars: &mut Vec<String>) -> bool {
