@@ -468,3 +468,122 @@ fn large_responses_keep_the_connection_usable() {
     assert_eq!(replies.matches(r#"{"Allow":true}"#).count(), 2, "{replies}");
     assert!(served.stop().status.success());
 }
+
+fn resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// 100,000 decisions over 64 keep-alive connections: no transport error,
+/// exactly one audit record per decision, and memory that stays flat
+/// between the first and the last tenth of the run.
+#[test]
+fn soak() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const TOTAL: usize = 100_000;
+    const CONNECTIONS: usize = 64;
+    let dir = Dir::new("soak");
+    let socket = dir.path().join("soak.sock");
+    let audit = dir.path().join("audit.log");
+    let served = Served::start(
+        &[
+            "--socket",
+            socket.to_str().unwrap(),
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+        &socket,
+        Stdio::null(),
+    );
+    let pid = served.child.as_ref().unwrap().id();
+    let mix: Vec<Vec<u8>> = [
+        AuthzRequest::new("GET", "/v1.41/containers/json", None),
+        AuthzRequest::new(
+            "POST",
+            "/v1.41/containers/create",
+            Some(br#"{"Image":"x","User":"1000","HostConfig":{"Privileged":true}}"#),
+        ),
+        AuthzRequest::new(
+            "POST",
+            "/v1.41/containers/create",
+            Some(br#"{"Image":"x","User":"1000","HostConfig":{"Binds":["data:/d"]}}"#),
+        ),
+        AuthzRequest::new("DELETE", "/v1.41/containers/x?force=1", None),
+    ]
+    .iter()
+    .map(|r| serde_json::to_vec(r).unwrap())
+    .collect();
+    let next = std::sync::Arc::new(AtomicUsize::new(0));
+    let samples = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let (next, samples, mix, socket) = (next.clone(), samples.clone(), mix.clone(), socket.clone());
+            std::thread::spawn(move || {
+                let stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut errors = 0usize;
+                loop {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    if n >= TOTAL {
+                        return errors;
+                    }
+                    if n == TOTAL / 10 || n == TOTAL * 9 / 10 {
+                        samples.lock().unwrap().push((n, resident_kib(pid)));
+                    }
+                    let body = &mix[n % mix.len()];
+                    let head = format!(
+                        "POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: p\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(body)).is_err() {
+                        errors += 1;
+                        continue;
+                    }
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return errors + 1;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut reply = vec![0; length];
+                    if reader.read_exact(&mut reply).is_err() || !reply.starts_with(b"{\"Allow\":") {
+                        errors += 1;
+                    }
+                }
+            })
+        })
+        .collect();
+    let errors: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert_eq!(errors, 0, "transport errors");
+    let samples = samples.lock().unwrap().clone();
+    assert!(served.stop().status.success());
+    let records = std::fs::read_to_string(&audit).unwrap().lines().count();
+    assert_eq!(records, TOTAL, "one audit record per decision");
+    let first = samples.iter().find(|(n, _)| *n == TOTAL / 10).unwrap().1;
+    let last = samples
+        .iter()
+        .find(|(n, _)| *n == TOTAL * 9 / 10)
+        .unwrap()
+        .1;
+    // Flat: allocator noise only, not growth with the number of decisions.
+    assert!(
+        last <= first + first / 4 + 2048,
+        "memory grew from {first} KiB to {last} KiB"
+    );
+}
