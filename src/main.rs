@@ -16,6 +16,8 @@ use dockgate_rules::{Policy, RuleId};
 
 /// Where the gate looks for a policy when none is named.
 const DEFAULT_POLICY: &str = "/etc/dockgate/policy.toml";
+/// The daemon asked when neither `--docker-host` nor `DOCKER_HOST` says.
+pub(crate) const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 /// Where Docker looks for plugin sockets.
 const DEFAULT_SOCKET: &str = "/run/docker/plugins/dockgate.sock";
 
@@ -69,7 +71,7 @@ struct ServeArgs {
         long,
         value_name = "URL",
         env = "DOCKER_HOST",
-        default_value = "unix:///var/run/docker.sock"
+        default_value = DEFAULT_DOCKER_HOST
     )]
     docker_host: String,
     /// Also append audit records to this file.

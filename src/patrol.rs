@@ -56,7 +56,7 @@ pub struct PatrolArgs {
         long,
         value_name = "URL",
         env = "DOCKER_HOST",
-        default_value = "unix:///var/run/docker.sock"
+        default_value = crate::DEFAULT_DOCKER_HOST
     )]
     docker_host: String,
     /// Only containers matching, as `docker ps --filter` (label=..., name=..., id=...).

@@ -85,6 +85,14 @@ impl Node {
             .map(|(_, v)| v)
     }
 
+    /// The text of a mapping key's scalar value, `""` when absent.
+    pub fn text(&self, key: &str) -> String {
+        self.get(key)
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// A mutable value of a mapping key.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
         match &mut self.value {

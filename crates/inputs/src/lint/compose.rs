@@ -401,14 +401,8 @@ impl Project {
                                 (h, c, p.next().unwrap_or("rwm").to_string())
                             }
                             None => (
-                                item.get("source")
-                                    .and_then(Node::as_str)
-                                    .unwrap_or_default()
-                                    .to_string(),
-                                item.get("target")
-                                    .and_then(Node::as_str)
-                                    .unwrap_or_default()
-                                    .to_string(),
+                                item.text("source"),
+                                item.text("target"),
                                 item.get("permissions")
                                     .and_then(Node::as_str)
                                     .unwrap_or("rwm")
@@ -431,12 +425,7 @@ impl Project {
                             Some(s) => parse_port(s)
                                 .ok_or_else(|| self.bad(item, format!("invalid port {s:?}")))?,
                             None => {
-                                let get = |k: &str| {
-                                    item.get(k)
-                                        .and_then(Node::as_str)
-                                        .unwrap_or_default()
-                                        .to_string()
-                                };
+                                let get = |k: &str| item.text(k);
                                 let proto = match get("protocol").as_str() {
                                     "" => "tcp".to_string(),
                                     p => p.to_string(),
@@ -592,12 +581,7 @@ impl Project {
                 )
             }
             None => {
-                let get = |k: &str| {
-                    item.get(k)
-                        .and_then(Node::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
+                let get = |k: &str| item.text(k);
                 let propagation = item
                     .get("bind")
                     .and_then(|b| b.get("propagation"))
