@@ -86,6 +86,11 @@ struct ServeArgs {
     /// Serve Prometheus metrics on this TCP address (off by default).
     #[arg(long, value_name = "HOST:PORT")]
     metrics_addr: Option<std::net::SocketAddr>,
+    /// Where the host's file system is mounted, when dockgate does not run
+    /// in the host's root (the managed plugin sees it at /host): symbolic
+    /// links in bind sources are resolved there.
+    #[arg(long, value_name = "DIR")]
+    host_root: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -217,8 +222,12 @@ fn explain(rule: Option<&str>) -> Result<ExitCode> {
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode> {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in journald or
+        // the daemon's log (where a managed plugin's output goes).
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DOCKGATE_LOG")
                 .unwrap_or_else(|_| "info".into()),
@@ -227,8 +236,19 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     let (policy, policy_file) = load_policy(args.policy.as_deref())?;
     let metrics = dockgate_gate::Metrics::new(policy.hash());
     let observed = metrics.clone();
-    let lookup = DockerLookup::connect(&args.docker_host)?
+    let mut lookup = DockerLookup::connect(&args.docker_host)?
         .with_observer(Arc::new(move |kind, cached| observed.lookup(kind, cached)));
+    if let Some(root) = &args.host_root {
+        // Resolving links in an empty directory would find none and judge
+        // every bind by its written path only: refuse to start instead.
+        if !dockgate_engine::host_fs::looks_like_root(root) {
+            bail!(
+                "--host-root {}: no host file system there (no etc directory); mount the host's / there",
+                root.display()
+            );
+        }
+        lookup = lookup.with_host_root(root);
+    }
     let mut audit = AuditLog::open(args.audit_log.as_deref(), true)
         .with_context(|| format!("cannot open audit log {:?}", args.audit_log))?;
     if let Some(url) = &args.syslog {
@@ -275,7 +295,10 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
                 ..Limits::default()
             },
         );
-        tokio::spawn(reload_policy(gate, policy_file));
+        // Without a file the default path is still watched, so that an
+        // operator can create one later (a plugin's mounted /etc/dockgate).
+        let watched = policy_file.unwrap_or_else(|| PathBuf::from(DEFAULT_POLICY));
+        tokio::spawn(reload_policy(gate, watched));
         dockgate_gate::serve(listener, app, shutdown_signal()).await?;
         // An inherited socket belongs to the service manager, which keeps
         // it open so that requests wait while dockgate restarts.
@@ -316,7 +339,7 @@ fn file_version(path: &Path) -> Option<(u64, u64, std::time::SystemTime)> {
 
 /// Reloads the policy file on SIGHUP and whenever it changes. An invalid
 /// file is logged and counted, and the policy in force stays.
-async fn reload_policy<L>(gate: Arc<Gate<L>>, file: Option<PathBuf>)
+async fn reload_policy<L>(gate: Arc<Gate<L>>, path: PathBuf)
 where
     L: dockgate_inputs::resolve::DaemonLookup,
 {
@@ -328,25 +351,26 @@ where
             None
         }
     };
-    let mut seen = file.as_deref().and_then(file_version);
+    let mut seen = file_version(&path);
     let mut tick = tokio::time::interval(POLICY_POLL);
     loop {
         let trigger = tokio::select! {
             Some(()) = async { match hup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => "SIGHUP",
             _ = tick.tick() => "file change",
         };
-        let Some(path) = &file else {
+        let version = file_version(&path);
+        if version.is_none() {
+            // A missing file is no policy: what is in force stays.
             if trigger == "SIGHUP" {
-                tracing::info!("SIGHUP: no policy file in use; the built-in baseline stays");
+                tracing::info!(path = %path.display(), hash = gate.policy().hash(), "SIGHUP: no policy file; the policy in force stays");
             }
             continue;
-        };
-        let version = file_version(path);
-        if trigger == "file change" && (version == seen || version.is_none()) {
+        }
+        if trigger == "file change" && version == seen {
             continue;
         }
         seen = version;
-        match gate.reload(path) {
+        match gate.reload(&path) {
             Ok(hash) => tracing::info!(%hash, trigger, "policy reloaded"),
             Err(err) => tracing::error!(
                 error = %err,

@@ -103,11 +103,21 @@ impl Daemon {
 
     /// Stops dockerd and starts it again on the same data.
     pub fn restart_dockerd(&mut self) {
+        let authz = self.spec.exists().then(|| self.plugin.clone());
+        self.restart_dockerd_with(authz.as_deref());
+    }
+
+    /// Restarts dockerd with this authorization plugin (a managed plugin's
+    /// name, say) or with none. Denials then name that plugin.
+    pub fn restart_dockerd_with(&mut self, authz: Option<&str>) {
         if let Some(mut dockerd) = self.dockerd.take() {
             signal(&dockerd, "-TERM");
             wait_exit(&mut dockerd, Duration::from_secs(30)).expect("dockerd stops");
         }
-        self.spawn_dockerd(!self.spec.exists());
+        if let Some(name) = authz {
+            self.plugin = name.to_string();
+        }
+        self.spawn_dockerd(authz.is_none());
     }
 
     fn spawn_dockerd(&mut self, without_gate: bool) {
@@ -301,7 +311,7 @@ pub fn import_test_image(daemon: &Daemon) {
 }
 
 /// What a case expects.
-enum Expect {
+pub enum Expect {
     Allow,
     /// Denied, naming at least these rules.
     Deny(&'static [&'static str]),
@@ -311,7 +321,7 @@ enum Expect {
 }
 
 /// What must hold on the daemon afterwards.
-enum After {
+pub enum After {
     Nothing,
     NoContainer(&'static str),
     Container(&'static str),
@@ -320,19 +330,22 @@ enum After {
     NotPrivileged(&'static str),
 }
 
-enum Action {
+/// What a case does.
+pub enum Action {
     Cli(Vec<&'static str>),
     Api(Vec<u8>),
 }
 
-struct Case {
+/// One request to the daemon and what must come of it.
+pub struct Case {
     name: &'static str,
     action: Action,
     expect: Expect,
     after: After,
 }
 
-fn cli(name: &'static str, args: &[&'static str], expect: Expect, after: After) -> Case {
+/// A case run with the docker CLI.
+pub fn cli(name: &'static str, args: &[&'static str], expect: Expect, after: After) -> Case {
     Case {
         name,
         action: Action::Cli(args.to_vec()),
@@ -473,7 +486,8 @@ fn cases(plugin: &str) -> Vec<Case> {
     ]
 }
 
-fn check_case(daemon: &Daemon, case: &Case) -> Result<(), String> {
+/// Runs a case; says what went wrong.
+pub fn check_case(daemon: &Daemon, case: &Case) -> Result<(), String> {
     let (ok, text) = match &case.action {
         Action::Cli(args) => {
             let out = daemon.docker(args);
@@ -536,6 +550,38 @@ fn check_case(daemon: &Daemon, case: &Case) -> Result<(), String> {
         _ => {}
     }
     Ok(())
+}
+
+/// Runs every case and fails with each failure and the tail of these logs
+/// (files in the daemon's directory).
+pub fn assert_cases(daemon: &Daemon, cases: &[Case], logs: &[&str]) {
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| {
+            check_case(daemon, case)
+                .err()
+                .map(|e| format!("{}: {e}", case.name))
+        })
+        .collect();
+    if failures.is_empty() {
+        return;
+    }
+    let tail = |name: &str| {
+        let text = std::fs::read_to_string(daemon.path(name)).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        format!(
+            "--- {name} ---\n{}",
+            lines[lines.len().saturating_sub(30)..].join("\n")
+        )
+    };
+    let logs: Vec<String> = logs.iter().map(|name| tail(name)).collect();
+    panic!(
+        "{} of {} cases failed:\n{}\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n"),
+        logs.join("\n\n")
+    );
 }
 
 /// Whether the real-daemon tests run here (root, dockerd present).
@@ -611,29 +657,7 @@ fn gate_on_a_real_daemon() {
 
     let cases = cases(&daemon.plugin);
     assert!(cases.len() >= 40);
-    let failures: Vec<String> = cases
-        .iter()
-        .filter_map(|case| {
-            check_case(&daemon, case)
-                .err()
-                .map(|e| format!("{}: {e}", case.name))
-        })
-        .collect();
-    if !failures.is_empty() {
-        let tail = |name: &str| {
-            let text = std::fs::read_to_string(daemon.path(name)).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(30)..].join("\n")
-        };
-        panic!(
-            "{} of {} cases failed:\n{}\n\n--- gate log ---\n{}\n\n--- dockerd log ---\n{}",
-            failures.len(),
-            cases.len(),
-            failures.join("\n\n"),
-            tail("gate.log"),
-            tail("dockerd.log")
-        );
-    }
+    assert_cases(&daemon, &cases, &["gate.log", "dockerd.log"]);
 
     // Many requests at once, each needing look-ups, with a budget of two.
     let started = Instant::now();

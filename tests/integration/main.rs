@@ -4,7 +4,8 @@
 //! - `crafted`: requests crafted to be read differently, decided in-process;
 //! - `cli`: the command line, its outputs and its errors;
 //! - `e2e`: a private dockerd with the gate, driven by the real docker CLI
-//!   and by raw API requests.
+//!   and by raw API requests;
+//! - `plugin`: dockgate installed as a managed Docker plugin.
 
 mod captured;
 mod cli;
@@ -13,6 +14,7 @@ mod e2e;
 mod lint;
 mod package;
 mod patrol;
+mod plugin;
 mod policy;
 mod protocol;
 mod util;

@@ -5,7 +5,9 @@
 //! adds what the patrol does: list, inspect, watch events, stop and remove.
 
 pub mod engine;
+pub mod host_fs;
 pub mod lookup;
 
 pub use engine::{ContainerRef, Engine, EngineError, Event};
+pub use host_fs::HostFs;
 pub use lookup::{ConnectError, DockerLookup};

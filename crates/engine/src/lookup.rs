@@ -15,6 +15,8 @@ use dockgate_inputs::inspect::{container_from_value_with, DaemonDefaults};
 use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, VolumeFacts};
 use dockgate_model::Workload;
 
+use crate::host_fs::HostFs;
+
 /// How long an answer is reused. Short: a container's mounts do not change,
 /// but a name can be reused by a new container.
 const CACHE_TTL: Duration = Duration::from_secs(2);
@@ -28,7 +30,7 @@ pub struct DockerLookup {
     containers: Cache<Workload>,
     volumes: Cache<VolumeFacts>,
     images: Cache<ImageFacts>,
-    host_fs: bool,
+    host_fs: Option<HostFs>,
 }
 
 struct Cache<T> {
@@ -87,8 +89,16 @@ impl DockerLookup {
             containers: Cache::new(),
             volumes: Cache::new(),
             images: Cache::new(),
-            host_fs: url.starts_with("unix://"),
+            // A local socket means a local daemon: its host is this file system.
+            host_fs: url.starts_with("unix://").then(HostFs::default),
         })
+    }
+
+    /// Resolves host paths in the host's file system seen at `root`
+    /// (dockgate as a managed plugin sees the host's `/` at `/host`).
+    pub fn with_host_root(mut self, root: &std::path::Path) -> DockerLookup {
+        self.host_fs = Some(HostFs::at(root));
+        self
     }
 
     /// Reports every look-up to `observer` (for metrics).
@@ -243,12 +253,7 @@ impl DaemonLookup for DockerLookup {
     }
 
     fn real_path(&self, path: &str) -> Option<String> {
-        if !self.host_fs {
-            return None;
-        }
-        std::fs::canonicalize(path)
-            .ok()
-            .and_then(|p| p.to_str().map(str::to_string))
+        self.host_fs.as_ref()?.resolve(path)
     }
 }
 

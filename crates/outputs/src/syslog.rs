@@ -95,45 +95,68 @@ impl Syslog {
     }
 }
 
+/// A connection to the syslog server, opened on first use and again after
+/// a failure: a socket that cannot be made now is an error to retry, never
+/// a crash.
 enum Connection {
-    Unix(UnixDatagram, String),
-    Udp(UdpSocket, String),
+    Unix(Option<UnixDatagram>, String),
+    Udp(Option<UdpSocket>, String),
     Tcp(Option<TcpStream>, String),
 }
 
 impl Connection {
     fn open(target: &Target) -> Connection {
         match target {
-            Target::Unix(path) => Connection::Unix(
-                UnixDatagram::unbound().expect("a datagram socket"),
-                path.clone(),
-            ),
-            Target::Udp(addr) => Connection::Udp(
-                UdpSocket::bind("0.0.0.0:0").expect("a UDP socket"),
-                addr.clone(),
-            ),
+            Target::Unix(path) => Connection::Unix(None, path.clone()),
+            Target::Udp(addr) => Connection::Udp(None, addr.clone()),
             Target::Tcp(addr) => Connection::Tcp(None, addr.clone()),
         }
     }
 
     fn send(&mut self, message: &[u8]) -> std::io::Result<()> {
-        match self {
-            Connection::Unix(socket, path) => socket.send_to(message, path.as_str()).map(|_| ()),
-            Connection::Udp(socket, addr) => socket.send_to(message, addr.as_str()).map(|_| ()),
-            Connection::Tcp(stream, addr) => {
-                if stream.is_none() {
-                    let s = TcpStream::connect(addr.as_str())?;
-                    s.set_write_timeout(Some(Duration::from_secs(5)))?;
-                    *stream = Some(s);
-                }
-                let framed = [format!("{} ", message.len()).as_bytes(), message].concat();
-                let result = stream.as_mut().expect("connected").write_all(&framed);
-                if result.is_err() {
-                    *stream = None;
-                }
-                result
+        let result = match self {
+            Connection::Unix(socket, path) => {
+                let socket = match socket {
+                    Some(s) => s,
+                    None => socket.insert(UnixDatagram::unbound()?),
+                };
+                socket.send_to(message, path.as_str()).map(|_| ())
             }
+            Connection::Udp(socket, addr) => {
+                let socket = match socket {
+                    Some(s) => s,
+                    None => {
+                        let local = if addr.starts_with('[') {
+                            "[::]:0"
+                        } else {
+                            "0.0.0.0:0"
+                        };
+                        socket.insert(UdpSocket::bind(local)?)
+                    }
+                };
+                socket.send_to(message, addr.as_str()).map(|_| ())
+            }
+            Connection::Tcp(stream, addr) => {
+                let stream = match stream {
+                    Some(s) => s,
+                    None => {
+                        let s = TcpStream::connect(addr.as_str())?;
+                        s.set_write_timeout(Some(Duration::from_secs(5)))?;
+                        stream.insert(s)
+                    }
+                };
+                let framed = [format!("{} ", message.len()).as_bytes(), message].concat();
+                stream.write_all(&framed)
+            }
+        };
+        if result.is_err() {
+            *self = match self {
+                Connection::Unix(_, path) => Connection::Unix(None, std::mem::take(path)),
+                Connection::Udp(_, addr) => Connection::Udp(None, std::mem::take(addr)),
+                Connection::Tcp(_, addr) => Connection::Tcp(None, std::mem::take(addr)),
+            };
         }
+        result
     }
 }
 

@@ -1,0 +1,256 @@
+//! dockgate as a managed Docker plugin: built with `packaging/plugin/build`,
+//! created and enabled on a private dockerd, enforcing the policy mounted
+//! from the host, refusing to be disabled or removed through the API, and
+//! the administrator's way back.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::e2e::{
+    assert_cases, cli, e2e_enabled, import_test_image, one_daemon_at_a_time, wait_for, After,
+    Daemon, Expect,
+};
+use crate::util::dockgate_bin;
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// Runs the docker CLI and insists on success.
+fn docker_ok(daemon: &Daemon, args: &[&str]) -> String {
+    let out = daemon.docker(args);
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn managed_plugin_enforces_and_guards_itself() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_daemon_at_a_time();
+    let mut daemon = Daemon::start_with(None);
+    import_test_image(&daemon);
+    docker_ok(
+        &daemon,
+        &[
+            "run", "-d", "--name", "benign", "-u", "1000", "testimg", "sleep", "600",
+        ],
+    );
+
+    // A host directory the policy allows, holding a link out of it.
+    let allowed = daemon.path("allowed");
+    std::fs::create_dir_all(allowed.join("plain")).unwrap();
+    std::os::unix::fs::symlink("/etc", allowed.join("escape")).unwrap();
+    // The policy directory the plugin mounts: it tightens the baseline, so
+    // a denial by run-as-root proves this file is the one in force.
+    let etc = daemon.path("etc-dockgate");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(
+        etc.join("policy.toml"),
+        format!(
+            "[rules.run-as-root]\naction = \"deny\"\n\n[rules.host-mount]\nallow = [{:?}]\n",
+            allowed.display().to_string()
+        ),
+    )
+    .unwrap();
+
+    let bundle = daemon.path("plugin");
+    let built = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/plugin/build"
+    ))
+    .arg("--binary")
+    .arg(dockgate_bin())
+    .arg("--out")
+    .arg(&bundle)
+    .output()
+    .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        config["interface"]["types"],
+        serde_json::json!(["docker.authz/1.0"])
+    );
+
+    let name = format!("dgm{}", std::process::id());
+    let bundle = bundle.display().to_string();
+    docker_ok(&daemon, &["plugin", "create", &name, &bundle]);
+    docker_ok(
+        &daemon,
+        &[
+            "plugin",
+            "set",
+            &name,
+            &format!("policy.source={}", etc.display()),
+            &format!(
+                "docker-socket.source={}",
+                daemon.path("docker.sock").display()
+            ),
+        ],
+    );
+    docker_ok(&daemon, &["plugin", "enable", &name]);
+    // The plugin is the daemon's authorization plugin from now on.
+    let tagged = format!("{name}:latest");
+    daemon.restart_dockerd_with(Some(&tagged));
+
+    use After::*;
+    use Expect::*;
+    let plain = leak(format!("{}:/d", allowed.join("plain").display()));
+    let escape = leak(format!("{}:/d", allowed.join("escape").display()));
+    let name_s = leak(name.clone());
+    let cases = vec![
+        cli(
+            "root is refused by the mounted policy",
+            &["run", "--rm", "testimg", "true"],
+            Deny(&["run-as-root"]),
+            Nothing,
+        ),
+        cli(
+            "a non-root run works",
+            &["run", "--rm", "-u", "1000", "testimg", "true"],
+            Allow,
+            Nothing,
+        ),
+        cli(
+            "a bind the policy allows",
+            &["run", "--rm", "-u", "1000", "-v", plain, "testimg", "true"],
+            Allow,
+            Nothing,
+        ),
+        cli(
+            "a link out of an allowed directory, resolved in the host's root",
+            &[
+                "run", "--name", "pm-link", "-u", "1000", "-v", escape, "testimg", "true",
+            ],
+            Deny(&["host-mount"]),
+            NoContainer("pm-link"),
+        ),
+        cli(
+            "privileged",
+            &[
+                "run",
+                "--name",
+                "pm-priv",
+                "-u",
+                "1000",
+                "--privileged",
+                "testimg",
+                "true",
+            ],
+            Deny(&["privileged"]),
+            NoContainer("pm-priv"),
+        ),
+        cli(
+            "docker socket",
+            &[
+                "run",
+                "--name",
+                "pm-sock",
+                "-u",
+                "1000",
+                "-v",
+                "/var/run/docker.sock:/s",
+                "testimg",
+                "true",
+            ],
+            Deny(&["docker-socket"]),
+            NoContainer("pm-sock"),
+        ),
+        cli(
+            "pid host",
+            &[
+                "run", "--name", "pm-pid", "-u", "1000", "--pid", "host", "testimg", "true",
+            ],
+            Deny(&["host-namespace"]),
+            NoContainer("pm-pid"),
+        ),
+        // Needs a look-up through the mounted daemon socket.
+        cli(
+            "volumes-from a benign container",
+            &[
+                "run",
+                "--rm",
+                "-u",
+                "1000",
+                "--volumes-from",
+                "benign",
+                "testimg",
+                "true",
+            ],
+            Allow,
+            Nothing,
+        ),
+        cli(
+            "the plugin cannot be disabled",
+            &["plugin", "disable", name_s],
+            Deny(&["plugin-management"]),
+            Nothing,
+        ),
+        cli(
+            "nor removed by force",
+            &["plugin", "rm", "-f", name_s],
+            Deny(&["plugin-management"]),
+            Nothing,
+        ),
+        cli(
+            "nor reconfigured",
+            &["plugin", "set", name_s, "DOCKGATE_LOG=debug"],
+            Deny(&["plugin-management"]),
+            Nothing,
+        ),
+    ];
+    assert_cases(&daemon, &cases, &["dockerd.log"]);
+    assert_eq!(
+        docker_ok(
+            &daemon,
+            &["plugin", "inspect", "--format", "{{.Enabled}}", &name]
+        ),
+        "true"
+    );
+    // The plugin's audit records reach the daemon's log.
+    let log = std::fs::read_to_string(daemon.path("dockerd.log")).unwrap();
+    assert!(
+        log.contains(r#"\"decision\":\"deny\""#) && log.contains(r#"\"rules\":[\"privileged\""#),
+        "no audit record of the privileged run in the daemon's log"
+    );
+
+    // The way back: an administrator on the host turns the rule off in
+    // the mounted file; the plugin reloads it by itself.
+    std::fs::write(
+        etc.join("policy.toml"),
+        "[rules.plugin-management]\naction = \"off\"\n",
+    )
+    .unwrap();
+    let dockerd_log = daemon.path("dockerd.log");
+    wait_for("the plugin's reload", Duration::from_secs(15), || {
+        std::fs::read_to_string(&dockerd_log)
+            .unwrap_or_default()
+            .contains("policy reloaded")
+    });
+    docker_ok(&daemon, &["plugin", "disable", &name]);
+    // Disabling it also took it out of the daemon's authorization chain.
+    docker_ok(
+        &daemon,
+        &[
+            "create",
+            "--privileged",
+            "--name",
+            "pm-after",
+            "testimg",
+            "true",
+        ],
+    );
+    daemon.restart_dockerd_with(None);
+    docker_ok(&daemon, &["plugin", "rm", &name]);
+}
