@@ -1,6 +1,6 @@
 //! Requests crafted to read differently to a careless plugin than to the
 //! daemon, decided in-process. The same tricks run against a real daemon in
-//! `e2e.rs`.
+//! `bypass.rs`.
 
 use dockgate_gate::Gate;
 use dockgate_inputs::authz::AuthzRequest;
@@ -216,6 +216,31 @@ fn crafted_requests() {
         (
             "exec into a plain container",
             post("/containers/i-plain/exec", r#"{"User":"1000","Cmd":["sh"]}"#),
+            "allow",
+        ),
+        (
+            "copy into a container with a host bind (docker cp)",
+            AuthzRequest::new("PUT", "/v1.41/containers/i-bind/archive?path=%2Fdata", None),
+            "host-mount",
+        ),
+        (
+            "copy out of a container with a host bind",
+            AuthzRequest::new("GET", "/v1.41/containers/i-bind/archive?path=%2Fetc2", None),
+            "host-mount",
+        ),
+        (
+            "stat a path in a privileged container",
+            AuthzRequest::new("HEAD", "/containers/i-priv/archive?path=/", None),
+            "privileged,capabilities,devices",
+        ),
+        (
+            "attach to a privileged container",
+            AuthzRequest::new("POST", "/v1.41/containers/i-priv/attach?stream=1&stdin=1", None),
+            "privileged,capabilities,devices",
+        ),
+        (
+            "copy into a plain container",
+            AuthzRequest::new("PUT", "/containers/i-plain/archive?path=/tmp", None),
             "allow",
         ),
         (

@@ -1,5 +1,7 @@
 //! dockgate's integration tests: one binary, small helpers in `util`.
 //!
+//! - `bypass`: every known way around an authorization plugin, with its
+//!   reference, refused on a real dockerd;
 //! - `captured`: requests captured from a real daemon, decided in-process;
 //! - `crafted`: requests crafted to be read differently, decided in-process;
 //! - `cli`: the command line, its outputs and its errors;
@@ -7,6 +9,7 @@
 //!   and by raw API requests;
 //! - `plugin`: dockgate installed as a managed Docker plugin.
 
+mod bypass;
 mod captured;
 mod cli;
 mod crafted;

@@ -6,7 +6,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::e2e::{
-    e2e_enabled, import_test_image, one_daemon_at_a_time, signal, wait_exit, wait_for, Daemon,
+    bind_volume, e2e_enabled, import_test_image, one_daemon_at_a_time, signal, wait_exit, wait_for,
+    Daemon,
 };
 use crate::util::{dockgate_bin, TestCommand};
 
@@ -103,19 +104,7 @@ fn setup(daemon: &Daemon) {
             "sleep",
             "600",
         ],
-        vec![
-            "volume",
-            "create",
-            "--driver",
-            "local",
-            "--opt",
-            "type=none",
-            "--opt",
-            "o=bind",
-            "--opt",
-            "device=/etc",
-            "hostvol",
-        ],
+        bind_volume("hostvol", "/etc"),
         vec![
             "run",
             "-d",
@@ -139,14 +128,7 @@ fn setup(daemon: &Daemon) {
             "600",
         ],
     ];
-    for args in commands {
-        let out = daemon.docker(&args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    daemon.setup(&commands);
 }
 
 fn scan(daemon: &Daemon, extra: &[&str]) -> (i32, String, String) {

@@ -3,7 +3,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use dockgate_inputs::authz::{read_request, AuthzRequest};
+use dockgate_inputs::authz::{read_request, reads_existing_container, AuthzRequest};
 use dockgate_inputs::resolve::{resolve, DaemonLookup};
 use dockgate_model::{Operation, Workload};
 use dockgate_rules::{evaluate, Policy, PolicyError, Requester, Verdict};
@@ -88,7 +88,10 @@ impl<L: DaemonLookup> Gate<L> {
     /// concurrency budget it uses).
     pub fn need(request: &AuthzRequest) -> Need {
         match request.method.to_ascii_uppercase().as_str() {
-            "GET" | "HEAD" | "OPTIONS" => Need::Nothing,
+            // dockgate's own look-ups come back as GETs: they must never
+            // wait behind requests that wait on look-ups. The few GETs that
+            // do look up (docker cp out, attach) go with the others.
+            "GET" | "HEAD" | "OPTIONS" if !reads_existing_container(request) => Need::Nothing,
             _ => Need::Lookups,
         }
     }
@@ -157,8 +160,12 @@ impl<L: DaemonLookup> Gate<L> {
                 record.container = workload.name.clone();
                 record.image = workload.image.as_ref().map(|i| i.value.clone());
                 let mut verdict = evaluate(&policy, workload, &requester);
-                if workload.operation == Operation::Exec && read.mutating {
-                    self.judge_exec_target(&policy, workload, &requester, &mut verdict)
+                if let Some(name) = &read.enters_existing {
+                    let reach = match workload.operation {
+                        Operation::Exec => "exec into",
+                        _ => "reach into",
+                    };
+                    self.judge_target(&policy, name, reach, &requester, &mut verdict)
                         .await;
                 }
                 verdict
@@ -168,28 +175,28 @@ impl<L: DaemonLookup> Gate<L> {
         (verdict, record)
     }
 
-    /// An exec session gets what its container has: exec into a privileged
-    /// container (one running since before the gate, say) is root on the
-    /// host whatever the exec asks. So the container's own deny-level
-    /// findings deny the exec too.
-    async fn judge_exec_target(
+    /// An exec session, a copy in or out (`docker cp`) or an attached
+    /// console gets what its container has: exec into a privileged container
+    /// (one running since before the gate, say) is root on the host whatever
+    /// the exec asks, and a copy into a container that binds the host's
+    /// `/etc` writes to the host's `/etc`, even while it is stopped. So the
+    /// container's own deny-level findings deny the request too.
+    async fn judge_target(
         &self,
         policy: &Policy,
-        exec: &Workload,
+        name: &str,
+        reach: &str,
         requester: &Requester,
         verdict: &mut Verdict,
     ) {
-        let Some(name) = exec.name.clone() else {
-            return;
-        };
         let container =
-            match tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.container(&name)).await {
+            match tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.container(name)).await {
                 Ok(Ok(Some(container))) => container,
-                // No such container: the daemon refuses the exec itself.
+                // No such container: the daemon refuses the request itself.
                 Ok(Ok(None)) => return,
                 Ok(Err(err)) => {
                     *verdict = Verdict::unreadable(format!(
-                        "cannot look up container {name:?} to exec into: {err}"
+                        "cannot look up container {name:?} to {reach}: {err}"
                     ));
                     return;
                 }
@@ -206,7 +213,7 @@ impl<L: DaemonLookup> Gate<L> {
         let target = evaluate(policy, &container, requester);
         for mut finding in target.denials().cloned().collect::<Vec<_>>() {
             finding.message = format!(
-                "exec into container {name:?}, which breaks the policy: {}",
+                "{reach} container {name:?}, which breaks the policy: {}",
                 finding.message
             );
             verdict.findings.push(finding);

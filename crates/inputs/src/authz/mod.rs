@@ -148,6 +148,9 @@ pub struct ReadRequest {
     /// A container this request starts as it was created: the workload must
     /// be read from the daemon's description of it.
     pub starts_existing: Option<String>,
+    /// A container this request reaches into (exec, copy, attach): whatever
+    /// that container breaks, the request gets too.
+    pub enters_existing: Option<String>,
 }
 
 impl ReadRequest {
@@ -166,6 +169,17 @@ impl ReadRequest {
             .and_then(|m| m.vars.first())
             .map(String::as_str)
     }
+}
+
+/// Whether a request that changes nothing still needs daemon look-ups: a
+/// copy out of a container or an attach is judged by what the container
+/// has. Cheap (no body is read), for choosing a concurrency budget.
+pub fn reads_existing_container(req: &AuthzRequest) -> bool {
+    let Ok(path) = parse_request_uri(&req.uri) else {
+        return false;
+    };
+    match_route(&req.method.to_ascii_uppercase(), &path.path)
+        .is_some_and(|m| m.route.endpoint == Endpoint::ContainerAccess)
 }
 
 /// Reads an AuthZ request into the model.
@@ -193,6 +207,11 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
         && workload.operation == Operation::Other)
         .then(|| workload.name.clone())
         .flatten();
+    let enters_existing = match endpoint {
+        Endpoint::ContainerAccess => workload.name.clone(),
+        Endpoint::ExecCreate => workload.name.clone(),
+        _ => None,
+    };
     if workload.operation == Operation::Service
         && workload
             .runtime
@@ -218,6 +237,7 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
         workload,
         mutating,
         starts_existing,
+        enters_existing,
     })
 }
 
@@ -319,6 +339,7 @@ fn describe(
         Endpoint::VolumeUpdate
         | Endpoint::PluginManagement
         | Endpoint::SwarmJoin
+        | Endpoint::ContainerAccess
         | Endpoint::Plain => Workload::new(Operation::Other),
     };
     if workload.name.is_none() {

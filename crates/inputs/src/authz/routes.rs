@@ -18,6 +18,10 @@ pub enum Endpoint {
     ContainerUpdate,
     /// `POST /containers/{name}/exec`.
     ExecCreate,
+    /// Reaching into a container that exists: copying files in or out
+    /// (`archive`), attaching to its console. What it reaches is what the
+    /// container was given, bind mounts of the host included.
+    ContainerAccess,
     /// `POST /volumes/create`.
     VolumeCreate,
     /// `PUT /volumes/{name}` (cluster volumes).
@@ -95,7 +99,7 @@ pub const ROUTES: &[Route] = &[
         "HEAD",
         "/containers/{name:.*}/archive",
         "container.archive-head",
-        Plain,
+        ContainerAccess,
     ),
     r("GET", "/containers/json", "container.list", Plain),
     r(
@@ -128,14 +132,14 @@ pub const ROUTES: &[Route] = &[
         "GET",
         "/containers/{name:.*}/attach/ws",
         "container.attach-ws",
-        Plain,
+        ContainerAccess,
     ),
     r("GET", "/exec/{id:.*}/json", "exec.inspect", Plain),
     r(
         "GET",
         "/containers/{name:.*}/archive",
         "container.archive-get",
-        Plain,
+        ContainerAccess,
     ),
     r(
         "POST",
@@ -195,7 +199,7 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/containers/{name:.*}/attach",
         "container.attach",
-        Plain,
+        ContainerAccess,
     ),
     r(
         "POST",
@@ -235,7 +239,7 @@ pub const ROUTES: &[Route] = &[
         "PUT",
         "/containers/{name:.*}/archive",
         "container.archive-put",
-        Plain,
+        ContainerAccess,
     ),
     r("DELETE", "/containers/{name:.*}", "container.delete", Plain),
     // image

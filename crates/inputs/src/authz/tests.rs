@@ -106,3 +106,35 @@ fn image_pulls_and_tags_name_their_image() {
         "evil:1"
     );
 }
+
+#[test]
+fn copies_and_attaches_reach_into_their_container() {
+    for (method, uri, reaches) in [
+        ("GET", "/v1.41/containers/web/archive?path=/etc", true),
+        ("HEAD", "/containers/web/archive?path=/", true),
+        ("PUT", "/containers/web/archive?path=/", true),
+        ("POST", "/v1.41/containers/web/attach?stream=1", true),
+        ("GET", "/v1.41/containers/web/attach/ws", true),
+        // dockgate's own look-ups must stay cheap GETs.
+        ("GET", "/v1.41/containers/archive/json", false),
+        ("GET", "/v1.41/volumes/archive", false),
+        ("GET", "/v1.41/containers/json", false),
+    ] {
+        let req = AuthzRequest::new(method, uri, None);
+        assert_eq!(reads_existing_container(&req), reaches, "{method} {uri}");
+        let read = read_request(&req).unwrap();
+        assert_eq!(
+            read.enters_existing.is_some(),
+            reaches,
+            "{method} {uri}: {:?}",
+            read.enters_existing
+        );
+    }
+    let read = read_request(&AuthzRequest::new(
+        "PUT",
+        "/containers/web/archive?path=/",
+        None,
+    ))
+    .unwrap();
+    assert_eq!(read.enters_existing.as_deref(), Some("web"));
+}
