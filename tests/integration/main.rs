@@ -7,6 +7,8 @@
 //! - `cli`: the command line, its outputs and its errors;
 //! - `e2e`: a private dockerd with the gate, driven by the real docker CLI
 //!   and by raw API requests;
+//! - `properties`: generated requests, re-written the ways Go still reads
+//!   alike, get the same verdict;
 //! - `plugin`: dockgate installed as a managed Docker plugin.
 
 mod bypass;
@@ -19,5 +21,6 @@ mod package;
 mod patrol;
 mod plugin;
 mod policy;
+mod properties;
 mod protocol;
 mod util;

@@ -224,6 +224,8 @@ fn reload_on_change_and_metrics() {
         Some(br#"{"Image":"x","User":"1000","HostConfig":{"Privileged":true}}"#),
     );
     assert_eq!(authz(&socket, &privileged).1["Allow"], false);
+    let unknown = AuthzRequest::new("POST", "/v1.41/made-up/path-7f3a", None);
+    assert_eq!(authz(&socket, &unknown).1["Allow"], false);
 
     // An editor replaces the file by renaming a new one over it.
     let staged = dir.path().join("policy.toml.new");
@@ -269,9 +271,12 @@ fn reload_on_change_and_metrics() {
         format!("dockgate_policy_info{{hash=\"{warn_hash}\"}} 1"),
         "dockgate_decisions_total{endpoint=\"container.create\",decision=\"deny\",rule=\"privileged\"} 1".to_string(),
         "dockgate_decision_seconds_bucket{le=\"5.0\"}".to_string(),
+        "dockgate_decisions_total{endpoint=\"unknown\",decision=\"deny\",rule=\"unknown-endpoint\"} 1".to_string(),
     ] {
         assert!(text.contains(&line), "{line} missing:\n{text}");
     }
+    // A client's paths never become label values.
+    assert!(!text.contains("path-7f3a"), "{text}");
     let status = served.stop().status;
     assert!(status.success());
 }

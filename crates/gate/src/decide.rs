@@ -99,10 +99,13 @@ impl<L: DaemonLookup> Gate<L> {
     /// Decides one request, and counts it.
     pub async fn decide(&self, request: &AuthzRequest) -> (Verdict, AuditRecord) {
         let started = std::time::Instant::now();
-        let (verdict, record) = self.decide_uncounted(request).await;
+        let mut route = "unknown";
+        let (verdict, record) = self.decide_uncounted(request, &mut route).await;
         let decision = if verdict.allowed() { "allow" } else { "deny" };
+        // Labelled by route, never by path: paths are the client's to
+        // choose, and each new label value would be kept forever.
         self.metrics.decision(
-            &record.endpoint,
+            route,
             decision,
             &record.rules,
             started.elapsed().as_secs_f64(),
@@ -110,7 +113,11 @@ impl<L: DaemonLookup> Gate<L> {
         (verdict, record)
     }
 
-    async fn decide_uncounted(&self, request: &AuthzRequest) -> (Verdict, AuditRecord) {
+    async fn decide_uncounted(
+        &self,
+        request: &AuthzRequest,
+        route: &mut &'static str,
+    ) -> (Verdict, AuditRecord) {
         let policy = self.policy();
         let requester = Requester {
             tls_user: if request.user_authn_method.eq_ignore_ascii_case("TLS") {
@@ -125,6 +132,9 @@ impl<L: DaemonLookup> Gate<L> {
             Ok(mut read) => {
                 record.path = read.path.path.clone();
                 record.endpoint = read.endpoint_name();
+                if let Some(matched) = &read.route {
+                    *route = matched.route.name;
+                }
                 if let Some(name) = read.starts_existing.clone() {
                     match self.existing(&name, &read.workload).await {
                         Ok(Some(existing)) => read.workload = existing,

@@ -223,21 +223,43 @@ impl Project {
             .map(|t| read_dotenv(&t))
             .unwrap_or_default();
         vars.extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut sources = Vec::new();
+        for path in paths {
+            let file = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                InputError::at(
+                    Location {
+                        file: file.clone(),
+                        ..Location::default()
+                    },
+                    format!("cannot read: {e}"),
+                )
+            })?;
+            sources.push((file, text));
+        }
+        Project::parse(dir, &sources, &vars)
+    }
+
+    /// Parses and merges compose documents already read, as (file name,
+    /// text), in order; `dir` is the project directory that relative paths
+    /// start from, `vars` what `${VAR}` expands to.
+    pub fn parse(
+        dir: PathBuf,
+        sources: &[(String, String)],
+        vars: &HashMap<String, String>,
+    ) -> Result<Project, InputError> {
         let mut root: Option<Node> = None;
         let mut files = Vec::new();
-        for (index, path) in paths.iter().enumerate() {
-            let file = path.display().to_string();
+        for (index, (file, text)) in sources.iter().enumerate() {
             let at = |line, col| Location {
                 file: file.clone(),
                 line,
                 col,
             };
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| InputError::at(at(0, 0), format!("cannot read: {e}")))?;
             let mut node =
-                yaml::parse(&text).map_err(|e| InputError::at(at(e.line, e.col), e.message))?;
+                yaml::parse(text).map_err(|e| InputError::at(at(e.line, e.col), e.message))?;
             node.set_file(index);
-            interpolate_tree(&mut node, &vars)
+            interpolate_tree(&mut node, vars)
                 .map_err(|(p, e)| InputError::at(at(p.line, p.col), e))?;
             if !matches!(node.value, Value::Map(_)) {
                 return Err(InputError::at(
@@ -245,17 +267,15 @@ impl Project {
                     "a compose file must be a mapping",
                 ));
             }
-            files.push(file);
+            files.push(file.clone());
             match &mut root {
                 None => root = Some(node),
                 Some(base) => merge(base, node, ""),
             }
         }
-        Ok(Project {
-            files,
-            dir,
-            root: root.expect("at least one file"),
-        })
+        let root =
+            root.ok_or_else(|| InputError::at(Location::default(), "no compose file given"))?;
+        Ok(Project { files, dir, root })
     }
 
     fn location(&self, pos: Pos) -> Location {

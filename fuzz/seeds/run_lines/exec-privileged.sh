@@ -1,0 +1,1 @@
+docker exec --privileged -u 0 runner true

@@ -1,0 +1,1 @@
+docker run --rm -v /etc:/etc2:ro testimg true

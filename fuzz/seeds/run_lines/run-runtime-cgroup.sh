@@ -1,0 +1,1 @@
+docker run --rm --runtime runc --cgroup-parent /custom testimg true

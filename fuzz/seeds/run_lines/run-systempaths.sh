@@ -1,0 +1,1 @@
+docker run --rm --security-opt systempaths=unconfined testimg true

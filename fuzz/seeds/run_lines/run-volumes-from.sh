@@ -1,0 +1,1 @@
+docker run --rm --volumes-from runner testimg true

@@ -1,0 +1,1 @@
+docker update --memory 128m --memory-swap 256m runner

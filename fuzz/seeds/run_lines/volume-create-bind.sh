@@ -1,0 +1,1 @@
+docker volume create --driver local --opt type=none --opt o=bind --opt device=/ hostroot
