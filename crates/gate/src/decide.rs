@@ -136,7 +136,10 @@ impl<L: DaemonLookup> Gate<L> {
                     *route = matched.route.name;
                 }
                 if let Some(name) = read.starts_existing.clone() {
-                    match self.existing(&name, &read.workload).await {
+                    // Boxed, like every look-up below: their state would
+                    // otherwise make every decision's future several KiB,
+                    // copied on each spawn even for a GET that never looks up.
+                    match Box::pin(self.existing(&name, &read.workload)).await {
                         Ok(Some(existing)) => read.workload = existing,
                         // The daemon answers "no such container".
                         Ok(None) => {}
@@ -155,9 +158,12 @@ impl<L: DaemonLookup> Gate<L> {
                         Operation::Container | Operation::Exec | Operation::Service
                     );
                 if needs_lookup
-                    && tokio::time::timeout(LOOKUP_TIMEOUT, resolve(workload, &self.lookup))
-                        .await
-                        .is_err()
+                    && Box::pin(tokio::time::timeout(
+                        LOOKUP_TIMEOUT,
+                        resolve(workload, &self.lookup),
+                    ))
+                    .await
+                    .is_err()
                 {
                     let verdict = Verdict::unreadable(format!(
                         "looking up what the request names took longer than {}s",
@@ -175,7 +181,7 @@ impl<L: DaemonLookup> Gate<L> {
                         Operation::Exec => "exec into",
                         _ => "reach into",
                     };
-                    self.judge_target(&policy, name, reach, &requester, &mut verdict)
+                    Box::pin(self.judge_target(&policy, name, reach, &requester, &mut verdict))
                         .await;
                 }
                 verdict

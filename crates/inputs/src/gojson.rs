@@ -19,6 +19,7 @@
 //! a canonical [`serde_json::Value`] with the Go field names, which the
 //! adapters then read without any further ambiguity.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -54,8 +55,10 @@ pub enum GoJsonError {
 
 /// A parsed JSON value that keeps every occurrence of a repeated key, in
 /// order, as Go's streaming decoder sees them.
+/// Strings without escapes borrow from the body instead of being copied:
+/// a create body has a few hundred of them.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Raw {
+pub enum Raw<'a> {
     /// `null`.
     Null,
     /// `true` or `false`.
@@ -63,11 +66,11 @@ pub enum Raw {
     /// A number literal.
     Number(Number),
     /// A string.
-    String(String),
+    String(Cow<'a, str>),
     /// An array.
-    Array(Vec<Raw>),
+    Array(Vec<Raw<'a>>),
     /// An object with every key occurrence.
-    Object(Vec<(String, Raw)>),
+    Object(Vec<(Cow<'a, str>, Raw<'a>)>),
 }
 
 /// A JSON number, kept as precise as the literal allows.
@@ -81,7 +84,7 @@ pub enum Number {
     Float(f64),
 }
 
-impl Raw {
+impl Raw<'_> {
     fn kind(&self) -> &'static str {
         match self {
             Raw::Null => "null",
@@ -102,12 +105,12 @@ impl Raw {
             Raw::Number(Number::Unsigned(n)) => Value::from(*n),
             Raw::Number(Number::Signed(n)) => Value::from(*n),
             Raw::Number(Number::Float(f)) => Value::from(*f),
-            Raw::String(s) => Value::String(s.clone()),
+            Raw::String(s) => Value::String(s.to_string()),
             Raw::Array(items) => Value::Array(items.iter().map(Raw::to_value).collect()),
             Raw::Object(entries) => {
                 let mut map = Map::new();
                 for (k, v) in entries {
-                    map.insert(k.clone(), v.to_value());
+                    map.insert(k.to_string(), v.to_value());
                 }
                 Value::Object(map)
             }
@@ -115,7 +118,7 @@ impl Raw {
     }
 }
 
-impl<'de> Deserialize<'de> for Raw {
+impl<'de> Deserialize<'de> for Raw<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(RawVisitor)
     }
@@ -124,54 +127,87 @@ impl<'de> Deserialize<'de> for Raw {
 struct RawVisitor;
 
 impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw;
+    type Value = Raw<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_unit<E>(self) -> Result<Raw, E> {
+    fn visit_unit<E>(self) -> Result<Raw<'de>, E> {
         Ok(Raw::Null)
     }
-    fn visit_none<E>(self) -> Result<Raw, E> {
+    fn visit_none<E>(self) -> Result<Raw<'de>, E> {
         Ok(Raw::Null)
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Raw, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<Raw<'de>, E> {
         Ok(Raw::Bool(v))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Raw, E> {
+    fn visit_u64<E>(self, v: u64) -> Result<Raw<'de>, E> {
         Ok(Raw::Number(Number::Unsigned(v)))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Raw, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<Raw<'de>, E> {
         Ok(Raw::Number(Number::Signed(v)))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Raw, E> {
+    fn visit_f64<E>(self, v: f64) -> Result<Raw<'de>, E> {
         Ok(Raw::Number(Number::Float(v)))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Raw, E> {
-        Ok(Raw::String(v.to_string()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Raw<'de>, E> {
+        Ok(Raw::String(Cow::Borrowed(v)))
     }
-    fn visit_string<E>(self, v: String) -> Result<Raw, E> {
-        Ok(Raw::String(v))
+    fn visit_str<E>(self, v: &str) -> Result<Raw<'de>, E> {
+        Ok(Raw::String(Cow::Owned(v.to_string())))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+    fn visit_string<E>(self, v: String) -> Result<Raw<'de>, E> {
+        Ok(Raw::String(Cow::Owned(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
         let mut items = Vec::new();
         while let Some(item) = seq.next_element()? {
             items.push(item);
         }
         Ok(Raw::Array(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
         let mut entries = Vec::new();
-        while let Some((k, v)) = map.next_entry::<String, Raw>()? {
+        while let Some(k) = map.next_key_seed(KeyVisitor)? {
+            let v = map.next_value::<Raw<'de>>()?;
             entries.push((k, v));
         }
         Ok(Raw::Object(entries))
     }
 }
 
+/// An object key, borrowed from the body when it has no escapes (serde's
+/// own `Cow<str>` always copies).
+struct KeyVisitor;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyVisitor {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
 /// Parses the first JSON value of `bytes`, ignoring anything after it, as
 /// `json.NewDecoder(body).Decode(&v)` does.
-pub fn parse_first(bytes: &[u8]) -> Result<Raw, GoJsonError> {
+pub fn parse_first(bytes: &[u8]) -> Result<Raw<'_>, GoJsonError> {
     let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Raw>();
     match stream.next() {
         Some(Ok(raw)) => Ok(raw),
@@ -272,16 +308,128 @@ fn fold_eq(a: &str, b: &str) -> bool {
     }
 }
 
-fn find_field<'f>(fields: &'f [Field], key: &str) -> Option<&'f Field> {
-    if let Some(f) = fields.iter().find(|f| f.name == key) {
-        return Some(f);
+/// Where a struct's fields are looked up: a short struct is searched in
+/// order, a long one through its name tables.
+#[derive(Clone, Copy)]
+enum Fields {
+    Few(&'static [Field]),
+    Many(&'static [Field], &'static FieldIndex),
+}
+
+impl Fields {
+    fn of(fields: &'static [Field]) -> Fields {
+        if fields.len() <= SMALL_STRUCT {
+            Fields::Few(fields)
+        } else {
+            Fields::Many(fields, FieldIndex::of(fields))
+        }
     }
-    fields.iter().find(|f| fold_eq(f.name, key))
+
+    /// The field a key decodes into, by Go's rule: the exact name first,
+    /// then the first field whose name folds alike (Go 1.21+ builds the
+    /// same two tables).
+    fn find(self, key: &str) -> Option<&'static Field> {
+        match self {
+            Fields::Few(fields) => fields
+                .iter()
+                .find(|f| f.name == key)
+                .or_else(|| fields.iter().find(|f| fold_eq(f.name, key))),
+            Fields::Many(fields, index) => {
+                if let Some(&i) = index.exact.get(key) {
+                    return Some(&fields[i]);
+                }
+                let mut buffer = [0u8; MAX_FOLDED];
+                let folded = fold_ascii(key, &mut buffer)?;
+                index.folded.get(folded).map(|&i| &fields[i])
+            }
+        }
+    }
+}
+
+/// Up to this many fields a linear search beats hashing.
+const SMALL_STRUCT: usize = 8;
+
+/// Field names are shorter than this; a longer key matches none.
+const MAX_FOLDED: usize = 64;
+
+/// Folds a key into `buffer` as [`fold_key`] does, or `None` when it cannot
+/// fold to any field name: longer than every name, or with a rune that folds
+/// to no ASCII letter (field names are ASCII).
+fn fold_ascii<'b>(key: &str, buffer: &'b mut [u8; MAX_FOLDED]) -> Option<&'b str> {
+    let mut len = 0;
+    for c in key.chars() {
+        let folded = fold_char(c);
+        if !folded.is_ascii() || len == MAX_FOLDED {
+            return None;
+        }
+        buffer[len] = folded as u8;
+        len += 1;
+    }
+    std::str::from_utf8(&buffer[..len]).ok()
+}
+
+/// FNV-1a: the tables hold dockgate's own field names and never grow with
+/// what a client sends, so a keyed hash buys nothing here and costs a third
+/// of the look-up.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
+/// Name tables of one struct shape. A create body has about 90 keys and the
+/// create shape about 100 fields; searching them one by one, folding each
+/// name for the keys dockgate does not model, was the decoder's largest
+/// cost.
+struct FieldIndex {
+    exact: FnvMap<&'static str, usize>,
+    folded: FnvMap<String, usize>,
+}
+
+impl FieldIndex {
+    /// The tables for `fields`, built once per shape and kept for the life
+    /// of the process (shapes are a fixed set of constants).
+    fn of(fields: &'static [Field]) -> &'static FieldIndex {
+        type Tables = std::sync::RwLock<FnvMap<(usize, usize), &'static FieldIndex>>;
+        static TABLES: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
+        let tables = TABLES.get_or_init(Default::default);
+        let id = (fields.as_ptr() as usize, fields.len());
+        if let Some(index) = tables.read().unwrap_or_else(|e| e.into_inner()).get(&id) {
+            return index;
+        }
+        let mut exact = FnvMap::default();
+        let mut folded = FnvMap::default();
+        for (i, field) in fields.iter().enumerate() {
+            exact.entry(field.name).or_insert(i);
+            folded.entry(fold_key(field.name)).or_insert(i);
+        }
+        let index: &'static FieldIndex = Box::leak(Box::new(FieldIndex { exact, folded }));
+        let mut tables = tables.write().unwrap_or_else(|e| e.into_inner());
+        tables.entry(id).or_insert(index)
+    }
 }
 
 /// Decodes a body against a shape, returning the canonical value the daemon
 /// would end up with.
-pub fn decode(raw: &Raw, shape: Shape) -> Result<Value, GoJsonError> {
+pub fn decode(raw: &Raw<'_>, shape: Shape) -> Result<Value, GoJsonError> {
     let mut decoder = GoDecoder::default();
     let mut out = Value::Null;
     decoder.value(raw, shape, &mut out, &Path::Root)?;
@@ -343,7 +491,7 @@ impl GoDecoder {
 
     fn value(
         &mut self,
-        raw: &Raw,
+        raw: &Raw<'_>,
         shape: Shape,
         out: &mut Value,
         path: &Path,
@@ -386,11 +534,11 @@ impl GoDecoder {
                 }
             }
             (Shape::Float, _) => return Err(type_error("float64")),
-            (Shape::Str, Raw::String(s)) => *out = Value::String(s.clone()),
+            (Shape::Str, Raw::String(s)) => *out = Value::String(s.to_string()),
             (Shape::Str, _) => return Err(type_error("string")),
             (Shape::Any, raw) => *out = raw.to_value(),
             (Shape::StrSlice, Raw::String(s)) => {
-                *out = Value::Array(vec![Value::String(s.clone())])
+                *out = Value::Array(vec![Value::String(s.to_string())])
             }
             (Shape::StrSlice, Raw::Array(items)) => {
                 // StrSlice has its own UnmarshalJSON, which decodes into a
@@ -398,7 +546,7 @@ impl GoDecoder {
                 let mut list = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     match item {
-                        Raw::String(s) => list.push(Value::String(s.clone())),
+                        Raw::String(s) => list.push(Value::String(s.to_string())),
                         Raw::Null => list.push(Value::String(String::new())),
                         other => {
                             return Err(GoJsonError::Type {
@@ -425,8 +573,9 @@ impl GoDecoder {
                     self.forget_below(path);
                     *out = Value::Object(Map::new());
                 }
+                let fields = Fields::of(fields);
                 for (key, item) in entries {
-                    let Some(field) = find_field(fields, key) else {
+                    let Some(field) = fields.find(key) else {
                         continue;
                     };
                     let obj = out.as_object_mut().expect("initialised above");
@@ -465,7 +614,7 @@ impl GoDecoder {
                     self.value(item, *inner, &mut fresh, &child)?;
                     out.as_object_mut()
                         .expect("initialised above")
-                        .insert(key.clone(), fresh);
+                        .insert(key.to_string(), fresh);
                 }
             }
             (Shape::Map(_), _) => return Err(type_error("object")),
@@ -695,6 +844,26 @@ mod tests {
                     (c, _) => c,
                 })
                 .collect()
+        }
+
+        proptest! {
+            /// The name tables find exactly what Go's in-order search finds.
+            #[test]
+            fn name_tables_agree_with_the_linear_search(
+                pick in any::<prop::sample::Index>(),
+                flips in proptest::collection::vec(any::<u8>(), 1..16),
+                junk in "[a-zA-Z\u{17f}\u{212a}\u{e9}]{0,3}",
+            ) {
+                let fields = crate::docker_types::CREATE_REQUEST;
+                let name = fields[pick.index(fields.len())].name;
+                let key = format!("{}{junk}", respell(name, &flips));
+                let linear = fields
+                    .iter()
+                    .find(|f| f.name == key)
+                    .or_else(|| fields.iter().find(|f| fold_eq(f.name, &key)))
+                    .map(|f| f.name);
+                prop_assert_eq!(Fields::of(fields).find(&key).map(|f| f.name), linear);
+            }
         }
 
         proptest! {
