@@ -144,6 +144,14 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
             api("HostConfig.Capabilities", json_post("/v1.41/containers/create?name=bp-caps", r#"{"Image":"testimg","Cmd":["true"],"HostConfig":{"Capabilities":["CAP_SYS_ADMIN"]}}"#), Allow, NoAddedCapabilities("bp-caps")),
         ),
         entry(
+            "moby profiles/seccomp reads an inline profile (security-opt seccomp=<JSON>) with Go's decoder: DEFAULTACTION is defaultAction",
+            api("inline seccomp profile that allows everything", json_post("/v1.41/containers/create?name=bp-seccomp", r#"{"Image":"testimg","HostConfig":{"SecurityOpt":["seccomp={\"DEFAULTACTION\":\"SCMP_ACT_ALLOW\"}"]}}"#), Deny(&["security-profile"]), NoContainer("bp-seccomp")),
+        ),
+        entry(
+            "Docker's default seccomp profile blocks unshare and mount; a custom profile that allows them opens new user and mount namespaces (CVE-2022-0185 was reached this way)",
+            api("inline seccomp profile that allows unshare", json_post("/v1.41/containers/create?name=bp-unshare", r#"{"Image":"testimg","HostConfig":{"SecurityOpt":["seccomp={\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"unshare\",\"mount\"],\"action\":\"SCMP_ACT_ALLOW\"}]}"]}}"#), Deny(&["security-profile"]), NoContainer("bp-unshare")),
+        ),
+        entry(
             "Engine API version history, v1.24: before it, POST /containers/{id}/start accepted a HostConfig",
             api("API 1.23 start with a HostConfig", json_post("/v1.23/containers/stopped/start", r#"{"Binds":["/:/host"],"Privileged":true}"#), Deny(&["privileged", "host-mount"]), NotRunning("stopped")),
         ),

@@ -205,7 +205,15 @@ pub fn format_rfc3339(secs: i64, millis: u32) -> String {
     put(14, m, 2);
     put(17, s, 2);
     put(20, i64::from(millis.min(999)), 3);
-    for (at, sep) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (23, b'Z')] {
+    for (at, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (23, b'Z'),
+    ] {
         out[at] = sep;
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -220,7 +228,10 @@ mod tests {
         assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
         assert_eq!(format_rfc3339(1_795_910_400, 0), "2026-11-29T00:00:00.000Z");
-        assert_eq!(format_rfc3339(1_795_958_297, 999), "2026-11-29T13:18:17.999Z");
+        assert_eq!(
+            format_rfc3339(1_795_958_297, 999),
+            "2026-11-29T13:18:17.999Z"
+        );
         assert_eq!(format_rfc3339(-1, 0), "1969-12-31T23:59:59.000Z");
     }
 }
