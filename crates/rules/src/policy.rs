@@ -358,7 +358,7 @@ impl Policy {
             let _ = writeln!(out, "\n[rules.{}]", rule.id());
             let _ = writeln!(out, "action = {:?}", self.actions[rule].name());
             let list = |out: &mut String, key: &str, items: &[String]| {
-                let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+                let quoted: Vec<String> = items.iter().map(|i| toml_string(i)).collect();
                 let _ = writeln!(out, "{key} = [{}]", quoted.join(", "));
             };
             match rule {
@@ -396,11 +396,11 @@ impl Policy {
             let _ = writeln!(out, "rules = [{}]", rules.join(", "));
             for (key, items) in [("images", &exemption.images), ("users", &exemption.users)] {
                 if !items.is_empty() {
-                    let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+                    let quoted: Vec<String> = items.iter().map(|i| toml_string(i)).collect();
                     let _ = writeln!(out, "{key} = [{}]", quoted.join(", "));
                 }
             }
-            let _ = writeln!(out, "reason = {:?}", exemption.reason);
+            let _ = writeln!(out, "reason = {}", toml_string(&exemption.reason));
         }
         out
     }
@@ -612,6 +612,28 @@ fn absolute(field: &str, paths: Vec<String>) -> Result<Vec<String>, PolicyError>
             }
         })
         .collect()
+}
+
+/// A TOML basic string. Rust's `{:?}` escapes differently (`\u{483}`),
+/// which TOML rejects: a printed policy must read back as the same policy.
+fn toml_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]

@@ -99,3 +99,22 @@ fn the_commented_template_is_the_baseline_either_way() {
         );
     }
 }
+
+#[test]
+fn printed_strings_read_back() {
+    // Found by fuzzing: Rust's `{:?}` wrote `\u{483}`, which TOML rejects.
+    let text = r#"[rules.docker-socket]
+sockets = ["/run/d\u0483ock", "/a\"b\\c", "/tab\there", "/bell\u0007"]
+
+[[exemptions]]
+rules = ["privileged"]
+images = ["x"]
+reason = "quote \" and \u00e9"
+"#;
+    let policy = Policy::from_toml(text).unwrap();
+    let printed = policy.to_toml();
+    let again = Policy::from_toml(&printed).unwrap();
+    assert_eq!(again.hash(), policy.hash(), "{printed}");
+    assert!(printed.contains("\"/run/d\u{483}ock\""), "{printed}");
+    assert!(printed.contains(r#""/bell\u0007""#), "{printed}");
+}
