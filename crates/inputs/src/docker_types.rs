@@ -10,33 +10,13 @@ use crate::gojson::{Field, Shape};
 const STR_LIST: Shape = Shape::Slice(&Shape::Str);
 const STR_MAP: Shape = Shape::Map(&Shape::Str);
 
-/// `container.Config`.
+/// `container.Config`: of its fields only these change what the workload
+/// gets (the image, its user, environment and anonymous volumes).
 pub const CONFIG: &[Field] = &[
-    Field::new("Hostname", Shape::Str),
-    Field::new("Domainname", Shape::Str),
     Field::new("User", Shape::Str),
-    Field::new("AttachStdin", Shape::Bool),
-    Field::new("AttachStdout", Shape::Bool),
-    Field::new("AttachStderr", Shape::Bool),
-    Field::new("ExposedPorts", Shape::Map(&Shape::Any)),
-    Field::new("Tty", Shape::Bool),
-    Field::new("OpenStdin", Shape::Bool),
-    Field::new("StdinOnce", Shape::Bool),
     Field::new("Env", STR_LIST),
-    Field::new("Cmd", Shape::StrSlice),
-    Field::new("Healthcheck", Shape::Any),
-    Field::new("ArgsEscaped", Shape::Bool),
     Field::new("Image", Shape::Str),
     Field::new("Volumes", Shape::Map(&Shape::Any)),
-    Field::new("WorkingDir", Shape::Str),
-    Field::new("Entrypoint", Shape::StrSlice),
-    Field::new("NetworkDisabled", Shape::Bool),
-    Field::new("MacAddress", Shape::Str),
-    Field::new("OnBuild", STR_LIST),
-    Field::new("Labels", STR_MAP),
-    Field::new("StopSignal", Shape::Str),
-    Field::new("StopTimeout", Shape::Opt(&Shape::Int)),
-    Field::new("Shell", Shape::StrSlice),
 ];
 
 const BIND_OPTIONS: &[Field] = &[
@@ -99,23 +79,13 @@ macro_rules! resources_fields {
         [
             Field::$field("CpuShares", Shape::Int $(, $nest)?),
             Field::$field("Memory", Shape::Int $(, $nest)?),
-            Field::$field("NanoCpus", Shape::Int $(, $nest)?),
             Field::$field("CgroupParent", Shape::Str $(, $nest)?),
-            Field::$field("BlkioWeight", Shape::Uint $(, $nest)?),
-            Field::$field("CpuPeriod", Shape::Int $(, $nest)?),
-            Field::$field("CpuQuota", Shape::Int $(, $nest)?),
             Field::$field("CpusetCpus", Shape::Str $(, $nest)?),
-            Field::$field("CpusetMems", Shape::Str $(, $nest)?),
             Field::$field("Devices", Shape::Slice(&Shape::Struct(DEVICE_MAPPING)) $(, $nest)?),
             Field::$field("DeviceCgroupRules", STR_LIST $(, $nest)?),
             Field::$field("DeviceRequests", Shape::Slice(&Shape::Struct(DEVICE_REQUEST)) $(, $nest)?),
-            Field::$field("KernelMemory", Shape::Int $(, $nest)?),
-            Field::$field("MemoryReservation", Shape::Int $(, $nest)?),
             Field::$field("MemorySwap", Shape::Int $(, $nest)?),
-            Field::$field("MemorySwappiness", Shape::Opt(&Shape::Int) $(, $nest)?),
-            Field::$field("OomKillDisable", Shape::Opt(&Shape::Bool) $(, $nest)?),
             Field::$field("PidsLimit", Shape::Opt(&Shape::Int) $(, $nest)?),
-            Field::$field("Ulimits", Shape::Slice(&Shape::Any) $(, $nest)?),
         ]
     };
 }
@@ -125,12 +95,8 @@ macro_rules! host_config_fields {
     ($field:ident $(, $nest:literal)?) => {
         [
             Field::$field("Binds", STR_LIST $(, $nest)?),
-            Field::$field("ContainerIDFile", Shape::Str $(, $nest)?),
-            Field::$field("LogConfig", Shape::Any $(, $nest)?),
             Field::$field("NetworkMode", Shape::Str $(, $nest)?),
             Field::$field("PortBindings", Shape::Map(&Shape::Slice(&Shape::Struct(PORT_BINDING))) $(, $nest)?),
-            Field::$field("RestartPolicy", Shape::Any $(, $nest)?),
-            Field::$field("AutoRemove", Shape::Bool $(, $nest)?),
             Field::$field("VolumeDriver", Shape::Str $(, $nest)?),
             Field::$field("VolumesFrom", STR_LIST $(, $nest)?),
             Field::$field("Annotations", STR_MAP $(, $nest)?),
@@ -148,7 +114,6 @@ macro_rules! host_config_fields {
             Field::$field("Tmpfs", STR_MAP $(, $nest)?),
             Field::$field("UTSMode", Shape::Str $(, $nest)?),
             Field::$field("UsernsMode", Shape::Str $(, $nest)?),
-            Field::$field("ShmSize", Shape::Int $(, $nest)?),
             Field::$field("Sysctls", STR_MAP $(, $nest)?),
             Field::$field("Runtime", Shape::Str $(, $nest)?),
             Field::$field("Isolation", Shape::Str $(, $nest)?),
@@ -160,18 +125,18 @@ macro_rules! host_config_fields {
     };
 }
 
-const HOST_CONFIG_OWN: [Field; 32] = host_config_fields!(new);
-const RESOURCES_OWN: [Field; 19] = resources_fields!(new);
+const HOST_CONFIG_OWN: [Field; 27] = host_config_fields!(new);
+const RESOURCES_OWN: [Field; 9] = resources_fields!(new);
 
 /// `container.HostConfig`.
-pub const HOST_CONFIG: &[Field] = &concat_fields::<51>(&HOST_CONFIG_OWN, &RESOURCES_OWN);
+pub const HOST_CONFIG: &[Field] = &concat_fields::<36>(&HOST_CONFIG_OWN, &RESOURCES_OWN);
 
 /// The key under which the create request's deprecated top-level host
 /// config fields are kept in the canonical output.
 pub const TOP_LEVEL_HOST_CONFIG: &str = "~TopLevelHostConfig";
 
-const HOST_CONFIG_PROMOTED: [Field; 32] = host_config_fields!(nested, "~TopLevelHostConfig");
-const RESOURCES_PROMOTED: [Field; 19] = resources_fields!(nested, "~TopLevelHostConfig");
+const HOST_CONFIG_PROMOTED: [Field; 27] = host_config_fields!(nested, "~TopLevelHostConfig");
+const RESOURCES_PROMOTED: [Field; 9] = resources_fields!(nested, "~TopLevelHostConfig");
 
 const WRAPPER_OWN: [Field; 3] = [
     Field::new("HostConfig", Shape::PtrStruct(HOST_CONFIG)),
@@ -179,8 +144,8 @@ const WRAPPER_OWN: [Field; 3] = [
     Field::new("NetworkingConfig", Shape::Any),
 ];
 
-const WRAPPER_CONFIG: [Field; 28] = concat_fields::<28>(&WRAPPER_OWN, CONFIG);
-const WRAPPER_HOST: [Field; 51] = concat_fields::<51>(&HOST_CONFIG_PROMOTED, &RESOURCES_PROMOTED);
+const WRAPPER_CONFIG: [Field; 7] = concat_fields::<7>(&WRAPPER_OWN, CONFIG);
+const WRAPPER_HOST: [Field; 36] = concat_fields::<36>(&HOST_CONFIG_PROMOTED, &RESOURCES_PROMOTED);
 
 /// The body of `POST /containers/create`.
 ///
@@ -189,7 +154,7 @@ const WRAPPER_HOST: [Field; 51] = concat_fields::<51>(&HOST_CONFIG_PROMOTED, &RE
 /// settings written at the top level of the body are applied when the body
 /// has no `HostConfig` object. `{"Image":"x","Binds":["/:/host"]}` mounts
 /// the host's root on those daemons, so both places are read.
-pub const CREATE_REQUEST: &[Field] = &concat_fields::<79>(&WRAPPER_CONFIG, &WRAPPER_HOST);
+pub const CREATE_REQUEST: &[Field] = &concat_fields::<43>(&WRAPPER_CONFIG, &WRAPPER_HOST);
 
 /// The body of `POST /containers/{id}/exec` (`container.ExecOptions`).
 pub const EXEC_CONFIG: &[Field] = &[
@@ -209,7 +174,7 @@ pub const EXEC_CONFIG: &[Field] = &[
 const UPDATE_OWN: [Field; 1] = [Field::new("RestartPolicy", Shape::Any)];
 
 /// The body of `POST /containers/{id}/update` (`container.UpdateConfig`).
-pub const UPDATE_CONFIG: &[Field] = &concat_fields::<20>(&UPDATE_OWN, &RESOURCES_OWN);
+pub const UPDATE_CONFIG: &[Field] = &concat_fields::<10>(&UPDATE_OWN, &RESOURCES_OWN);
 
 /// The body of `POST /volumes/create` (`volume.CreateOptions`).
 pub const VOLUME_CREATE: &[Field] = &[
