@@ -21,6 +21,9 @@ use crate::host_fs::HostFs;
 /// but a name can be reused by a new container.
 const CACHE_TTL: Duration = Duration::from_secs(2);
 
+/// Most entries a cache holds.
+const CACHE_LIMIT: usize = 4096;
+
 /// Look-ups through the daemon's API, cached briefly.
 pub struct DockerLookup {
     observer: Option<Observer>,
@@ -54,8 +57,13 @@ impl<T: Clone> Cache<T> {
 
     fn put(&self, key: &str, value: Option<T>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() > 4096 {
+        if entries.len() >= CACHE_LIMIT {
             entries.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+            // A flood of distinct names within one TTL: start over rather
+            // than grow without bound.
+            if entries.len() >= CACHE_LIMIT {
+                entries.clear();
+            }
         }
         entries.insert(key.to_string(), (Instant::now(), value));
     }
@@ -260,6 +268,20 @@ impl DaemonLookup for DockerLookup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caches_stay_bounded() {
+        let cache: Cache<u32> = Cache::new();
+        for i in 0..3 * CACHE_LIMIT {
+            cache.put(&format!("name-{i}"), Some(1));
+        }
+        let len = cache.entries.lock().unwrap().len();
+        assert!(len <= CACHE_LIMIT, "{len} entries");
+        assert_eq!(
+            cache.get(&format!("name-{}", 3 * CACHE_LIMIT - 1)),
+            Some(Some(1))
+        );
+    }
 
     #[test]
     fn lookup_names_are_checked() {
