@@ -94,6 +94,22 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
             api("absolute-form target", json_post("http://docker/v1.41/containers/create?name=bp-abs", PRIV), Deny(&["privileged"]), NoContainer("bp-abs")),
         ),
         entry(
+            "moby api/server: every route is registered with and without the /v{version:[0-9.]+} prefix; a plugin that matches only /v1.xx/containers/create misses the bare path",
+            api("no version prefix", json_post("/containers/create?name=bp-nover", PRIV), Deny(&["privileged"]), NoContainer("bp-nover")),
+        ),
+        entry(
+            "Go url.PathUnescape decodes %2F before routing (moby does not route on the encoded path)",
+            api("encoded slash", json_post("/v1.41/containers%2Fcreate?name=bp-pct2f", PRIV), Deny(&["privileged"]), NoContainer("bp-pct2f")),
+        ),
+        entry(
+            "moby's version matcher is [0-9.]+: /v1.4.1/ matches the route and the version check refuses it",
+            api("malformed version", json_post("/v1.4.1/containers/create?name=bp-ver", PRIV), Refused, NoContainer("bp-ver")),
+        ),
+        entry(
+            "gorilla/mux without StrictSlash: a trailing slash is another path",
+            api("trailing slash", json_post("/v1.41/containers/create/?name=bp-trail", PRIV), Refused, NoContainer("bp-trail")),
+        ),
+        entry(
             "Go net/http accepts any method token; the daemon's router does not serve a lower-case one",
             api("lower-case method", http("post", "/v1.41/containers/create?name=bp-method", &[("Content-Type", "application/json")], PRIV.as_bytes()), Refused, NoContainer("bp-method")),
         ),
@@ -117,6 +133,18 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
         entry(
             "Go encoding/json: with duplicate keys the last wins and objects merge; a plugin reading the first copy sees another request",
             api("repeated HostConfig", json_post("/v1.41/containers/create?name=bp-dup", r#"{"Image":"testimg","HostConfig":{"Privileged":true},"HostConfig":{"Memory":0}}"#), Deny(&["privileged"]), NoContainer("bp-dup")),
+        ),
+        entry(
+            "Go encoding/json unescapes keys before matching fields: \\u0065 in a key is e",
+            api("escaped key", json_post("/v1.41/containers/create?name=bp-esc", r#"{"Image":"testimg","HostConfig":{"Privil\u0065ged":true}}"#), Deny(&["privileged"]), NoContainer("bp-esc")),
+        ),
+        entry(
+            "moby runconfig.ContainerConfigWrapper: with \"HostConfig\": null the host settings at the top level apply (daemons up to 24.0)",
+            api("null HostConfig, settings at the top level", json_post("/v1.41/containers/create?name=bp-nullhc", r#"{"Image":"testimg","HostConfig":null,"Privileged":true}"#), Deny(&["privileged"]), NoContainer("bp-nullhc")),
+        ),
+        entry(
+            "Go encoding/json matches exec keys case-insensitively too",
+            api("exec with lower-case keys", json_post("/v1.41/containers/benign/exec", r#"{"cmd":["true"],"privileged":true}"#), Deny(&["privileged"]), Nothing),
         ),
         entry(
             "Go json.Decoder reads the first value and the daemon ignores the rest: a second object changes nothing",
@@ -236,6 +264,14 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
             cli("remove the authorization plugin", &["plugin", "rm", "-f", plugin], Deny(&["plugin-management"]), Nothing),
         ),
         entry(
+            "docker plugin upgrade replaces the authorization plugin's code in place",
+            api("upgrade the authorization plugin", json_post(&format!("/v1.41/plugins/{plugin}/upgrade?remote=evil/plugin"), "[]"), Deny(&["plugin-management"]), Nothing),
+        ),
+        entry(
+            "docker plugin set changes the authorization plugin's mounts, arguments or environment",
+            api("reconfigure the authorization plugin", json_post(&format!("/v1.41/plugins/{plugin}/set"), r#"["DOCKGATE_LOG=off"]"#), Deny(&["plugin-management"]), Nothing),
+        ),
+        entry(
             "docker plugin install: a plugin declares host mounts and capabilities and runs as root",
             api("install a plugin", json_post("/v1.41/plugins/pull?remote=evil/plugin&name=evil", r#"[{"Name":"mount","Value":["/"]}]"#), Deny(&["plugin-management"]), Nothing),
         ),
@@ -324,7 +360,7 @@ fn known_bypasses_are_refused_on_a_real_daemon() {
     ));
 
     let bypasses = bypasses(&daemon, &host);
-    assert!(bypasses.len() >= 40, "{} entries", bypasses.len());
+    assert!(bypasses.len() >= 50, "{} entries", bypasses.len());
     for bypass in &bypasses {
         assert!(!bypass.reference.is_empty());
     }
