@@ -250,6 +250,10 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
             "docker cp out of a container with a host bind reads the host (GET /containers/{id}/archive)",
             cli("copy out of a host-bind container", &["cp", "hostbind:/etc2/hostname", "-"], Deny(&["host-mount"]), Nothing),
         ),
+        entry(
+            "docker rename: a container that breaks the policy takes the name of one the gate judged, so a start decided on that name starts it (time of check to time of use)",
+            cli("rename a host-pid container", &["rename", "hostpid", "bp-renamed"], Deny(&["host-namespace"]), NoContainer("bp-renamed")),
+        ),
         // Exemptions and the gate itself.
         entry(
             "docker tag: an image exemption by name is matched by any local image tagged with that name",

@@ -239,6 +239,16 @@ fn crafted_requests() {
             "privileged,capabilities,devices",
         ),
         (
+            "rename a privileged container (it could take a judged name)",
+            AuthzRequest::new("POST", "/v1.41/containers/i-priv/rename?name=web", None),
+            "privileged,capabilities,devices",
+        ),
+        (
+            "rename a plain container",
+            AuthzRequest::new("POST", "/containers/i-plain/rename?name=web", None),
+            "allow",
+        ),
+        (
             "copy into a plain container",
             AuthzRequest::new("PUT", "/containers/i-plain/archive?path=/tmp", None),
             "allow",

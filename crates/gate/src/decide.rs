@@ -177,9 +177,14 @@ impl<L: DaemonLookup> Gate<L> {
                 record.image = workload.image.as_ref().map(|i| i.value.clone());
                 let mut verdict = evaluate(&policy, workload, &requester);
                 if let Some(name) = &read.enters_existing {
-                    let reach = match workload.operation {
-                        Operation::Exec => "exec into",
-                        _ => "reach into",
+                    let reach = match (
+                        workload.operation,
+                        read.route.as_ref().map(|m| m.route.name),
+                    ) {
+                        (Operation::Exec, _) => "exec into",
+                        (_, Some("container.rename")) => "rename",
+                        (_, Some("container.attach" | "container.attach-ws")) => "attach to",
+                        _ => "copy files in or out of",
                     };
                     Box::pin(self.judge_target(&policy, name, reach, &requester, &mut verdict))
                         .await;

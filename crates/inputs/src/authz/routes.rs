@@ -20,7 +20,10 @@ pub enum Endpoint {
     ExecCreate,
     /// Reaching into a container that exists: copying files in or out
     /// (`archive`), attaching to its console. What it reaches is what the
-    /// container was given, bind mounts of the host included.
+    /// container was given, bind mounts of the host included. Also
+    /// `rename`: a container that breaks the policy must not take the name
+    /// of one the gate judged before (a start decided on the name would
+    /// then start the other container).
     ContainerAccess,
     /// `POST /volumes/create`.
     VolumeCreate,
@@ -225,7 +228,7 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/containers/{name:.*}/rename",
         "container.rename",
-        Plain,
+        ContainerAccess,
     ),
     r(
         "POST",

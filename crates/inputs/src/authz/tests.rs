@@ -115,6 +115,7 @@ fn copies_and_attaches_reach_into_their_container() {
         ("PUT", "/containers/web/archive?path=/", true),
         ("POST", "/v1.41/containers/web/attach?stream=1", true),
         ("GET", "/v1.41/containers/web/attach/ws", true),
+        ("POST", "/v1.41/containers/web/rename?name=db", true),
         // dockgate's own look-ups must stay cheap GETs.
         ("GET", "/v1.41/containers/archive/json", false),
         ("GET", "/v1.41/volumes/archive", false),
