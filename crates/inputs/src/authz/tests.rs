@@ -139,3 +139,71 @@ fn copies_and_attaches_reach_into_their_container() {
     .unwrap();
     assert_eq!(read.enters_existing.as_deref(), Some("web"));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A route template with its variables filled in.
+    fn instantiate(pattern: &str, name: &str) -> String {
+        let mut out = String::new();
+        let mut rest = pattern;
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let end = rest[start..]
+                .find('}')
+                .map_or(rest.len(), |e| start + e + 1);
+            out.push_str(name);
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Percent-encodes the bytes the choices pick (never `/`, which would
+    /// change the path's segments for Go as well).
+    fn encode(path: &str, picks: &[bool]) -> String {
+        path.bytes()
+            .zip(picks.iter().cycle())
+            .map(|(b, &pick)| {
+                if pick && b != b'/' {
+                    format!("%{b:02X}")
+                } else {
+                    (b as char).to_string()
+                }
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// However the path is written (percent-encoded, with or without a
+        /// version, in absolute form, with a query), dockgate routes it to
+        /// the route the daemon would.
+        #[test]
+        fn spellings_of_a_path_route_alike(
+            pick in any::<prop::sample::Index>(),
+            name in "[a-z][a-z0-9_.-]{0,11}",
+            picks in prop::collection::vec(any::<bool>(), 1..24),
+            version in prop::option::of("1\\.(4[1-9]|5[0-2])"),
+            absolute in any::<bool>(),
+        ) {
+            let route = &routes::ROUTES[pick.index(routes::ROUTES.len())];
+            let path = instantiate(route.pattern, &name);
+            let expected = routes::match_route(route.method, &path).map(|m| m.route.name);
+            let mut uri = encode(&path, &picks);
+            if let Some(v) = &version {
+                uri = format!("/v{v}{uri}");
+            }
+            if absolute {
+                uri = format!("http://docker{uri}");
+            }
+            uri.push_str("?x=1");
+            let read = read_request(&AuthzRequest::new(route.method, &uri, Some(b"{}")));
+            let routed = match &read {
+                Ok(read) => read.route.as_ref().map(|m| m.route.name),
+                Err(_) => None,
+            };
+            prop_assert_eq!(routed, expected, "{} {}", route.method, uri);
+        }
+    }
+}
