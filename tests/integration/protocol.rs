@@ -592,3 +592,94 @@ fn soak() {
         "memory grew from {first} KiB to {last} KiB"
     );
 }
+
+/// The daemon's answer to a create it forwarded: what `/AuthZPlugin.AuthZRes`
+/// receives.
+fn create_answered(body: &[u8], status: u16, id: &str) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    serde_json::to_vec(&serde_json::json!({
+        "User": "",
+        "UserAuthNMethod": "",
+        "RequestMethod": "POST",
+        "RequestURI": "/v1.41/containers/create?name=web",
+        "RequestBody": b64(body),
+        "RequestHeaders": {"Content-Type": "application/json"},
+        "ResponseStatusCode": status,
+        "ResponseBody": b64(format!(r#"{{"Id":"{id}","Warnings":[]}}"#).as_bytes()),
+        "ResponseHeaders": {"Content-Type": "application/json"},
+    }))
+    .unwrap()
+}
+
+/// A container created through the gate is judged at its start by the
+/// create the gate saw, without asking the daemon (here unreachable); a
+/// create the daemon refused teaches nothing.
+#[test]
+fn created_containers_are_remembered() {
+    let dir = Dir::new("learn");
+    let socket = dir.path().join("l.sock");
+    let served = Served::start(
+        &["--socket", socket.to_str().unwrap()],
+        &socket,
+        Stdio::null(),
+    );
+    let plain = br#"{"Image":"testimg","User":"1000","Cmd":["true"]}"#;
+    let id = "4f2c".repeat(16);
+    let start = |name: &str| {
+        authz(
+            &socket,
+            &AuthzRequest::new("POST", &format!("/v1.41/containers/{name}/start"), None),
+        )
+        .1
+    };
+    // Before: the start needs a look-up, and the daemon cannot be reached.
+    let reply = start(&id);
+    assert_eq!(reply["Allow"], false);
+    assert!(
+        reply["Msg"]
+            .as_str()
+            .unwrap()
+            .contains("denied by rule unreadable-request: cannot look up container"),
+        "{reply}"
+    );
+
+    // A refused create teaches nothing.
+    let (status, _) = http_unix(
+        &socket,
+        "POST",
+        "/AuthZPlugin.AuthZRes",
+        &create_answered(plain, 500, &id),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(start(&id)["Allow"], false);
+
+    let (status, body) = http_unix(
+        &socket,
+        "POST",
+        "/AuthZPlugin.AuthZRes",
+        &create_answered(plain, 201, &id),
+    );
+    assert_eq!((status, body.as_str()), (200, r#"{"Allow":true}"#));
+    assert_eq!(start(&id), serde_json::json!({"Allow": true}));
+    assert_eq!(start("web"), serde_json::json!({"Allow": true}));
+    // What is remembered is judged like the daemon's own description.
+    let privileged = br#"{"Image":"testimg","User":"1000","HostConfig":{"Privileged":true}}"#;
+    let other = "a1b2".repeat(16);
+    http_unix(
+        &socket,
+        "POST",
+        "/AuthZPlugin.AuthZRes",
+        &create_answered(privileged, 201, &other),
+    );
+    let reply = start(&other);
+    assert_eq!(reply["Allow"], false);
+    assert!(
+        reply["Msg"]
+            .as_str()
+            .unwrap()
+            .contains("denied by rule privileged"),
+        "{reply}"
+    );
+    assert!(served.stop().status.success());
+}

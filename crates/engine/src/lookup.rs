@@ -260,6 +260,12 @@ impl DaemonLookup for DockerLookup {
         Ok(found)
     }
 
+    fn remember_container(&self, name: &str, container: &Workload) {
+        if checked(name).is_ok() {
+            self.containers.put(name, Some(container.clone()));
+        }
+    }
+
     fn real_path(&self, path: &str) -> Option<String> {
         self.host_fs.as_ref()?.resolve(path)
     }

@@ -3,7 +3,9 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use dockgate_inputs::authz::{read_request, reads_existing_container, AuthzRequest};
+use dockgate_inputs::authz::{
+    created_container, read_request, reads_existing_container, AuthzRequest, AuthzResponseCall,
+};
 use dockgate_inputs::resolve::{resolve, DaemonLookup};
 use dockgate_model::{Operation, Workload};
 use dockgate_rules::{evaluate, Policy, PolicyError, Requester, Verdict};
@@ -93,6 +95,20 @@ impl<L: DaemonLookup> Gate<L> {
             // do look up (docker cp out, attach) go with the others.
             "GET" | "HEAD" | "OPTIONS" if !reads_existing_container(request) => Need::Nothing,
             _ => Need::Lookups,
+        }
+    }
+
+    /// Learns from the daemon's answer to a request: a container created
+    /// through the gate is remembered under its ID and name, which spares
+    /// the look-ups of the attach and start that follow at once. What is
+    /// remembered is the create request that was judged, which is what the
+    /// container is: nothing the gate has not already seen.
+    pub fn learn(&self, call: &AuthzResponseCall) {
+        if let Some((id, name, container)) = created_container(call) {
+            self.lookup.remember_container(&id, &container);
+            if let Some(name) = name.filter(|n| !n.is_empty()) {
+                self.lookup.remember_container(&name, &container);
+            }
         }
     }
 

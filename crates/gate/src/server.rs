@@ -17,7 +17,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use dockgate_inputs::authz::AuthzRequest;
+use dockgate_inputs::authz::{AuthzRequest, AuthzResponseCall};
 use dockgate_inputs::resolve::DaemonLookup;
 use serde::Serialize;
 use tokio::net::UnixListener;
@@ -89,7 +89,7 @@ pub fn router<L: DaemonLookup + 'static>(
     Router::new()
         .route("/Plugin.Activate", post(activate))
         .route("/AuthZPlugin.AuthZReq", post(authz_request::<L>))
-        .route("/AuthZPlugin.AuthZRes", post(authz_response))
+        .route("/AuthZPlugin.AuthZRes", post(authz_response::<L>))
         // New daemons forward bodies up to 4 MiB, base64-encoded in the
         // request; leave room for that.
         .layer(DefaultBodyLimit::max(16 << 20))
@@ -103,13 +103,31 @@ async fn activate() -> Response {
 /// Answers allow. The daemon sends the whole response it is about to
 /// return, which can be large: it is read and dropped frame by frame (never
 /// buffered, never refused for its size), so that the connection stays
-/// usable for the daemon's next request.
-async fn authz_response(body: axum::body::Body) -> Response {
+/// usable for the daemon's next request. A small one that reports a
+/// container created is kept long enough for the gate to learn from it.
+async fn authz_response<L: DaemonLookup + 'static>(
+    State(shared): State<Arc<Shared<L>>>,
+    body: axum::body::Body,
+) -> Response {
     use futures_util::StreamExt;
     let mut frames = body.into_data_stream();
+    let mut kept = Vec::new();
+    let mut keep = true;
     while let Some(frame) = frames.next().await {
-        if frame.is_err() {
+        let Ok(frame) = frame else {
+            keep = false;
             break;
+        };
+        if keep && kept.len() + frame.len() <= LEARN_LIMIT {
+            kept.extend_from_slice(&frame);
+        } else {
+            keep = false;
+            kept = Vec::new();
+        }
+    }
+    if keep && reports_a_create(&kept) {
+        if let Ok(call) = serde_json::from_slice::<AuthzResponseCall>(&kept) {
+            shared.gate.learn(&call);
         }
     }
     reply(&AuthzResponse {
@@ -117,6 +135,17 @@ async fn authz_response(body: axum::body::Body) -> Response {
         msg: String::new(),
         err: String::new(),
     })
+}
+
+/// Create calls carry a body of a few KiB; larger answers are never kept.
+const LEARN_LIMIT: usize = 256 << 10;
+
+/// A cheap look at the head of the JSON (Go writes `RequestMethod` and
+/// `RequestURI` first) before parsing anything.
+fn reports_a_create(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(2048)];
+    let has = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    has(b"\"RequestMethod\":\"POST\"") && has(b"/containers/create")
 }
 
 async fn authz_request<L: DaemonLookup + 'static>(

@@ -56,6 +56,10 @@ pub trait DaemonLookup: Send + Sync {
     fn real_path(&self, _path: &str) -> Option<String> {
         None
     }
+    /// Told of a container the daemon has just created from a request the
+    /// gate judged: a cache may answer the next look-up of `name` with it
+    /// (a `docker run` attaches to and starts the container at once).
+    fn remember_container(&self, _name: &str, _container: &Workload) {}
 }
 
 /// How deep `container:` joins and `--volumes-from` chains are followed.

@@ -44,6 +44,40 @@ pub struct AuthzRequest {
     pub headers: Option<BTreeMap<String, String>>,
 }
 
+/// `authorization.Request` as the daemon sends it to `/AuthZPlugin.AuthZRes`:
+/// the request again, with the response the daemon is about to return.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AuthzResponseCall {
+    /// The request, as it was judged.
+    #[serde(flatten)]
+    pub request: AuthzRequest,
+    /// The status the daemon answers with.
+    #[serde(rename = "ResponseStatusCode")]
+    pub status: i64,
+    /// The response body, base64 on the wire.
+    #[serde(rename = "ResponseBody", with = "base64_body")]
+    pub body: Option<Vec<u8>>,
+}
+
+/// A container the daemon has just created: its ID, the name it was given,
+/// and the workload as the create request described it.
+pub fn created_container(call: &AuthzResponseCall) -> Option<(String, Option<String>, Workload)> {
+    if !(200..300).contains(&call.status) {
+        return None;
+    }
+    let read = read_request(&call.request).ok()?;
+    if read.route.as_ref()?.route.endpoint != Endpoint::ContainerCreate {
+        return None;
+    }
+    let response: serde_json::Value = serde_json::from_slice(call.body.as_deref()?).ok()?;
+    let id = response.get("Id")?.as_str()?;
+    if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some((id.to_string(), read.workload.name.clone(), read.workload))
+}
+
 mod base64_body {
     use base64::Engine;
     use serde::{Deserialize, Deserializer, Serializer};
