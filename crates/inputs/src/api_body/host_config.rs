@@ -566,10 +566,11 @@ fn valid_mode(mode: &str) -> bool {
 pub fn read_mount(mount: Fields) -> Mount {
     let source = mount.str("Source");
     let field = mount.prefix.to_string();
-    let propagation = mount
-        .child("BindOptions", "")
-        .str("Propagation")
-        .to_string();
+    let bind_options = mount.child("BindOptions", "");
+    let propagation = bind_options.str("Propagation").to_string();
+    // `ReadOnlyNonRecursive` (API 1.44) leaves every mount below the source
+    // writable: not read-only where it matters for `allow_read_only`.
+    let read_only = mount.bool("ReadOnly") && !bind_options.bool("ReadOnlyNonRecursive");
     let kind = match mount.str("Type") {
         "bind" => MountKind::Bind {
             host_path: clean_path(source),
@@ -596,7 +597,7 @@ pub fn read_mount(mount: Fields) -> Mount {
     Mount {
         kind,
         target: mount.str("Target").to_string(),
-        read_only: mount.bool("ReadOnly"),
+        read_only,
         propagation: (!propagation.is_empty()).then_some(propagation),
         via: None,
         field,
@@ -609,6 +610,18 @@ mod tests {
 
     fn bind(spec: &str) -> Option<Mount> {
         parse_bind(spec, "", "Binds[0]".into())
+    }
+
+    #[test]
+    fn non_recursive_read_only_binds_are_writable_below() {
+        let doc = serde_json::json!({
+            "Type": "bind", "Source": "/srv", "Target": "/s", "ReadOnly": true,
+            "BindOptions": {"ReadOnlyNonRecursive": true}
+        });
+        assert!(!read_mount(Fields::new(&doc, "HostConfig.Mounts[0]")).read_only);
+        let doc =
+            serde_json::json!({"Type": "bind", "Source": "/srv", "Target": "/s", "ReadOnly": true});
+        assert!(read_mount(Fields::new(&doc, "HostConfig.Mounts[0]")).read_only);
     }
 
     #[test]
