@@ -145,7 +145,8 @@ fn hex(b: u8) -> Option<u8> {
 /// Decodes `%XX` escapes (and `+` as a space in query mode) like Go's
 /// `url.PathUnescape` / `url.QueryUnescape`. Returns `None` on a bad escape.
 pub fn percent_decode(input: &str, plus_is_space: bool) -> Option<String> {
-    if !input.contains('%') && !(plus_is_space && input.contains('+')) {
+    let escaped = input.contains('%') || (plus_is_space && input.contains('+'));
+    if !escaped {
         return Some(input.to_string());
     }
     let bytes = input.as_bytes();
