@@ -384,3 +384,36 @@ fn same_findings_three_ways(daemon: &Daemon) {
     assert_eq!(from_compose, expected);
     assert_eq!(from_inspect, expected);
 }
+
+/// A socket that refuses the user running the check: UNKNOWN, with the
+/// reason an operator can act on.
+#[test]
+fn scan_without_permission_on_the_socket_is_unknown() {
+    use std::os::unix::fs::PermissionsExt;
+    if !e2e_enabled() {
+        return;
+    }
+    let dir = crate::util::Dir::new("denied");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = dir.path().join("docker.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(dockgate_bin())
+        .args(["scan", "--format", "nagios", "--docker-host"])
+        .arg(format!("unix://{}", socket.display()))
+        .output()
+        .expect("runuser");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!(
+            "DOCKGATE UNKNOWN: permission denied on the Docker daemon at unix://{}: ",
+            socket.display()
+        )) && stdout
+            .trim_end()
+            .ends_with("Permission denied (os error 13)"),
+        "{stdout}"
+    );
+}

@@ -99,9 +99,8 @@ impl Engine {
 
     async fn client(&self) -> Result<&bollard::Docker, EngineError> {
         self.lookup.docker().await.map_err(|err| {
-            let detail = err.to_string();
-            let lower = detail.to_ascii_lowercase();
-            if lower.contains("permission denied") {
+            let detail = error_chain(&err);
+            if denied(&err) {
                 EngineError::PermissionDenied {
                     url: self.url.clone(),
                     detail,
@@ -268,4 +267,36 @@ impl Engine {
             }
         }))
     }
+}
+
+/// An error with its causes: bollard's own message ("client error
+/// (Connect)") hides what the operator must fix.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether the socket refused us for our permissions.
+fn denied(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::PermissionDenied {
+                return true;
+            }
+        }
+        current = e.source();
+    }
+    err.to_string()
+        .to_ascii_lowercase()
+        .contains("permission denied")
 }
