@@ -61,6 +61,10 @@ enum Command {
         /// Directory of captured AuthZ exchanges.
         #[arg(long, default_value = "fixtures/captured/authz")]
         fixtures: PathBuf,
+        /// Follow each request with the response call the daemon makes
+        /// after it (`/AuthZPlugin.AuthZRes`), as a daemon does.
+        #[arg(long)]
+        with_responses: bool,
     },
 }
 
@@ -79,8 +83,9 @@ fn main() -> Result<()> {
                 connections,
                 requests,
                 fixtures,
+                with_responses,
             } => {
-                let mix = load_mix(&fixtures)?;
+                let mix = load_mix(&fixtures, with_responses)?;
                 let mut results = Vec::new();
                 for (i, socket) in sockets.iter().enumerate() {
                     let result = drive(socket, &mix, connections, requests).await?;
@@ -157,8 +162,14 @@ async fn serve_fake_daemon(socket: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Every request of every capture, as wire JSON bodies.
-fn load_mix(dir: &Path) -> Result<Vec<Vec<u8>>> {
+/// One call to a plugin: the endpoint and the wire JSON body.
+type Call = (&'static str, Vec<u8>);
+
+/// Every request of every capture, as wire JSON bodies; with
+/// `with_responses`, each followed by the response call the daemon makes:
+/// the request again with its status and body (a create answers with the
+/// new container's ID).
+fn load_mix(dir: &Path, with_responses: bool) -> Result<Vec<Call>> {
     let mut mix = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
@@ -168,8 +179,29 @@ fn load_mix(dir: &Path) -> Result<Vec<Vec<u8>>> {
     for path in entries {
         let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
         for request in doc["requests"].as_array().into_iter().flatten() {
-            let request: AuthzRequest = serde_json::from_value(request.clone())?;
-            mix.push(serde_json::to_vec(&request)?);
+            let parsed: AuthzRequest = serde_json::from_value(request.clone())?;
+            mix.push(("/AuthZPlugin.AuthZReq", serde_json::to_vec(&parsed)?));
+            if with_responses {
+                let create = parsed.uri.contains("/containers/create");
+                let mut response = serde_json::to_value(&parsed)?;
+                let fields = response.as_object_mut().context("a request is an object")?;
+                fields.insert(
+                    "ResponseStatusCode".into(),
+                    (if create { 201 } else { 204 }).into(),
+                );
+                let body = if create {
+                    // {"Id":"<64 hex>","Warnings":[]}, base64
+                    "eyJJZCI6IjRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmMiLCJXYXJuaW5ncyI6W119".into()
+                } else {
+                    serde_json::Value::Null
+                };
+                fields.insert("ResponseBody".into(), body);
+                fields.insert(
+                    "ResponseHeaders".into(),
+                    serde_json::json!({"Content-Type": "application/json"}),
+                );
+                mix.push(("/AuthZPlugin.AuthZRes", serde_json::to_vec(&response)?));
+            }
         }
     }
     if mix.is_empty() {
@@ -197,7 +229,7 @@ impl RunResult {
 
 async fn drive(
     socket: &Path,
-    mix: &[Vec<u8>],
+    mix: &[Call],
     connections: usize,
     requests: usize,
 ) -> Result<RunResult> {
@@ -229,7 +261,7 @@ async fn drive(
 
 async fn connection(
     socket: &Path,
-    mix: &[Vec<u8>],
+    mix: &[Call],
     next: &AtomicUsize,
     total: usize,
 ) -> Result<(Vec<u32>, usize)> {
@@ -244,9 +276,9 @@ async fn connection(
         if n >= total {
             return Ok((latencies, errors));
         }
-        let body = &mix[n % mix.len()];
+        let (endpoint, body) = &mix[n % mix.len()];
         let head = format!(
-            "POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: plugin\r\nContent-Type: application/vnd.docker.plugins.v1.2+json\r\nContent-Length: {}\r\n\r\n",
+            "POST {endpoint} HTTP/1.1\r\nHost: plugin\r\nContent-Type: application/vnd.docker.plugins.v1.2+json\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         let sent = Instant::now();
