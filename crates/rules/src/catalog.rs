@@ -157,7 +157,7 @@ const DOCS: &[RuleDoc] = &[
     RuleDoc {
         id: RuleId::SecurityProfile,
         summary: "seccomp, AppArmor and SELinux confinement stay on, and /proc and /sys stay masked.",
-        why: "seccomp=unconfined re-opens syscalls used by kernel exploits; apparmor=unconfined and label=disable drop the LSM layer; systempaths=unconfined exposes /proc/kcore, /proc/sysrq-trigger and friends.",
+        why: "seccomp=unconfined, or a custom profile that allows by default or allows unshare, mount, keyctl, bpf and the other system calls Docker's default profile blocks, re-opens syscalls used by kernel exploits; apparmor=unconfined and label=disable drop the LSM layer; systempaths=unconfined exposes /proc/kcore, /proc/sysrq-trigger and friends.",
         fix: "remove the --security-opt, or write a custom profile that allows only what the workload needs",
         parameters: "none",
     },
