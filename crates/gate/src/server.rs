@@ -127,7 +127,13 @@ async fn authz_response<L: DaemonLookup + 'static>(
     }
     if keep && reports_a_create(&kept) {
         if let Ok(call) = serde_json::from_slice::<AuthzResponseCall>(&kept) {
-            shared.gate.learn(&call);
+            // Learning is an optimisation: a bug in it must not cost the
+            // daemon its answer.
+            let learned =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.gate.learn(&call)));
+            if learned.is_err() {
+                tracing::error!("learning from a create's response failed");
+            }
         }
     }
     reply(&AuthzResponse {
