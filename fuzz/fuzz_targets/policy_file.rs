@@ -1,3 +1,4 @@
+//! Fuzz target: see `dockgate_fuzz::policy_file` for the property it checks.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| dockgate_fuzz::policy_file(data));
