@@ -14,8 +14,9 @@
 //! - CVE-2026-41567: `PUT /containers/{id}/archive` with a compressed
 //!   archive runs the container's decompressor with the daemon's privileges.
 //!   A daemon bug below the API (the body is not JSON and is not
-//!   forwarded); the fix is Engine 29.5.1. The gate does refuse copies into
-//!   containers that break the policy.
+//!   forwarded); the fix is Engine 29.5.1. The gate refuses copies into
+//!   containers that break the policy, and the rule `copy-into-container`
+//!   (restricted profile) refuses every copy.
 //! - A directory swapped for a symbolic link between the decision and the
 //!   mount (time of check to time of use): allow only host directories that
 //!   untrusted containers cannot write.

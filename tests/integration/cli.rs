@@ -47,7 +47,8 @@ fn policy_validate_names_the_line_and_problem() {
             "TOML parse error at line 3, column 8: unknown field `host-mounts`, expected one of `privileged`, \
              `security-profile`, `mount-propagation`, `run-as-root`, `published-ports`, `image-latest`, \
              `image-digest`, `no-new-privileges`, `read-only-rootfs`, `memory-limit`, `pids-limit`, \
-             `plugin-management`, `swarm-join`, `unknown-endpoint`, `unreadable-request`, `host-namespace`, `devices`, \
+             `plugin-management`, `swarm-join`, `copy-into-container`, `unknown-endpoint`, `unreadable-request`, \
+             `host-namespace`, `devices`, \
              `sysctls`, `runtime`, `cgroup-parent`, `image-registry`, `host-mount`, `docker-socket`, \
              `capabilities`, `env-secrets`",
         ),

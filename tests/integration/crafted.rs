@@ -386,3 +386,29 @@ fn unreadable_requests_say_why() {
             .starts_with("dockgate: denied by rule unreadable-request: "));
     }
 }
+
+/// `copy-into-container` (restricted, or set by the operator) refuses every
+/// copy into a container, which no plugin can inspect (CVE-2026-41567).
+#[test]
+fn copies_into_containers_can_be_refused() {
+    let gate = Gate::new(
+        Policy::from_toml("[rules.copy-into-container]\naction = \"deny\"\n").unwrap(),
+        FixtureLookup::captured(),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let put = AuthzRequest::new("PUT", "/v1.41/containers/i-plain/archive?path=/tmp", None);
+    let verdict = runtime.block_on(gate.decide(&put)).0;
+    assert_eq!(outcome(&verdict), "copy-into-container");
+    assert_eq!(
+        verdict.denial_message(),
+        "dockgate: denied by rule copy-into-container: PUT container.archive-put copies an archive \
+         into container \"i-plain\"; build the files into the image or mount a volume; on patched \
+         engines this rule can stay off (dockgate explain copy-into-container)"
+    );
+    // Reading out of it is another matter.
+    let get = AuthzRequest::new("GET", "/v1.41/containers/i-plain/archive?path=/tmp", None);
+    assert!(runtime.block_on(gate.decide(&get)).0.allowed());
+}

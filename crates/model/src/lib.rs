@@ -257,6 +257,9 @@ pub enum CallKind {
     /// A route that makes this node join a Swarm: that swarm's managers then
     /// start containers here without going through this daemon's API.
     SwarmJoin,
+    /// A route that unpacks an archive into a container (`docker cp`): the
+    /// daemon does the unpacking, as root.
+    CopyIn,
     /// No route dockgate knows.
     Unknown,
 }

@@ -66,6 +66,7 @@ rules! {
     EnvSecrets = "env-secrets", Warn, Warn;
     PluginManagement = "plugin-management", Deny, Deny;
     SwarmJoin = "swarm-join", Deny, Deny;
+    CopyIntoContainer = "copy-into-container", Off, Deny;
     UnknownEndpoint = "unknown-endpoint", Deny, Deny;
     UnreadableRequest = "unreadable-request", Deny, Deny;
 }
@@ -271,6 +272,13 @@ const DOCS: &[RuleDoc] = &[
         summary: "The node may not join a Swarm through the API.",
         why: "Once the node joins a swarm, that swarm's managers start containers here directly, without asking this daemon's API, so no authorization plugin sees them: a manager you do not control can bind-mount / on this host.",
         fix: "join swarms from the host as an administrator, or set this rule to off on Swarm nodes",
+        parameters: "none",
+    },
+    RuleDoc {
+        id: RuleId::CopyIntoContainer,
+        summary: "Files may not be copied into containers through the API (docker cp).",
+        why: "The daemon unpacks the archive as root, and an authorization plugin never sees it: on Docker Engine before 29.5.1 a compressed archive made the daemon run a decompressor from the container's own file system on the host (CVE-2026-41567). Copies into a container that breaks the policy are refused whatever this rule says.",
+        fix: "build the files into the image or mount a volume; on patched engines this rule can stay off",
         parameters: "none",
     },
     RuleDoc {

@@ -50,6 +50,7 @@ pub fn run(rule: RuleId, w: &Workload, p: &Params) -> Vec<Hit> {
         RuleId::PidsLimit => pids_limit(w),
         RuleId::EnvSecrets => env_secrets(w, p),
         RuleId::PluginManagement => plugin_management(w),
+        RuleId::CopyIntoContainer => copy_into_container(w),
         RuleId::SwarmJoin => swarm_join(w),
         RuleId::UnknownEndpoint => unknown_endpoint(w),
         // Raised by the reader, never by looking at a model.
@@ -708,6 +709,26 @@ fn plugin_management(w: &Workload) -> Vec<Hit> {
             vec![hit(
                 "path",
                 format!("{} {}{target} manages plugins", call.method, call.endpoint),
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn copy_into_container(w: &Workload) -> Vec<Hit> {
+    match &w.call {
+        Some(call) if call.kind == CallKind::CopyIn => {
+            let target = w
+                .name
+                .as_ref()
+                .map(|n| format!(" {n:?}"))
+                .unwrap_or_default();
+            vec![hit(
+                "path",
+                format!(
+                    "{} {} copies an archive into container{target}",
+                    call.method, call.endpoint
+                ),
             )]
         }
         _ => Vec::new(),

@@ -586,6 +586,7 @@ file_rules! {
         pids_limit = "pids-limit" => PidsLimit,
         plugin_management = "plugin-management" => PluginManagement,
         swarm_join = "swarm-join" => SwarmJoin,
+        copy_into_container = "copy-into-container" => CopyIntoContainer,
         unknown_endpoint = "unknown-endpoint" => UnknownEndpoint,
         unreadable_request = "unreadable-request" => UnreadableRequest,
     }

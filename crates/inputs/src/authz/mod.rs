@@ -228,6 +228,9 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
             match m.route.endpoint {
                 Endpoint::PluginManagement => CallKind::PluginManagement,
                 Endpoint::SwarmJoin => CallKind::SwarmJoin,
+                Endpoint::ContainerAccess if m.route.name == "container.archive-put" => {
+                    CallKind::CopyIn
+                }
                 _ => CallKind::Known,
             },
             m.route.name.to_string(),
