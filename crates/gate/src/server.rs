@@ -339,7 +339,7 @@ const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Connections that reach the socket after that wait in its backlog: with
 /// socket activation the service manager keeps the socket, and the next
 /// dockgate answers them, so a restart refuses no request. A connection
-/// accepted an instant before shutdown gets [`DRAIN_GRACE`] to deliver its
+/// accepted an instant before shutdown gets a short grace (250 ms) to deliver its
 /// request, which is then answered, before idle connections are closed.
 pub async fn serve(
     listener: UnixListener,
