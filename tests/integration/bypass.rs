@@ -173,6 +173,10 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
             api("HostConfig.Capabilities", json_post("/v1.41/containers/create?name=bp-caps", r#"{"Image":"testimg","Cmd":["true"],"HostConfig":{"Capabilities":["CAP_SYS_ADMIN"]}}"#), Allow, NoAddedCapabilities("bp-caps")),
         ),
         entry(
+            "moby parseSecurityOpt still accepts the old colon separator: apparmor:unconfined is apparmor=unconfined",
+            api("security option with a colon", json_post("/v1.41/containers/create?name=bp-colon", r#"{"Image":"testimg","HostConfig":{"SecurityOpt":["apparmor:unconfined"]}}"#), Deny(&["security-profile"]), NoContainer("bp-colon")),
+        ),
+        entry(
             "moby profiles/seccomp reads an inline profile (security-opt seccomp=<JSON>) with Go's decoder: DEFAULTACTION is defaultAction",
             api("inline seccomp profile that allows everything", json_post("/v1.41/containers/create?name=bp-seccomp", r#"{"Image":"testimg","HostConfig":{"SecurityOpt":["seccomp={\"DEFAULTACTION\":\"SCMP_ACT_ALLOW\"}"]}}"#), Deny(&["security-profile"]), NoContainer("bp-seccomp")),
         ),
