@@ -2,8 +2,8 @@
 //! parameters, and say what they found in words an operator knows.
 
 use dockgate_model::{
-    is_root_user, CallKind, HostPathEffect, ImageRef, Mount, MountKind, NamespaceMode, Operation,
-    Resolution, Workload,
+    is_root_user, ApiCall, CallKind, HostPathEffect, ImageRef, Mount, MountKind, NamespaceMode,
+    Operation, Resolution, Workload,
 };
 
 use crate::catalog::RuleId;
@@ -698,54 +698,43 @@ fn env_secrets(w: &Workload, p: &Params) -> Vec<Hit> {
         .collect()
 }
 
-fn plugin_management(w: &Workload) -> Vec<Hit> {
+/// One hit when the request goes to an endpoint of `kind`, worded by `what`
+/// from the call and the name the request targets.
+fn call_of_kind(
+    w: &Workload,
+    kind: CallKind,
+    what: impl Fn(&ApiCall, Option<&str>) -> String,
+) -> Vec<Hit> {
     match &w.call {
-        Some(call) if call.kind == CallKind::PluginManagement => {
-            let target = w
-                .name
-                .as_ref()
-                .map(|n| format!(" of {n:?}"))
-                .unwrap_or_default();
-            vec![hit(
-                "path",
-                format!("{} {}{target} manages plugins", call.method, call.endpoint),
-            )]
-        }
+        Some(call) if call.kind == kind => vec![hit("path", what(call, w.name.as_deref()))],
         _ => Vec::new(),
     }
+}
+
+fn plugin_management(w: &Workload) -> Vec<Hit> {
+    call_of_kind(w, CallKind::PluginManagement, |call, name| {
+        let target = name.map(|n| format!(" of {n:?}")).unwrap_or_default();
+        format!("{} {}{target} manages plugins", call.method, call.endpoint)
+    })
 }
 
 fn copy_into_container(w: &Workload) -> Vec<Hit> {
-    match &w.call {
-        Some(call) if call.kind == CallKind::CopyIn => {
-            let target = w
-                .name
-                .as_ref()
-                .map(|n| format!(" {n:?}"))
-                .unwrap_or_default();
-            vec![hit(
-                "path",
-                format!(
-                    "{} {} copies an archive into container{target}",
-                    call.method, call.endpoint
-                ),
-            )]
-        }
-        _ => Vec::new(),
-    }
+    call_of_kind(w, CallKind::CopyIn, |call, name| {
+        let target = name.map(|n| format!(" {n:?}")).unwrap_or_default();
+        format!(
+            "{} {} copies an archive into container{target}",
+            call.method, call.endpoint
+        )
+    })
 }
 
 fn swarm_join(w: &Workload) -> Vec<Hit> {
-    match &w.call {
-        Some(call) if call.kind == CallKind::SwarmJoin => vec![hit(
-            "path",
-            format!(
-                "{} {} makes this node run containers for another swarm's managers",
-                call.method, call.endpoint
-            ),
-        )],
-        _ => Vec::new(),
-    }
+    call_of_kind(w, CallKind::SwarmJoin, |call, _| {
+        format!(
+            "{} {} makes this node run containers for another swarm's managers",
+            call.method, call.endpoint
+        )
+    })
 }
 
 fn unknown_endpoint(w: &Workload) -> Vec<Hit> {
