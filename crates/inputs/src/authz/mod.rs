@@ -205,11 +205,22 @@ impl ReadRequest {
     }
 }
 
+/// Segments every `ContainerAccess` route ends in (a test holds the route
+/// table to this list).
+const ACCESS_SEGMENTS: [&str; 3] = ["/archive", "/attach", "/rename"];
+
 /// Whether a request that changes nothing still needs daemon look-ups: a
 /// copy out of a container or an attach is judged by what the container
 /// has. Cheap (no body is read), for choosing a concurrency budget.
 pub fn reads_existing_container(req: &AuthzRequest) -> bool {
-    let Ok(path) = parse_request_uri(&req.uri) else {
+    // Every GET passes here before it is read: only a target that names
+    // one of these routes, or hides its path behind escapes, is parsed
+    // twice. (Cleaning a path never makes these segments appear.)
+    let uri = req.uri.as_str();
+    if !(ACCESS_SEGMENTS.iter().any(|s| uri.contains(s)) || uri.contains('%')) {
+        return false;
+    }
+    let Ok(path) = parse_request_uri(uri) else {
         return false;
     };
     match_route(&req.method.to_ascii_uppercase(), &path.path)

@@ -108,6 +108,19 @@ fn image_pulls_and_tags_name_their_image() {
 }
 
 #[test]
+fn access_routes_are_all_prefiltered() {
+    for route in routes::ROUTES {
+        if route.endpoint == routes::Endpoint::ContainerAccess {
+            assert!(
+                ACCESS_SEGMENTS.iter().any(|s| route.pattern.contains(s)),
+                "{} is not in ACCESS_SEGMENTS",
+                route.pattern
+            );
+        }
+    }
+}
+
+#[test]
 fn copies_and_attaches_reach_into_their_container() {
     for (method, uri, reaches) in [
         ("GET", "/v1.41/containers/web/archive?path=/etc", true),
@@ -116,6 +129,9 @@ fn copies_and_attaches_reach_into_their_container() {
         ("POST", "/v1.41/containers/web/attach?stream=1", true),
         ("GET", "/v1.41/containers/web/attach/ws", true),
         ("POST", "/v1.41/containers/web/rename?name=db", true),
+        // Escapes cannot hide the route.
+        ("GET", "/v1.41/containers/web/%61rchive?path=/etc", true),
+        ("POST", "/containers/web/attac%68", true),
         // dockgate's own look-ups must stay cheap GETs.
         ("GET", "/v1.41/containers/archive/json", false),
         ("GET", "/v1.41/volumes/archive", false),
