@@ -24,7 +24,7 @@
 use std::path::PathBuf;
 
 use crate::e2e::{
-    api, assert_cases, bind_volume, cli, e2e_enabled, http, import_test_image, json_post,
+    api, assert_cases, bind_volume, cli, e2e_enabled, http, import_test_image, json_post, leak,
     one_daemon_at_a_time, After, Case, Daemon, Expect, PRIV,
 };
 
@@ -36,10 +36,6 @@ struct Bypass {
 
 fn entry(reference: &'static str, case: Case) -> Bypass {
     Bypass { reference, case }
-}
-
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
 }
 
 const HACKTRICKS: &str = "HackTricks, \"AuthZ & AuthN - Docker Access Authorization Plugin\", \

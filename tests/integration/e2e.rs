@@ -293,10 +293,16 @@ impl Drop for Daemon {
     }
 }
 
+/// A string that lives as long as the test process: case tables hold
+/// `&'static str` arguments, some of them built at run time.
+pub fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
 /// `docker volume create` arguments for a local volume that bind-mounts
 /// the host path `device`.
 pub fn bind_volume(name: &'static str, device: &'static str) -> Vec<&'static str> {
-    let device: &'static str = Box::leak(format!("device={device}").into_boxed_str());
+    let device = leak(format!("device={device}"));
     vec![
         "volume",
         "create",
@@ -442,7 +448,7 @@ pub const PRIV: &str = r#"{"Image":"testimg","Cmd":["true"],"HostConfig":{"Privi
 fn cases(plugin: &str) -> Vec<Case> {
     use After::*;
     use Expect::*;
-    let plugin: &'static str = Box::leak(plugin.to_string().into_boxed_str());
+    let plugin = leak(plugin.to_string());
     let mut cases = vec![
         // Benign work goes through and works.
         cli(
@@ -860,7 +866,7 @@ fn cases(plugin: &str) -> Vec<Case> {
         ("--userns", "e2e-d15"),
         ("--cgroupns", "e2e-d16"),
     ] {
-        let what: &'static str = Box::leak(format!("{flag} host").into_boxed_str());
+        let what = leak(format!("{flag} host"));
         cases.push(cli(
             what,
             &["run", "--name", name, flag, "host", "testimg", "true"],

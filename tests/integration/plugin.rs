@@ -7,14 +7,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::e2e::{
-    assert_cases, cli, e2e_enabled, import_test_image, one_daemon_at_a_time, wait_for, After,
+    assert_cases, cli, e2e_enabled, import_test_image, leak, one_daemon_at_a_time, wait_for, After,
     Daemon, Expect,
 };
 use crate::util::dockgate_bin;
-
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
-}
 
 /// Runs the docker CLI and insists on success.
 fn docker_ok(daemon: &Daemon, args: &[&str]) -> String {

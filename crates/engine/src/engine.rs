@@ -269,34 +269,36 @@ impl Engine {
     }
 }
 
+/// An error and the errors that caused it, outermost first.
+fn causes<'e>(
+    err: &'e (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'e (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |e| e.source())
+}
+
 /// An error with its causes: bollard's own message ("client error
 /// (Connect)") hides what the operator must fix.
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
+    let mut text = String::new();
+    for cause in causes(err) {
         let cause_text = cause.to_string();
         if !text.contains(&cause_text) {
-            text.push_str(": ");
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
             text.push_str(&cause_text);
         }
-        source = cause.source();
     }
     text
 }
 
 /// Whether the socket refused us for our permissions.
 fn denied(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = current {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::PermissionDenied {
-                return true;
-            }
-        }
-        current = e.source();
-    }
-    err.to_string()
+    causes(err).any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+    }) || err
+        .to_string()
         .to_ascii_lowercase()
         .contains("permission denied")
 }
