@@ -15,6 +15,7 @@ use dockgate_gate::Gate;
 use dockgate_inputs::authz::{read_request, AuthzRequest};
 use dockgate_inputs::lint::compose::Project;
 use dockgate_inputs::lint::run_line::parse_lines;
+use dockgate_inputs::lint::Target;
 use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, VolumeFacts};
 use dockgate_model::{CallKind, Workload};
 use dockgate_rules::{evaluate, Policy, Requester};
@@ -105,14 +106,20 @@ pub fn authz_request(data: &[u8]) {
     decide_and_check(&AuthzRequest::new(method, uri, body));
 }
 
+/// Runs every rule of the baseline over what a file describes.
+fn judge_all(targets: &[Target]) {
+    static BASELINE: OnceLock<Policy> = OnceLock::new();
+    let policy = BASELINE.get_or_init(Policy::default);
+    for target in targets {
+        let _ = evaluate(policy, &target.workload, &Requester::default());
+    }
+}
+
 /// Lines of a shell script with `docker run` commands.
 pub fn run_lines(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(targets) = parse_lines("fuzz.sh", &text) {
-        let policy = Policy::default();
-        for target in targets {
-            let _ = evaluate(&policy, &target.workload, &Requester::default());
-        }
+        judge_all(&targets);
     }
 }
 
@@ -124,10 +131,7 @@ pub fn compose(data: &[u8]) {
         return;
     };
     if let Ok(targets) = project.targets() {
-        let policy = Policy::default();
-        for target in targets {
-            let _ = evaluate(&policy, &target.workload, &Requester::default());
-        }
+        judge_all(&targets);
     }
 }
 
