@@ -197,67 +197,83 @@ fn not_found(err: &bollard::errors::Error) -> bool {
     )
 }
 
+impl DockerLookup {
+    /// Answers from `cache` while it is fresh, otherwise asks the daemon
+    /// with `fetch` and keeps the answer (a "no such object" included).
+    async fn cached<T, F>(
+        &self,
+        kind: &'static str,
+        cache: &Cache<T>,
+        key: &str,
+        fetch: F,
+    ) -> Result<Option<T>, LookupError>
+    where
+        T: Clone,
+        F: std::future::Future<Output = Result<Option<T>, LookupError>>,
+    {
+        if let Some(hit) = cache.get(key) {
+            self.observe(kind, true);
+            return Ok(hit);
+        }
+        self.observe(kind, false);
+        let found = fetch.await?;
+        cache.put(key, found.clone());
+        Ok(found)
+    }
+}
+
 impl DaemonLookup for DockerLookup {
     async fn container(&self, name: &str) -> Result<Option<Workload>, LookupError> {
         let name = checked(name)?;
-        if let Some(hit) = self.containers.get(name) {
-            self.observe("container", true);
-            return Ok(hit);
-        }
-        self.observe("container", false);
-        let defaults = self.defaults().await?;
-        let found = match self.client().await?.inspect_container(name, None).await {
-            Ok(doc) => {
-                let value = serde_json::to_value(&doc)
-                    .map_err(|e| LookupError(format!("cannot read inspect of {name:?}: {e}")))?;
-                Some(
-                    container_from_value_with(&value, defaults)
-                        .map_err(|e| LookupError(format!("{name:?}: {e}")))?,
-                )
-            }
-            Err(err) if not_found(&err) => None,
-            Err(err) => return Err(LookupError(err.to_string())),
-        };
-        self.containers.put(name, found.clone());
-        Ok(found)
+        self.cached("container", &self.containers, name, async {
+            let defaults = self.defaults().await?;
+            Ok(
+                match self.client().await?.inspect_container(name, None).await {
+                    Ok(doc) => {
+                        let value = serde_json::to_value(&doc).map_err(|e| {
+                            LookupError(format!("cannot read inspect of {name:?}: {e}"))
+                        })?;
+                        Some(
+                            container_from_value_with(&value, defaults)
+                                .map_err(|e| LookupError(format!("{name:?}: {e}")))?,
+                        )
+                    }
+                    Err(err) if not_found(&err) => None,
+                    Err(err) => return Err(LookupError(err.to_string())),
+                },
+            )
+        })
+        .await
     }
 
     async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {
         let name = checked(name)?;
-        if let Some(hit) = self.volumes.get(name) {
-            self.observe("volume", true);
-            return Ok(hit);
-        }
-        self.observe("volume", false);
-        let found = match self.client().await?.inspect_volume(name).await {
-            Ok(volume) => Some(VolumeFacts {
-                driver: volume.driver,
-                options: volume.options.into_iter().collect(),
-            }),
-            Err(err) if not_found(&err) => None,
-            Err(err) => return Err(LookupError(err.to_string())),
-        };
-        self.volumes.put(name, found.clone());
-        Ok(found)
+        self.cached("volume", &self.volumes, name, async {
+            Ok(match self.client().await?.inspect_volume(name).await {
+                Ok(volume) => Some(VolumeFacts {
+                    driver: volume.driver,
+                    options: volume.options.into_iter().collect(),
+                }),
+                Err(err) if not_found(&err) => None,
+                Err(err) => return Err(LookupError(err.to_string())),
+            })
+        })
+        .await
     }
 
     async fn image(&self, reference: &str) -> Result<Option<ImageFacts>, LookupError> {
         let reference = checked(reference)?;
-        if let Some(hit) = self.images.get(reference) {
-            self.observe("image", true);
-            return Ok(hit);
-        }
-        self.observe("image", false);
-        let found = match self.client().await?.inspect_image(reference).await {
-            Ok(image) => Some(ImageFacts {
-                user: image.config.and_then(|c| c.user).unwrap_or_default(),
-                repo_digests: image.repo_digests.unwrap_or_default(),
-            }),
-            Err(err) if not_found(&err) => None,
-            Err(err) => return Err(LookupError(err.to_string())),
-        };
-        self.images.put(reference, found.clone());
-        Ok(found)
+        self.cached("image", &self.images, reference, async {
+            Ok(match self.client().await?.inspect_image(reference).await {
+                Ok(image) => Some(ImageFacts {
+                    user: image.config.and_then(|c| c.user).unwrap_or_default(),
+                    repo_digests: image.repo_digests.unwrap_or_default(),
+                }),
+                Err(err) if not_found(&err) => None,
+                Err(err) => return Err(LookupError(err.to_string())),
+            })
+        })
+        .await
     }
 
     fn remember_container(&self, name: &str, container: &Workload) {
