@@ -116,6 +116,30 @@ fn serve_refuses_an_invalid_policy() {
 }
 
 #[test]
+fn serve_refuses_a_host_root_without_a_host() {
+    // Resolving links in an empty directory would find none: refuse.
+    let dir = Dir::new("serve-root");
+    let socket = dir.path().join("g.sock");
+    let (code, _, stderr) = TestCommand::new(&[
+        "serve",
+        "--host-root",
+        dir.path().to_str().unwrap(),
+        "--socket",
+        socket.to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "dockgate: --host-root {}: no host file system there (no etc directory); mount the host's / there\n",
+            dir.path().display()
+        )
+    );
+    assert!(!socket.exists());
+}
+
+#[test]
 fn explain_prints_rule_docs() {
     let (code, stdout, _) = TestCommand::new(&["explain", "docker-socket"]).run();
     assert_eq!(code, 0);
