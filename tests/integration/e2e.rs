@@ -176,13 +176,20 @@ impl Daemon {
     /// Runs setup commands, each of which must succeed.
     pub fn setup(&self, commands: &[Vec<&str>]) {
         for args in commands {
-            let out = self.docker(args);
-            assert!(
-                out.status.success(),
-                "setup {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            self.docker_ok(args);
         }
+    }
+
+    /// Runs the docker CLI, insists on success, and returns its output.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     /// Runs the docker CLI against this daemon.

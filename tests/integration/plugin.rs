@@ -12,18 +12,6 @@ use crate::e2e::{
 };
 use crate::util::dockgate_bin;
 
-/// Runs the docker CLI and insists on success.
-fn docker_ok(daemon: &Daemon, args: &[&str]) -> String {
-    let out = daemon.docker(args);
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn managed_plugin_enforces_and_guards_itself() {
     if !e2e_enabled() {
@@ -32,12 +20,9 @@ fn managed_plugin_enforces_and_guards_itself() {
     let _turn = one_daemon_at_a_time();
     let mut daemon = Daemon::start_with(None);
     import_test_image(&daemon);
-    docker_ok(
-        &daemon,
-        &[
-            "run", "-d", "--name", "benign", "-u", "1000", "testimg", "sleep", "600",
-        ],
-    );
+    daemon.docker_ok(&[
+        "run", "-d", "--name", "benign", "-u", "1000", "testimg", "sleep", "600",
+    ]);
 
     // A host directory the policy allows, holding a link out of it.
     let allowed = daemon.path("allowed");
@@ -81,21 +66,18 @@ fn managed_plugin_enforces_and_guards_itself() {
 
     let name = format!("dgm{}", std::process::id());
     let bundle = bundle.display().to_string();
-    docker_ok(&daemon, &["plugin", "create", &name, &bundle]);
-    docker_ok(
-        &daemon,
-        &[
-            "plugin",
-            "set",
-            &name,
-            &format!("policy.source={}", etc.display()),
-            &format!(
-                "docker-socket.source={}",
-                daemon.path("docker.sock").display()
-            ),
-        ],
-    );
-    docker_ok(&daemon, &["plugin", "enable", &name]);
+    daemon.docker_ok(&["plugin", "create", &name, &bundle]);
+    daemon.docker_ok(&[
+        "plugin",
+        "set",
+        &name,
+        &format!("policy.source={}", etc.display()),
+        &format!(
+            "docker-socket.source={}",
+            daemon.path("docker.sock").display()
+        ),
+    ]);
+    daemon.docker_ok(&["plugin", "enable", &name]);
     // The plugin is the daemon's authorization plugin from now on.
     let tagged = format!("{name}:latest");
     daemon.restart_dockerd_with(Some(&tagged));
@@ -208,10 +190,7 @@ fn managed_plugin_enforces_and_guards_itself() {
     ];
     assert_cases(&daemon, &cases, &["dockerd.log"]);
     assert_eq!(
-        docker_ok(
-            &daemon,
-            &["plugin", "inspect", "--format", "{{.Enabled}}", &name]
-        ),
+        daemon.docker_ok(&["plugin", "inspect", "--format", "{{.Enabled}}", &name]),
         "true"
     );
     // The plugin's audit records reach the daemon's log.
@@ -234,19 +213,16 @@ fn managed_plugin_enforces_and_guards_itself() {
             .unwrap_or_default()
             .contains("policy reloaded")
     });
-    docker_ok(&daemon, &["plugin", "disable", &name]);
+    daemon.docker_ok(&["plugin", "disable", &name]);
     // Disabling it also took it out of the daemon's authorization chain.
-    docker_ok(
-        &daemon,
-        &[
-            "create",
-            "--privileged",
-            "--name",
-            "pm-after",
-            "testimg",
-            "true",
-        ],
-    );
+    daemon.docker_ok(&[
+        "create",
+        "--privileged",
+        "--name",
+        "pm-after",
+        "testimg",
+        "true",
+    ]);
     daemon.restart_dockerd_with(None);
-    docker_ok(&daemon, &["plugin", "rm", &name]);
+    daemon.docker_ok(&["plugin", "rm", &name]);
 }
