@@ -17,13 +17,15 @@
 //!
 //! A body is decoded against a [`Shape`] (a description of the Go type) into
 //! a canonical [`serde_json::Value`] with the Go field names, which the
-//! adapters then read without any further ambiguity.
+//! adapters then read without any further ambiguity. Decoding streams
+//! through the body once, in the order Go's decoder walks it: keys that no
+//! field takes are skipped, never built.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// Why a body could not be read the way the daemon reads it.
@@ -53,129 +55,6 @@ pub enum GoJsonError {
     },
 }
 
-/// A parsed JSON value that keeps every occurrence of a repeated key, in
-/// order, as Go's streaming decoder sees them.
-/// Strings without escapes borrow from the body instead of being copied:
-/// a create body has a few hundred of them.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Raw<'a> {
-    /// `null`.
-    Null,
-    /// `true` or `false`.
-    Bool(bool),
-    /// A number literal.
-    Number(Number),
-    /// A string.
-    String(Cow<'a, str>),
-    /// An array.
-    Array(Vec<Raw<'a>>),
-    /// An object with every key occurrence.
-    Object(Vec<(Cow<'a, str>, Raw<'a>)>),
-}
-
-/// A JSON number, kept as precise as the literal allows.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Number {
-    /// A non-negative integer literal.
-    Unsigned(u64),
-    /// A negative integer literal.
-    Signed(i64),
-    /// A literal with a fraction or exponent, or out of integer range.
-    Float(f64),
-}
-
-impl Raw<'_> {
-    fn kind(&self) -> &'static str {
-        match self {
-            Raw::Null => "null",
-            Raw::Bool(_) => "a boolean",
-            Raw::Number(_) => "a number",
-            Raw::String(_) => "a string",
-            Raw::Array(_) => "an array",
-            Raw::Object(_) => "an object",
-        }
-    }
-
-    /// Converts to a plain value as Go decodes into `interface{}`: for a
-    /// repeated key the last occurrence replaces the whole value.
-    pub fn to_value(&self) -> Value {
-        match self {
-            Raw::Null => Value::Null,
-            Raw::Bool(b) => Value::Bool(*b),
-            Raw::Number(Number::Unsigned(n)) => Value::from(*n),
-            Raw::Number(Number::Signed(n)) => Value::from(*n),
-            Raw::Number(Number::Float(f)) => Value::from(*f),
-            Raw::String(s) => Value::String(s.to_string()),
-            Raw::Array(items) => Value::Array(items.iter().map(Raw::to_value).collect()),
-            Raw::Object(entries) => {
-                let mut map = Map::new();
-                for (k, v) in entries {
-                    map.insert(k.to_string(), v.to_value());
-                }
-                Value::Object(map)
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Raw<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(RawVisitor)
-    }
-}
-
-struct RawVisitor;
-
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_unit<E>(self) -> Result<Raw<'de>, E> {
-        Ok(Raw::Null)
-    }
-    fn visit_none<E>(self) -> Result<Raw<'de>, E> {
-        Ok(Raw::Null)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Raw<'de>, E> {
-        Ok(Raw::Bool(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Raw<'de>, E> {
-        Ok(Raw::Number(Number::Unsigned(v)))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Raw<'de>, E> {
-        Ok(Raw::Number(Number::Signed(v)))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Raw<'de>, E> {
-        Ok(Raw::Number(Number::Float(v)))
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Raw<'de>, E> {
-        Ok(Raw::String(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Raw<'de>, E> {
-        Ok(Raw::String(Cow::Owned(v.to_string())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Raw<'de>, E> {
-        Ok(Raw::String(Cow::Owned(v)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Raw::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(k) = map.next_key_seed(KeyVisitor)? {
-            let v = map.next_value::<Raw<'de>>()?;
-            entries.push((k, v));
-        }
-        Ok(Raw::Object(entries))
-    }
-}
-
 /// An object key, borrowed from the body when it has no escapes (serde's
 /// own `Cow<str>` always copies).
 struct KeyVisitor;
@@ -202,17 +81,6 @@ impl<'de> Visitor<'de> for KeyVisitor {
     }
     fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
         Ok(Cow::Owned(v))
-    }
-}
-
-/// Parses the first JSON value of `bytes`, ignoring anything after it, as
-/// `json.NewDecoder(body).Decode(&v)` does.
-pub fn parse_first(bytes: &[u8]) -> Result<Raw<'_>, GoJsonError> {
-    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Raw>();
-    match stream.next() {
-        Some(Ok(raw)) => Ok(raw),
-        Some(Err(err)) => Err(GoJsonError::Syntax(err.to_string())),
-        None => Err(GoJsonError::Syntax("the body is empty".into())),
     }
 }
 
@@ -335,8 +203,13 @@ impl Fields {
                 .find(|f| f.name == key)
                 .or_else(|| fields.iter().find(|f| fold_eq(f.name, key))),
             Fields::Many(fields, index) => {
-                if let Some(&i) = index.exact.get(key) {
-                    return Some(&fields[i]);
+                // Every exact match also folds alike, so one look-up by the
+                // folded key finds both, unless two of the struct's names
+                // fold alike: then the exact table decides first.
+                if index.names_collide {
+                    if let Some(&i) = index.exact.get(key) {
+                        return Some(&fields[i]);
+                    }
                 }
                 let mut buffer = [0u8; MAX_FOLDED];
                 let folded = fold_ascii(key, &mut buffer)?;
@@ -355,7 +228,16 @@ const MAX_FOLDED: usize = 64;
 /// Folds a key into `buffer` as [`fold_key`] does, or `None` when it cannot
 /// fold to any field name: longer than every name, or with a rune that folds
 /// to no ASCII letter (field names are ASCII).
-fn fold_ascii<'b>(key: &str, buffer: &'b mut [u8; MAX_FOLDED]) -> Option<&'b str> {
+fn fold_ascii<'b>(key: &str, buffer: &'b mut [u8; MAX_FOLDED]) -> Option<&'b [u8]> {
+    let bytes = key.as_bytes();
+    if bytes.is_ascii() {
+        // Nearly every key: no rune to decode.
+        let folded = buffer.get_mut(..bytes.len())?;
+        for (out, b) in folded.iter_mut().zip(bytes) {
+            *out = b.to_ascii_lowercase();
+        }
+        return Some(folded);
+    }
     let mut len = 0;
     for c in key.chars() {
         let folded = fold_char(c);
@@ -365,25 +247,28 @@ fn fold_ascii<'b>(key: &str, buffer: &'b mut [u8; MAX_FOLDED]) -> Option<&'b str
         buffer[len] = folded as u8;
         len += 1;
     }
-    std::str::from_utf8(&buffer[..len]).ok()
+    Some(&buffer[..len])
 }
 
-/// FNV-1a: the tables hold dockgate's own field names and never grow with
-/// what a client sends, so a keyed hash buys nothing here and costs a third
-/// of the look-up.
+/// A word-at-a-time multiplicative hash (as FxHash): the tables hold
+/// dockgate's own field names and never grow with what a client sends, so
+/// a keyed hash buys nothing here; byte-at-a-time FNV cost a third of each
+/// look-up.
 #[derive(Default)]
-struct Fnv(u64);
+struct WordHash(u64);
 
-impl std::hash::Hasher for Fnv {
+impl std::hash::Hasher for WordHash {
     fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut hash = self.0;
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            hash = (hash.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in words.remainder() {
+            hash = (hash.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
         }
         self.0 = hash;
     }
@@ -393,52 +278,84 @@ impl std::hash::Hasher for Fnv {
     }
 }
 
-type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+type NameMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<WordHash>>;
 
 /// Name tables of one struct shape. A create body has about 90 keys and the
 /// create shape about 100 fields; searching them one by one, folding each
 /// name for the keys dockgate does not model, was the decoder's largest
 /// cost.
 struct FieldIndex {
-    exact: FnvMap<&'static str, usize>,
-    folded: FnvMap<String, usize>,
+    exact: NameMap<&'static str, usize>,
+    folded: NameMap<Box<[u8]>, usize>,
+    /// Whether two different names fold alike (`user` and `User`).
+    names_collide: bool,
 }
 
 impl FieldIndex {
     /// The tables for `fields`, built once per shape and kept for the life
     /// of the process (shapes are a fixed set of constants).
     fn of(fields: &'static [Field]) -> &'static FieldIndex {
-        type Tables = std::sync::RwLock<FnvMap<(usize, usize), &'static FieldIndex>>;
+        type Tables = std::sync::RwLock<NameMap<(usize, usize), &'static FieldIndex>>;
         static TABLES: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
         let tables = TABLES.get_or_init(Default::default);
         let id = (fields.as_ptr() as usize, fields.len());
         if let Some(index) = tables.read().unwrap_or_else(|e| e.into_inner()).get(&id) {
             return index;
         }
-        let mut exact = FnvMap::default();
-        let mut folded = FnvMap::default();
+        let mut exact = NameMap::default();
+        let mut folded = NameMap::default();
+        let mut names_collide = false;
         for (i, field) in fields.iter().enumerate() {
             exact.entry(field.name).or_insert(i);
-            folded.entry(fold_key(field.name)).or_insert(i);
+            let first: &mut usize = folded
+                .entry(fold_key(field.name).into_bytes().into_boxed_slice())
+                .or_insert(i);
+            names_collide |= fields[*first].name != field.name;
         }
-        let index: &'static FieldIndex = Box::leak(Box::new(FieldIndex { exact, folded }));
+        let index: &'static FieldIndex = Box::leak(Box::new(FieldIndex {
+            exact,
+            folded,
+            names_collide,
+        }));
         let mut tables = tables.write().unwrap_or_else(|e| e.into_inner());
         tables.entry(id).or_insert(index)
     }
 }
 
-/// Decodes a body against a shape, returning the canonical value the daemon
-/// would end up with.
-pub fn decode(raw: &Raw<'_>, shape: Shape) -> Result<Value, GoJsonError> {
+/// Decodes the first JSON value of `bytes` against a shape, as
+/// `json.NewDecoder(body).Decode(&v)` does (anything after it is not read),
+/// returning the canonical value the daemon would end up with.
+pub fn decode_bytes(bytes: &[u8], shape: Shape) -> Result<Value, GoJsonError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(GoJsonError::Syntax("the body is empty".into()));
+    }
     let mut decoder = GoDecoder::default();
     let mut out = Value::Null;
-    decoder.value(raw, shape, &mut out, &Path::Root)?;
-    Ok(out)
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let slot = Slot {
+        decoder: &mut decoder,
+        shape,
+        out: &mut out,
+        path: &Path::Root,
+    };
+    match slot.deserialize(&mut json) {
+        Ok(()) => Ok(out),
+        Err(err) => match decoder.failure.take() {
+            // Go checks the whole value's syntax before decoding any of it,
+            // so a syntax error anywhere is what the daemon reports.
+            Some(failure) => Err(syntax_error(bytes).unwrap_or(failure)),
+            None => Err(GoJsonError::Syntax(err.to_string())),
+        },
+    }
 }
 
-/// Parses and decodes in one step.
-pub fn decode_bytes(bytes: &[u8], shape: Shape) -> Result<Value, GoJsonError> {
-    decode(&parse_first(bytes)?, shape)
+/// The syntax error in the first JSON value of `bytes`, if there is one.
+fn syntax_error(bytes: &[u8]) -> Option<GoJsonError> {
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<IgnoredAny>();
+    match values.next() {
+        Some(Err(err)) => Some(GoJsonError::Syntax(err.to_string())),
+        _ => None,
+    }
 }
 
 #[derive(Default)]
@@ -446,6 +363,9 @@ struct GoDecoder {
     /// For each slice path, how many elements the backing array held before
     /// a shorter array truncated it (Go keeps them in the capacity).
     stale: HashMap<String, usize>,
+    /// Why decoding stopped, when it was not the JSON syntax: serde's error
+    /// type cannot carry it.
+    failure: Option<GoJsonError>,
 }
 
 /// Where a value sits in the body. Rendered only when needed (errors and
@@ -489,22 +409,110 @@ impl GoDecoder {
         });
     }
 
-    fn value(
-        &mut self,
-        raw: &Raw<'_>,
-        shape: Shape,
-        out: &mut Value,
-        path: &Path,
-    ) -> Result<(), GoJsonError> {
-        let type_error = |expected: &'static str| GoJsonError::Type {
-            path: path.render(),
+    /// Records why decoding stops, and the error that makes serde stop.
+    fn fail<E: serde::de::Error>(&mut self, failure: GoJsonError) -> E {
+        self.failure = Some(failure);
+        E::custom("stopped")
+    }
+}
+
+/// A JSON scalar as it comes out of the body.
+enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    Unsigned(u64),
+    Signed(i64),
+    Float(f64),
+    Str(&'a str),
+}
+
+impl Scalar<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Scalar::Null => "null",
+            Scalar::Bool(_) => "a boolean",
+            Scalar::Unsigned(_) | Scalar::Signed(_) | Scalar::Float(_) => "a number",
+            Scalar::Str(_) => "a string",
+        }
+    }
+
+    /// The value Go puts in an `interface{}`.
+    fn to_value(&self) -> Value {
+        match self {
+            Scalar::Null => Value::Null,
+            Scalar::Bool(b) => Value::Bool(*b),
+            Scalar::Unsigned(n) => Value::from(*n),
+            Scalar::Signed(n) => Value::from(*n),
+            Scalar::Float(f) => Value::from(*f),
+            Scalar::Str(s) => Value::String((*s).to_string()),
+        }
+    }
+}
+
+/// The kind of a plain value, as type errors name it.
+fn value_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// One place in the canonical output, and the Go type the next JSON value
+/// in the body is decoded into there.
+struct Slot<'s, 'p> {
+    decoder: &'s mut GoDecoder,
+    shape: Shape,
+    out: &'s mut Value,
+    path: &'p Path<'p>,
+}
+
+impl<'s, 'p> Slot<'s, 'p> {
+    fn type_error<E: serde::de::Error>(self, expected: &'static str, found: &'static str) -> E {
+        let path = self.path.render();
+        self.decoder.fail(GoJsonError::Type {
+            path,
             expected,
-            found: raw.kind(),
+            found,
+        })
+    }
+
+    /// A pointer to a non-struct value: anything but `null` decodes into
+    /// what it points to, allocating it first.
+    fn through_pointer<E>(
+        self,
+        inner: Shape,
+        decode: impl FnOnce(Slot<'_, 'p>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut current = match self.out.take() {
+            Value::Null => default_for(inner),
+            other => other,
         };
-        match (shape, raw) {
+        let result = decode(Slot {
+            decoder: &mut *self.decoder,
+            shape: inner,
+            out: &mut current,
+            path: self.path,
+        });
+        *self.out = current;
+        result
+    }
+
+    fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<(), E> {
+        match (self.shape, &value) {
             // null leaves non-nullable values as they are.
-            (Shape::Bool | Shape::Int | Shape::Uint | Shape::Float | Shape::Str, Raw::Null) => {}
-            (Shape::Struct(_), Raw::Null) => {}
+            (
+                Shape::Bool
+                | Shape::Int
+                | Shape::Uint
+                | Shape::Float
+                | Shape::Str
+                | Shape::Struct(_),
+                Scalar::Null,
+            ) => {}
             (
                 Shape::Any
                 | Shape::StrSlice
@@ -512,151 +520,287 @@ impl GoDecoder {
                 | Shape::PtrStruct(_)
                 | Shape::Slice(_)
                 | Shape::Map(_),
-                Raw::Null,
+                Scalar::Null,
             ) => {
-                self.forget_below(path);
-                *out = Value::Null;
+                self.decoder.forget_below(self.path);
+                *self.out = Value::Null;
             }
-            (Shape::Bool, Raw::Bool(b)) => *out = Value::Bool(*b),
-            (Shape::Bool, _) => return Err(type_error("bool")),
-            (Shape::Int, Raw::Number(Number::Unsigned(n))) if *n <= i64::MAX as u64 => {
-                *out = Value::from(*n as i64)
+            (Shape::Opt(inner), _) => return self.through_pointer(*inner, |s| s.scalar(value)),
+            (Shape::Any, _) => *self.out = value.to_value(),
+            (Shape::Bool, Scalar::Bool(b)) => *self.out = Value::Bool(*b),
+            (Shape::Int, Scalar::Unsigned(n)) if *n <= i64::MAX as u64 => {
+                *self.out = Value::from(*n as i64)
             }
-            (Shape::Int, Raw::Number(Number::Signed(n))) => *out = Value::from(*n),
-            (Shape::Int, _) => return Err(type_error("int64")),
-            (Shape::Uint, Raw::Number(Number::Unsigned(n))) => *out = Value::from(*n),
-            (Shape::Uint, _) => return Err(type_error("uint64")),
-            (Shape::Float, Raw::Number(n)) => {
-                *out = match n {
-                    Number::Unsigned(u) => Value::from(*u as f64),
-                    Number::Signed(i) => Value::from(*i as f64),
-                    Number::Float(f) => Value::from(*f),
-                }
+            (Shape::Int, Scalar::Signed(n)) => *self.out = Value::from(*n),
+            (Shape::Uint, Scalar::Unsigned(n)) => *self.out = Value::from(*n),
+            (Shape::Float, Scalar::Unsigned(n)) => *self.out = Value::from(*n as f64),
+            (Shape::Float, Scalar::Signed(n)) => *self.out = Value::from(*n as f64),
+            (Shape::Float, Scalar::Float(f)) => *self.out = Value::from(*f),
+            (Shape::Str, Scalar::Str(s)) => *self.out = Value::String((*s).to_string()),
+            (Shape::StrSlice, Scalar::Str(s)) => {
+                *self.out = Value::Array(vec![Value::String((*s).to_string())])
             }
-            (Shape::Float, _) => return Err(type_error("float64")),
-            (Shape::Str, Raw::String(s)) => *out = Value::String(s.to_string()),
-            (Shape::Str, _) => return Err(type_error("string")),
-            (Shape::Any, raw) => *out = raw.to_value(),
-            (Shape::StrSlice, Raw::String(s)) => {
-                *out = Value::Array(vec![Value::String(s.to_string())])
+            (shape, found) => {
+                let found = found.kind();
+                return Err(self.type_error(expected_name(shape), found));
             }
-            (Shape::StrSlice, Raw::Array(items)) => {
+        }
+        Ok(())
+    }
+}
+
+/// How a type error names the Go type it expected.
+fn expected_name(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Bool => "bool",
+        Shape::Int => "int64",
+        Shape::Uint => "uint64",
+        Shape::Float => "float64",
+        Shape::Str => "string",
+        Shape::StrSlice => "string or array of strings",
+        Shape::Struct(_) | Shape::PtrStruct(_) | Shape::Map(_) => "object",
+        Shape::Slice(_) => "array",
+        Shape::Opt(inner) => expected_name(*inner),
+        Shape::Any => "any value",
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Slot<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        match self.shape {
+            // An interface{} takes the value as it is: for a repeated key
+            // the last occurrence replaces the whole value.
+            Shape::Any => {
+                *self.out = serde::Deserialize::deserialize(deserializer)?;
+                Ok(())
+            }
+            _ => deserializer.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Slot<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.scalar(Scalar::Null)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        self.scalar(Scalar::Null)
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        self.scalar(Scalar::Bool(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        self.scalar(Scalar::Unsigned(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        self.scalar(Scalar::Signed(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        self.scalar(Scalar::Float(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.scalar(Scalar::Str(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        match self.shape {
+            Shape::Opt(inner) => self.through_pointer(*inner, |s| s.visit_seq(seq)),
+            Shape::Any => {
+                let value = serde::Deserialize::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(seq),
+                )?;
+                *self.out = value;
+                Ok(())
+            }
+            Shape::StrSlice => {
                 // StrSlice has its own UnmarshalJSON, which decodes into a
                 // fresh []string: no element merging, null elements are "".
-                let mut list = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
+                let mut list = Vec::new();
+                while let Some(item) = seq.next_element::<Value>()? {
                     match item {
-                        Raw::String(s) => list.push(Value::String(s.to_string())),
-                        Raw::Null => list.push(Value::String(String::new())),
+                        Value::String(s) => list.push(Value::String(s)),
+                        Value::Null => list.push(Value::String(String::new())),
                         other => {
-                            return Err(GoJsonError::Type {
-                                path: Path::Index(path, i).render(),
+                            let path = Path::Index(self.path, list.len()).render();
+                            return Err(self.decoder.fail(GoJsonError::Type {
+                                path,
                                 expected: "string",
-                                found: other.kind(),
-                            })
+                                found: value_kind(&other),
+                            }));
                         }
                     }
                 }
-                *out = Value::Array(list);
+                *self.out = Value::Array(list);
+                Ok(())
             }
-            (Shape::StrSlice, _) => return Err(type_error("string or array of strings")),
-            (Shape::Opt(inner), raw) => {
-                let mut current = match out.take() {
-                    Value::Null => default_for(*inner),
-                    other => other,
-                };
-                self.value(raw, *inner, &mut current, path)?;
-                *out = current;
-            }
-            (Shape::Struct(fields) | Shape::PtrStruct(fields), Raw::Object(entries)) => {
-                if !out.is_object() {
-                    self.forget_below(path);
-                    *out = Value::Object(Map::new());
-                }
-                let fields = Fields::of(fields);
-                for (key, item) in entries {
-                    let Some(field) = fields.find(key) else {
-                        continue;
-                    };
-                    let obj = out.as_object_mut().expect("initialised above");
-                    let target = match field.nest {
-                        Some(nest) => obj
-                            .entry(nest)
-                            .or_insert_with(|| Value::Object(Map::new()))
-                            .as_object_mut()
-                            .expect("nest slots are objects"),
-                        None => obj,
-                    };
-                    let slot = target
-                        .entry(field.name)
-                        .or_insert_with(|| default_for(field.shape));
-                    let nested;
-                    let parent = match field.nest {
-                        Some(nest) => {
-                            nested = Path::Field(path, nest);
-                            &nested
-                        }
-                        None => path,
-                    };
-                    self.value(item, field.shape, slot, &Path::Field(parent, field.name))?;
-                }
-            }
-            (Shape::Struct(_) | Shape::PtrStruct(_), _) => return Err(type_error("object")),
-            (Shape::Map(inner), Raw::Object(entries)) => {
-                if !out.is_object() {
-                    *out = Value::Object(Map::new());
-                }
-                for (key, item) in entries {
-                    // Go zeroes the element before decoding each map entry.
-                    let child = Path::Key(path, key);
-                    self.forget_below(&child);
-                    let mut fresh = default_for(*inner);
-                    self.value(item, *inner, &mut fresh, &child)?;
-                    out.as_object_mut()
-                        .expect("initialised above")
-                        .insert(key.to_string(), fresh);
-                }
-            }
-            (Shape::Map(_), _) => return Err(type_error("object")),
-            (Shape::Slice(inner), Raw::Array(items)) => {
+            Shape::Slice(inner) => {
+                let Slot {
+                    decoder, out, path, ..
+                } = self;
                 let mut old = match out.take() {
                     Value::Array(old) => old,
                     _ => Vec::new(),
                 };
-                let stale_len = if self.stale.is_empty() {
+                let stale_len = if decoder.stale.is_empty() {
                     0
                 } else {
-                    self.stale.get(&path.render()).copied().unwrap_or(0)
+                    decoder.stale.get(&path.render()).copied().unwrap_or(0)
                 };
-                if items.len() > old.len() && stale_len > old.len() {
-                    return Err(GoJsonError::Ambiguous {
-                        path: path.render(),
-                    });
-                }
-                let mut list = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
+                let mut list = Vec::with_capacity(old.len());
+                loop {
+                    let i = list.len();
+                    if i == old.len() && stale_len > old.len() {
+                        // Growing past the old length into elements a
+                        // shorter array truncated: whether Go reuses them
+                        // depends on its capacity growth. Only an array that
+                        // really grows counts.
+                        let mut probe = Value::Null;
+                        let grows = seq
+                            .next_element_seed(Slot {
+                                decoder: &mut *decoder,
+                                shape: Shape::Any,
+                                out: &mut probe,
+                                path,
+                            })?
+                            .is_some();
+                        if grows {
+                            return Err(decoder.fail(GoJsonError::Ambiguous {
+                                path: path.render(),
+                            }));
+                        }
+                        break;
+                    }
                     let child = Path::Index(path, i);
                     let mut slot = if i < old.len() {
                         old[i].take()
                     } else {
-                        self.forget_below(&child);
+                        decoder.forget_below(&child);
                         default_for(*inner)
                     };
-                    self.value(item, *inner, &mut slot, &child)?;
+                    let more = seq.next_element_seed(Slot {
+                        decoder: &mut *decoder,
+                        shape: *inner,
+                        out: &mut slot,
+                        path: &child,
+                    })?;
+                    if more.is_none() {
+                        break;
+                    }
                     list.push(slot);
                 }
-                if items.is_empty() {
+                if list.is_empty() {
                     // Go replaces the slice with a fresh empty one.
-                    self.forget_below(path);
-                } else if old.len() > items.len() {
-                    self.stale.insert(path.render(), old.len().max(stale_len));
+                    decoder.forget_below(path);
+                } else if old.len() > list.len() {
+                    decoder
+                        .stale
+                        .insert(path.render(), old.len().max(stale_len));
                 }
                 *out = Value::Array(list);
+                Ok(())
             }
-            (Shape::Slice(_), _) => return Err(type_error("array")),
+            shape => Err(self.type_error(expected_name(shape), "an array")),
         }
-        Ok(())
     }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        match self.shape {
+            Shape::Opt(inner) => self.through_pointer(*inner, |s| s.visit_map(map)),
+            Shape::Any => {
+                let value = serde::Deserialize::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                *self.out = value;
+                Ok(())
+            }
+            Shape::Struct(fields) | Shape::PtrStruct(fields) => {
+                let Slot {
+                    decoder, out, path, ..
+                } = self;
+                let mut obj = match out.take() {
+                    Value::Object(obj) => obj,
+                    _ => {
+                        decoder.forget_below(path);
+                        Map::new()
+                    }
+                };
+                let fields = Fields::of(fields);
+                while let Some(key) = map.next_key_seed(KeyVisitor)? {
+                    let Some(field) = fields.find(&key) else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    match field.nest {
+                        None => {
+                            let slot = field_slot(&mut obj, field);
+                            map.next_value_seed(Slot {
+                                decoder: &mut *decoder,
+                                shape: field.shape,
+                                out: slot,
+                                path: &Path::Field(path, field.name),
+                            })?;
+                        }
+                        Some(nest) => {
+                            let mut nested = match obj.remove(nest) {
+                                Some(Value::Object(nested)) => nested,
+                                _ => Map::new(),
+                            };
+                            let slot = field_slot(&mut nested, field);
+                            let parent = Path::Field(path, nest);
+                            map.next_value_seed(Slot {
+                                decoder: &mut *decoder,
+                                shape: field.shape,
+                                out: slot,
+                                path: &Path::Field(&parent, field.name),
+                            })?;
+                            obj.insert(nest.to_string(), Value::Object(nested));
+                        }
+                    }
+                }
+                *out = Value::Object(obj);
+                Ok(())
+            }
+            Shape::Map(inner) => {
+                let Slot {
+                    decoder, out, path, ..
+                } = self;
+                if !out.is_object() {
+                    *out = Value::Object(Map::new());
+                }
+                while let Some(key) = map.next_key_seed(KeyVisitor)? {
+                    // Go zeroes the element before decoding each map entry.
+                    let child = Path::Key(path, &key);
+                    decoder.forget_below(&child);
+                    let mut fresh = default_for(*inner);
+                    map.next_value_seed(Slot {
+                        decoder: &mut *decoder,
+                        shape: *inner,
+                        out: &mut fresh,
+                        path: &child,
+                    })?;
+                    if let Value::Object(obj) = &mut *out {
+                        obj.insert(key.into_owned(), fresh);
+                    }
+                }
+                Ok(())
+            }
+            shape => Err(self.type_error(expected_name(shape), "an object")),
+        }
+    }
+}
+
+/// The output slot of a struct field, made with the field's zero value on
+/// its first occurrence.
+fn field_slot<'m>(obj: &'m mut Map<String, Value>, field: &Field) -> &'m mut Value {
+    obj.entry(field.name)
+        .or_insert_with(|| default_for(field.shape))
 }
 
 /// The zero value of a shape in the canonical output.
@@ -727,6 +871,32 @@ mod tests {
         let v = decode_bytes(br#"{"User":"a","user":"b","USER":"c"}"#, Shape::Struct(TWO)).unwrap();
         assert_eq!(v["User"], "a");
         assert_eq!(v["user"], "c");
+    }
+
+    #[test]
+    fn exact_name_beats_folded_name_in_a_long_struct() {
+        // Over SMALL_STRUCT fields, so the name tables answer.
+        const MANY: &[Field] = &[
+            Field::new("A1", Shape::Str),
+            Field::new("A2", Shape::Str),
+            Field::new("A3", Shape::Str),
+            Field::new("A4", Shape::Str),
+            Field::new("A5", Shape::Str),
+            Field::new("A6", Shape::Str),
+            Field::new("A7", Shape::Str),
+            Field::new("user", Shape::Str),
+            Field::new("User", Shape::Str),
+            Field::new("Image", Shape::Str),
+        ];
+        let v = decode_bytes(
+            br#"{"User":"a","user":"b","USER":"c","\u0130mage":"x","iMAGE":"y"}"#,
+            Shape::Struct(MANY),
+        )
+        .unwrap();
+        assert_eq!(v["User"], "a");
+        assert_eq!(v["user"], "c");
+        // U+0130 folds to no ASCII letter in Go's simple folding.
+        assert_eq!(v["Image"], "y");
     }
 
     #[test]
