@@ -80,16 +80,37 @@ pub fn created_container(call: &AuthzResponseCall) -> Option<(String, Option<Str
 
 mod base64_body {
     use base64::Engine;
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
+    /// Decodes the base64 text where it lies in the request: a create's
+    /// body is a few KiB, and copying it into a string first cost as much
+    /// as decoding it.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-        let encoded: Option<String> = Option::deserialize(d)?;
-        match encoded {
-            None => Ok(None),
-            Some(s) => base64::engine::general_purpose::STANDARD
-                .decode(s.as_bytes())
+        d.deserialize_option(OptionalBody)
+    }
+
+    struct OptionalBody;
+
+    impl<'de> serde::de::Visitor<'de> for OptionalBody {
+        type Value = Option<Vec<u8>>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a base64 string or null")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+        fn visit_str<E: serde::de::Error>(self, encoded: &str) -> Result<Self::Value, E> {
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded.as_bytes())
                 .map(Some)
-                .map_err(serde::de::Error::custom),
+                .map_err(E::custom)
         }
     }
 
