@@ -1,7 +1,7 @@
 //! `dockgate-loadgen`: load for AuthZ plugins over their Unix socket.
 //!
 //! ```text
-//! dockgate-loadgen serve-allow-all PATH          # the floor: same server stack, always allows
+//! dockgate-loadgen serve-allow-all [--work-us N] PATH   # the floor: same server stack, always allows
 //! dockgate-loadgen run --socket A [--socket B] [--connections 64] [--requests 100000] [--pid PID]...
 //! ```
 //!
@@ -36,6 +36,11 @@ enum Command {
     ServeAllowAll {
         /// Socket path.
         socket: PathBuf,
+        /// Busy CPU time spent on each request before allowing it, in
+        /// microseconds: a floor that does this much work calibrates what
+        /// any server doing it on the same stack can reach.
+        #[arg(long, default_value_t = 0)]
+        work_us: u64,
     },
     /// Serve a stand-in Docker daemon for the gate's look-ups: it knows no
     /// container or volume, and every image runs as root. It answers at
@@ -75,7 +80,9 @@ fn main() -> Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::ServeAllowAll { socket } => serve_allow_all(&socket).await,
+            Command::ServeAllowAll { socket, work_us } => {
+                serve_allow_all(&socket, Duration::from_micros(work_us)).await
+            }
             Command::ServeFakeDaemon { socket } => serve_fake_daemon(&socket).await,
             Command::Run {
                 sockets,
@@ -116,15 +123,46 @@ async fn allow(_body: axum::body::Bytes) -> impl axum::response::IntoResponse {
     )
 }
 
+/// Spends about `work` of CPU time in user code: a fixed number of rounds
+/// of arithmetic, calibrated once, so that preemption on a shared machine
+/// neither stretches nor shortens the work (a clock read per round would
+/// itself be a system call).
+fn busy(work: Duration) {
+    static ROUNDS_PER_US: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    if work.is_zero() {
+        return;
+    }
+    let per_us = *ROUNDS_PER_US.get_or_init(|| {
+        let rounds = 10_000_000;
+        let started = Instant::now();
+        std::hint::black_box(spin(rounds));
+        let us = started.elapsed().as_micros().max(1) as u64;
+        (rounds / us).max(1)
+    });
+    std::hint::black_box(spin(per_us * work.as_micros() as u64));
+}
+
+fn spin(rounds: u64) -> u64 {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..rounds {
+        x = (x ^ i).wrapping_mul(0x0100_0000_01b3).rotate_left(7);
+    }
+    x
+}
+
 async fn activate() -> &'static str {
     r#"{"Implements":["authz"]}"#
 }
 
-async fn serve_allow_all(socket: &Path) -> Result<()> {
+async fn serve_allow_all(socket: &Path, work: Duration) -> Result<()> {
+    let allow_after_work = move |body: axum::body::Bytes| async move {
+        busy(work);
+        allow(body).await
+    };
     let app = Router::new()
         .route("/Plugin.Activate", post(activate))
-        .route("/AuthZPlugin.AuthZReq", post(allow))
-        .route("/AuthZPlugin.AuthZRes", post(allow))
+        .route("/AuthZPlugin.AuthZReq", post(allow_after_work))
+        .route("/AuthZPlugin.AuthZRes", post(allow_after_work))
         .layer(axum::extract::DefaultBodyLimit::max(16 << 20));
     let listener = dockgate_gate::bind(socket)?;
     dockgate_gate::serve(listener, app, std::future::pending()).await?;
