@@ -25,7 +25,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// Why a body could not be read the way the daemon reads it.
@@ -340,18 +340,22 @@ pub fn decode_bytes(bytes: &[u8], shape: Shape) -> Result<Value, GoJsonError> {
     };
     match slot.deserialize(&mut json) {
         Ok(()) => Ok(out),
-        Err(err) => match decoder.failure.take() {
-            // Go checks the whole value's syntax before decoding any of it,
-            // so a syntax error anywhere is what the daemon reports.
-            Some(failure) => Err(syntax_error(bytes).unwrap_or(failure)),
-            None => Err(GoJsonError::Syntax(err.to_string())),
-        },
+        // Go checks the whole value's syntax before decoding any of it, so
+        // a syntax error anywhere is what the daemon reports; and skipped
+        // values are checked more loosely than the ones decoded.
+        Err(err) => Err(syntax_error(bytes).unwrap_or_else(|| {
+            decoder
+                .failure
+                .take()
+                .unwrap_or_else(|| GoJsonError::Syntax(err.to_string()))
+        })),
     }
 }
 
-/// The syntax error in the first JSON value of `bytes`, if there is one.
+/// The syntax error in the first JSON value of `bytes`, if there is one,
+/// found by reading every string and number of it.
 fn syntax_error(bytes: &[u8]) -> Option<GoJsonError> {
-    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<IgnoredAny>();
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<Value>();
     match values.next() {
         Some(Err(err)) => Some(GoJsonError::Syntax(err.to_string())),
         _ => None,
@@ -734,7 +738,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
                 let fields = Fields::of(fields);
                 while let Some(key) = map.next_key_seed(KeyVisitor)? {
                     let Some(field) = fields.find(&key) else {
-                        map.next_value::<IgnoredAny>()?;
+                        map.next_value::<Skipped>()?;
                         continue;
                     };
                     match field.nest {
@@ -793,6 +797,53 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
             }
             shape => Err(self.type_error(expected_name(shape), "an object")),
         }
+    }
+}
+
+/// A value no field takes, read and dropped. Every string in it is read
+/// as a string (UTF-8 and escapes checked) rather than skipped over, so
+/// that a body is refused for the same malformed text wherever it stands.
+struct Skipped;
+
+impl<'de> serde::Deserialize<'de> for Skipped {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Skipped)
+    }
+}
+
+impl<'de> Visitor<'de> for Skipped {
+    type Value = Skipped;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skipped, A::Error> {
+        while seq.next_element::<Skipped>()?.is_some() {}
+        Ok(Skipped)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skipped, A::Error> {
+        while map.next_key_seed(KeyVisitor)?.is_some() {
+            map.next_value::<Skipped>()?;
+        }
+        Ok(Skipped)
     }
 }
 
@@ -970,6 +1021,35 @@ mod tests {
     fn only_the_first_value_is_read() {
         let v = decode_str(r#"{"Image":"a"} {"HostConfig":{"Privileged":true}}"#).unwrap();
         assert_eq!(v["HostConfig"], Value::Null);
+    }
+
+    #[test]
+    fn malformed_text_is_refused_in_values_no_field_takes() {
+        // Go would read the lone surrogate as U+FFFD; refusing such a body
+        // is the safe side, and it is refused wherever it stands.
+        let err = decode_str(r#"{"Hostname":{"a":["\ud800"]},"Image":"a"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "request body is not valid JSON: unexpected end of hex escape at line 1 column 26"
+        );
+        let err = decode_bytes(
+            b"{\"Hostname\":\"\xff\",\"Image\":\"a\"}",
+            Shape::Struct(OUTER),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "request body is not valid JSON: invalid unicode code point at line 1 column 14"
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_after_a_type_error_is_what_is_reported() {
+        let err = decode_str(r#"{"HostConfig":{"Privileged":"yes"},"Image":"a",}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "request body is not valid JSON: trailing comma at line 1 column 48"
+        );
     }
 
     #[test]
