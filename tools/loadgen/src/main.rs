@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! dockgate-loadgen serve-allow-all [--work-us N] PATH   # the floor: same server stack, always allows
-//! dockgate-loadgen run --socket A [--socket B] [--connections 64] [--requests 100000] [--pid PID]...
+//! dockgate-loadgen run --socket A [--socket B] [--connections 64] [--requests 100000] [--rate R] [--pid PID]...
 //! ```
 //!
 //! `run` replays the requests captured from a real daemon
@@ -70,6 +70,12 @@ enum Command {
         /// after it (`/AuthZPlugin.AuthZRes`), as a daemon does.
         #[arg(long)]
         with_responses: bool,
+        /// Offer this many requests a second in all (open loop) instead of
+        /// sending each connection's next request as soon as its answer
+        /// arrives; latency is then measured at a load the server can
+        /// carry, not at saturation, where it is queueing.
+        #[arg(long)]
+        rate: Option<f64>,
     },
 }
 
@@ -91,11 +97,12 @@ fn main() -> Result<()> {
                 requests,
                 fixtures,
                 with_responses,
+                rate,
             } => {
                 let mix = load_mix(&fixtures, with_responses)?;
                 let mut results = Vec::new();
                 for (i, socket) in sockets.iter().enumerate() {
-                    let result = drive(socket, &mix, connections, requests).await?;
+                    let result = drive(socket, &mix, connections, requests, rate).await?;
                     let memory = pids.get(i).map(|pid| memory_kib(*pid)).transpose()?;
                     print_result(socket, &result, memory);
                     results.push(result);
@@ -270,15 +277,17 @@ async fn drive(
     mix: &[Call],
     connections: usize,
     requests: usize,
+    rate: Option<f64>,
 ) -> Result<RunResult> {
     let next = Arc::new(AtomicUsize::new(0));
     let mix = Arc::new(mix.to_vec());
     let started = Instant::now();
+    let schedule = rate.filter(|r| *r > 0.0).map(|r| (started, r));
     let mut tasks = Vec::new();
     for _ in 0..connections {
         let (next, mix, socket) = (next.clone(), mix.clone(), socket.to_path_buf());
         tasks.push(tokio::spawn(async move {
-            connection(&socket, &mix, &next, requests).await
+            connection(&socket, &mix, &next, requests, schedule).await
         }));
     }
     let mut latencies_us = Vec::with_capacity(requests);
@@ -302,6 +311,7 @@ async fn connection(
     mix: &[Call],
     next: &AtomicUsize,
     total: usize,
+    schedule: Option<(Instant, f64)>,
 ) -> Result<(Vec<u32>, usize)> {
     let mut stream = BufReader::new(
         UnixStream::connect(socket)
@@ -313,6 +323,12 @@ async fn connection(
         let n = next.fetch_add(1, Ordering::Relaxed);
         if n >= total {
             return Ok((latencies, errors));
+        }
+        if let Some((started, rate)) = schedule {
+            // Tokio's timer has a resolution of a millisecond: requests
+            // leave in bursts of rate/1000. Latency counts from the send.
+            let due = started + Duration::from_secs_f64(n as f64 / rate);
+            tokio::time::sleep_until(due.into()).await;
         }
         let (endpoint, body) = &mix[n % mix.len()];
         let head = format!(
