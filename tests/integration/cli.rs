@@ -49,7 +49,7 @@ fn policy_validate_names_the_line_and_problem() {
              `image-digest`, `no-new-privileges`, `read-only-rootfs`, `memory-limit`, `pids-limit`, \
              `plugin-management`, `swarm-join`, `copy-into-container`, `unknown-endpoint`, `unreadable-request`, \
              `host-namespace`, `devices`, \
-             `sysctls`, `runtime`, `cgroup-parent`, `image-registry`, `host-mount`, `docker-socket`, \
+             `sysctls`, `runtime`, `runtime-annotations`, `cgroup-parent`, `image-registry`, `host-mount`, `docker-socket`, \
              `capabilities`, `env-secrets`",
         ),
         (

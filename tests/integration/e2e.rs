@@ -823,6 +823,17 @@ fn cases(plugin: &str) -> Vec<Case> {
             Deny(&["sysctls"]),
             NoContainer("e2e-d27"),
         ),
+        // The 20.10 CLI has no --annotation (API 1.43); newer daemons pass
+        // annotations to runc, which makes systemd properties of these.
+        api(
+            "annotation the runtime acts on",
+            json_post(
+                "/v1.41/containers/create?name=e2e-d27a",
+                r#"{"Image":"testimg","HostConfig":{"Annotations":{"org.systemd.property.DeviceAllow":"/dev/sda rwm"}}}"#,
+            ),
+            Deny(&["runtime-annotations"]),
+            NoContainer("e2e-d27a"),
+        ),
         cli(
             "cgroup parent",
             &[

@@ -104,7 +104,8 @@ fn every_field_with_an_override_file() {
     let mut want: Vec<String> = expected.iter().map(|l| format!("{file}:{l}")).collect();
     want.push("fixtures/compose/everything/compose.override.yaml:5:9: deny security-profile: seccomp filtering disabled (services.sidecar.security_opt[0]=\"seccomp:unconfined\")".into());
     want.push(format!("{file}:55:9: deny mount-propagation: bind mount (through volumes_from app) at \"/srv\" uses rshared propagation (services.sidecar.volumes_from[0])"));
-    want.push("2 of 2 containers violate the policy (capabilities, cgroup-parent, devices, host-mount, host-namespace, mount-propagation, privileged, runtime, security-profile, sysctls)".into());
+    want.push("fixtures/compose/everything/compose.override.yaml:8:7: deny runtime-annotations: sets annotation run.oci.keep_original_groups=\"1\", which the container runtime acts on (services.sidecar.annotations.run.oci.keep_original_groups)".into());
+    want.push("2 of 2 containers violate the policy (capabilities, cgroup-parent, devices, host-mount, host-namespace, mount-propagation, privileged, runtime, runtime-annotations, security-profile, sysctls)".into());
     let got: Vec<&str> = stdout.lines().collect();
     assert_eq!(got, want);
 }

@@ -311,6 +311,9 @@ pub struct Workload {
     pub security: Security,
     /// Sysctls set, name and value.
     pub sysctls: Vec<At<(String, String)>>,
+    /// OCI annotations (`--annotation`, API 1.43), key and value: passed
+    /// to the runtime, some of which acts on them.
+    pub annotations: Vec<At<(String, String)>>,
     /// Ports published on the host.
     pub ports: Vec<PublishedPort>,
     /// `--publish-all`: every exposed port on every interface.
@@ -386,6 +389,7 @@ impl Workload {
         at(&mut s.unmasked_paths, &rename);
         all(&mut s.invalid, &rename);
         all(&mut self.sysctls, &rename);
+        all(&mut self.annotations, &rename);
         for p in &mut self.ports {
             p.field = rename(&p.field);
         }

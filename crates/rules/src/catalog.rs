@@ -53,6 +53,7 @@ rules! {
     Sysctls = "sysctls", Deny, Deny;
     MountPropagation = "mount-propagation", Deny, Deny;
     Runtime = "runtime", Deny, Deny;
+    RuntimeAnnotations = "runtime-annotations", Deny, Deny;
     CgroupParent = "cgroup-parent", Deny, Deny;
     RunAsRoot = "run-as-root", Warn, Deny;
     PublishedPorts = "published-ports", Warn, Deny;
@@ -182,6 +183,13 @@ const DOCS: &[RuleDoc] = &[
         why: "A runtime registered on the daemon may not isolate at all, or may be a plugin runtime that installs code on the host.",
         fix: "use the default runtime, or ask an administrator to allow this one",
         parameters: "allow (runtime names)",
+    },
+    RuleDoc {
+        id: RuleId::RuntimeAnnotations,
+        summary: "Containers must not set OCI annotations that a container runtime acts on.",
+        why: "Since API 1.43 the daemon passes --annotation to the OCI runtime: runc and crun turn org.systemd.property.* into properties of the container's systemd unit (device access, delegation) under the systemd cgroup driver, crun reads run.oci.* (keep_original_groups keeps the daemon's groups), and Kata and gVisor read hypervisor and sandbox settings from io.katacontainers.* and dev.gvisor.*.",
+        fix: "remove the --annotation, or ask an administrator to allow this key",
+        parameters: "allow (annotation keys, or prefixes ending in '.', allowed)",
     },
     RuleDoc {
         id: RuleId::CgroupParent,

@@ -38,6 +38,7 @@ pub fn run(rule: RuleId, w: &Workload, p: &Params) -> Vec<Hit> {
         RuleId::Sysctls => sysctls(w, p),
         RuleId::MountPropagation => mount_propagation(w),
         RuleId::Runtime => runtime(w, p),
+        RuleId::RuntimeAnnotations => runtime_annotations(w, p),
         RuleId::CgroupParent => cgroup_parent(w, p),
         RuleId::RunAsRoot => run_as_root(w),
         RuleId::PublishedPorts => published_ports(w),
@@ -457,6 +458,46 @@ fn runtime(w: &Workload, p: &Params) -> Vec<Hit> {
         )],
         _ => Vec::new(),
     }
+}
+
+/// Annotation key prefixes that a container runtime reads as settings:
+/// runc and crun (`org.systemd.property.`, systemd cgroup driver), crun
+/// (`run.oci.`), Kata Containers (`io.katacontainers.`), gVisor
+/// (`dev.gvisor.`).
+pub const RUNTIME_ANNOTATION_PREFIXES: &[&str] = &[
+    "org.systemd.property.",
+    "run.oci.",
+    "io.katacontainers.",
+    "dev.gvisor.",
+];
+
+fn runtime_annotations(w: &Workload, p: &Params) -> Vec<Hit> {
+    let allowed = |key: &str| {
+        p.annotation_allow
+            .iter()
+            .any(|a| key == a || (a.ends_with('.') && key.starts_with(a.as_str())))
+    };
+    w.annotations
+        .iter()
+        .filter(|a| {
+            // Runtimes compare keys exactly; a key in another case is not
+            // theirs, but it costs nothing to refuse it too.
+            let key = a.value.0.to_ascii_lowercase();
+            RUNTIME_ANNOTATION_PREFIXES
+                .iter()
+                .any(|prefix| key.starts_with(prefix))
+                && !allowed(&a.value.0)
+        })
+        .map(|a| {
+            hit(
+                &a.field,
+                format!(
+                    "sets annotation {}={:?}, which the container runtime acts on ({})",
+                    a.value.0, a.value.1, a.field
+                ),
+            )
+        })
+        .collect()
 }
 
 fn cgroup_parent(w: &Workload, p: &Params) -> Vec<Hit> {

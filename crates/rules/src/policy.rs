@@ -117,6 +117,8 @@ pub struct Params {
     pub sysctl_allow: Vec<String>,
     /// runtime: allowed runtimes.
     pub runtime_allow: Vec<String>,
+    /// runtime-annotations: allowed keys, or prefixes ending in '.'.
+    pub annotation_allow: Vec<String>,
     /// cgroup-parent: allowed prefixes.
     pub cgroup_parent_allow: Vec<String>,
     /// image-registry: allowed registries.
@@ -380,6 +382,7 @@ impl Policy {
                 RuleId::Devices => list(&mut out, "allow", &p.device_allow),
                 RuleId::Sysctls => list(&mut out, "allow", &p.sysctl_allow),
                 RuleId::Runtime => list(&mut out, "allow", &p.runtime_allow),
+                RuleId::RuntimeAnnotations => list(&mut out, "allow", &p.annotation_allow),
                 RuleId::CgroupParent => list(&mut out, "allow", &p.cgroup_parent_allow),
                 RuleId::ImageRegistry => list(&mut out, "allow", &p.registry_allow),
                 RuleId::EnvSecrets => list(&mut out, "names", &p.secret_names),
@@ -595,6 +598,7 @@ file_rules! {
         devices = "devices" => Devices => device_allow,
         sysctls = "sysctls" => Sysctls => sysctl_allow,
         runtime = "runtime" => Runtime => runtime_allow,
+        runtime_annotations = "runtime-annotations" => RuntimeAnnotations => annotation_allow,
         cgroup_parent = "cgroup-parent" => CgroupParent => cgroup_parent_allow,
         image_registry = "image-registry" => ImageRegistry => registry_allow,
     }

@@ -249,6 +249,11 @@ pub fn read_host_config(hc: Fields, workload: &mut Workload) {
             .sysctls
             .push(At::new((key.to_string(), value.to_string()), name));
     }
+    for (name, key, value) in hc.string_map("Annotations") {
+        workload
+            .annotations
+            .push(At::new((key.to_string(), value.to_string()), name));
+    }
     for (port, bindings) in hc.get("PortBindings").as_object().into_iter().flatten() {
         let field = format!("{}[{port:?}]", hc.name("PortBindings"));
         for binding in bindings.as_array().into_iter().flatten() {

@@ -400,7 +400,12 @@ impl Project {
                         d.push(false, "Env", json!(entry), user, at(&key));
                     }
                 }
-                "sysctls" => {
+                "sysctls" | "annotations" => {
+                    let target = if field == "sysctls" {
+                        "Sysctls"
+                    } else {
+                        "Annotations"
+                    };
                     for (i, (key, value)) in pairs(v).into_iter().enumerate() {
                         let k = key.as_str().unwrap_or_default();
                         let val = value.as_ref().and_then(Node::as_str).unwrap_or_default();
@@ -408,7 +413,7 @@ impl Project {
                             Value::Map(_) => format!("{}.{k}", path(field)),
                             _ => format!("{}[{i}]", path(field)),
                         };
-                        d.insert(true, "Sysctls", k, json!(val), user, at(&key));
+                        d.insert(true, target, k, json!(val), user, at(&key));
                     }
                 }
                 "devices" => {

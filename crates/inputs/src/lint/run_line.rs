@@ -532,9 +532,14 @@ fn build(
                 at,
             ),
             "security-opt" => draft.push(true, "SecurityOpt", json!(v), user, at),
-            "sysctl" => {
+            "sysctl" | "annotation" => {
+                let target = if f.long == "sysctl" {
+                    "Sysctls"
+                } else {
+                    "Annotations"
+                };
                 let (k, val) = v.split_once('=').unwrap_or((v, ""));
-                draft.insert(true, "Sysctls", k, json!(val), user, at)
+                draft.insert(true, target, k, json!(val), user, at)
             }
             "network" | "net" if !network_set => {
                 network_set = true;

@@ -153,3 +153,50 @@ fn run_as_root_wording() {
     w.user.requested = At::new("nobody".into(), "Config.User");
     assert!(run_as_root(&w).is_empty());
 }
+
+#[test]
+fn runtime_annotations_flag_what_a_runtime_reads() {
+    let annotated = |keys: &[&str]| Workload {
+        annotations: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                At::new(
+                    (k.to_string(), "v".to_string()),
+                    format!("HostConfig.Annotations[{k:?}]#{i}"),
+                )
+            })
+            .collect(),
+        ..Workload::new(Operation::Container)
+    };
+    let mut p = params();
+    let hits = runtime_annotations(
+        &annotated(&[
+            "org.systemd.property.DeviceAllow",
+            "run.oci.keep_original_groups",
+            "io.katacontainers.config.hypervisor.path",
+            "dev.gvisor.spec.mount.x",
+            "Org.Systemd.Property.Delegate",
+            "com.example.owner",
+            "io.kubernetes.cri.container-name",
+        ]),
+        &p,
+    );
+    let keys: Vec<&str> = hits.iter().map(|h| h.message.as_str()).collect();
+    assert_eq!(hits.len(), 5, "{keys:#?}");
+    assert_eq!(
+        hits[1].message,
+        "sets annotation run.oci.keep_original_groups=\"v\", which the container runtime acts on (HostConfig.Annotations[\"run.oci.keep_original_groups\"]#1)"
+    );
+    p.annotation_allow = vec!["run.oci.keep_original_groups".into(), "dev.gvisor.".into()];
+    let hits = runtime_annotations(
+        &annotated(&[
+            "run.oci.keep_original_groups",
+            "run.oci.other",
+            "dev.gvisor.spec.mount.x",
+        ]),
+        &p,
+    );
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].message.contains("run.oci.other"));
+}

@@ -86,7 +86,7 @@ fn every_setting_reaches_the_model() {
          --security-opt seccomp=unconfined --sysctl kernel.msgmax=1 -p 8080:80 -u 0 \
          --mount type=bind,source=/etc,target=/e,readonly,bind-propagation=rshared \
          --tmpfs /run:size=1m --read-only -m 64m --pids-limit 10 --runtime runsc \
-         --cgroup-parent /x --volumes-from other:ro alpine",
+         --cgroup-parent /x --volumes-from other:ro --annotation run.oci.keep_original_groups=1 alpine",
     );
     let w = &t.workload;
     for kind in NamespaceKind::ALL {
@@ -100,6 +100,10 @@ fn every_setting_reaches_the_model() {
     assert_eq!(w.device_cgroup_rules[0].value, "c 1:3 rwm");
     assert!(w.security.seccomp_unconfined.is_some());
     assert_eq!(w.sysctls[0].value.0, "kernel.msgmax");
+    assert_eq!(
+        w.annotations[0].value,
+        ("run.oci.keep_original_groups".to_string(), "1".to_string())
+    );
     assert_eq!(w.ports[0].host_port, "8080");
     assert_eq!(w.user.requested.value, "0");
     assert_eq!(
