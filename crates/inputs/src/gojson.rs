@@ -1044,6 +1044,34 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_refused_without_exhausting_the_stack() {
+        // A tokio worker's stack, where the gate decodes.
+        let decoded = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                let deep = "[".repeat(100_000);
+                let skipped = decode_str(&format!(r#"{{"Hostname":{deep}"#)).unwrap_err();
+                let kept = decode_bytes(
+                    format!(r#"{{"Volumes":{{"/a":{deep}"#).as_bytes(),
+                    Shape::Struct(crate::docker_types::CONFIG),
+                )
+                .unwrap_err();
+                (skipped.to_string(), kept.to_string())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(
+            decoded.0,
+            "request body is not valid JSON: recursion limit exceeded at line 1 column 139"
+        );
+        assert_eq!(
+            decoded.1,
+            "request body is not valid JSON: recursion limit exceeded at line 1 column 143"
+        );
+    }
+
+    #[test]
     fn a_syntax_error_after_a_type_error_is_what_is_reported() {
         let err = decode_str(r#"{"HostConfig":{"Privileged":"yes"},"Image":"a",}"#).unwrap_err();
         assert_eq!(
