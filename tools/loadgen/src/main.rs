@@ -228,24 +228,27 @@ fn load_mix(dir: &Path, with_responses: bool) -> Result<Vec<Call>> {
             mix.push(("/AuthZPlugin.AuthZReq", serde_json::to_vec(&parsed)?));
             if with_responses {
                 let create = parsed.uri.contains("/containers/create");
-                let mut response = serde_json::to_value(&parsed)?;
-                let fields = response.as_object_mut().context("a request is an object")?;
-                fields.insert(
-                    "ResponseStatusCode".into(),
-                    (if create { 201 } else { 204 }).into(),
-                );
+                // In Go's field order, as the daemon writes it: the request's
+                // fields first, then the response's.
+                let mut response = serde_json::to_vec(&parsed)?;
+                response
+                    .pop()
+                    .filter(|b| *b == b'}')
+                    .context("a request is an object")?;
                 let body = if create {
                     // {"Id":"<64 hex>","Warnings":[]}, base64
-                    "eyJJZCI6IjRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmMiLCJXYXJuaW5ncyI6W119".into()
+                    r#""eyJJZCI6IjRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmMiLCJXYXJuaW5ncyI6W119""#
                 } else {
-                    serde_json::Value::Null
+                    "null"
                 };
-                fields.insert("ResponseBody".into(), body);
-                fields.insert(
-                    "ResponseHeaders".into(),
-                    serde_json::json!({"Content-Type": "application/json"}),
+                response.extend_from_slice(
+                    format!(
+                        r#","ResponseStatusCode":{},"ResponseBody":{body},"ResponseHeaders":{{"Content-Type":"application/json"}}}}"#,
+                        if create { 201 } else { 204 }
+                    )
+                    .as_bytes(),
                 );
-                mix.push(("/AuthZPlugin.AuthZRes", serde_json::to_vec(&response)?));
+                mix.push(("/AuthZPlugin.AuthZRes", response));
             }
         }
     }
