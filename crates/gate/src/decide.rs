@@ -1,10 +1,13 @@
 //! One AuthZ request in, one verdict and one audit record out.
 
-use std::sync::{Arc, RwLock};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use dockgate_inputs::authz::routes::Endpoint;
 use dockgate_inputs::authz::{
-    created_container, read_request, reads_existing_container, AuthzRequest, AuthzResponseCall,
+    created_as, created_container, read_request, reads_existing_container, same_request,
+    AuthzRequest, AuthzResponseCall,
 };
 use dockgate_inputs::resolve::{resolve, DaemonLookup};
 use dockgate_model::{Operation, Workload};
@@ -23,7 +26,15 @@ pub struct Gate<L> {
     policy: RwLock<Arc<Policy>>,
     lookup: L,
     metrics: Arc<Metrics>,
+    /// Creates allowed and not yet answered, with the workload their
+    /// request reads as: the daemon's response call repeats the request,
+    /// and learning from it need not read the same body again.
+    pending_creates: Mutex<VecDeque<(AuthzRequest, Workload)>>,
 }
+
+/// Most allowed creates kept waiting for their response call; the daemon
+/// sends it at once, so only a burst of concurrent creates fills this.
+const PENDING_CREATES: usize = 64;
 
 /// What a request needs before it can be judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +58,7 @@ impl<L: DaemonLookup> Gate<L> {
             metrics,
             policy: RwLock::new(Arc::new(policy)),
             lookup,
+            pending_creates: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -104,7 +116,21 @@ impl<L: DaemonLookup> Gate<L> {
     /// remembered is the create request that was judged, which is what the
     /// container is: nothing the gate has not already seen.
     pub fn learn(&self, call: &AuthzResponseCall) {
-        if let Some((id, name, container)) = created_container(call) {
+        let judged = {
+            let mut pending = self
+                .pending_creates
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let at = pending
+                .iter()
+                .rposition(|(request, _)| same_request(request, &call.request));
+            at.and_then(|at| pending.remove(at))
+        };
+        let created = match judged {
+            Some((_, workload)) => created_as(call, workload),
+            None => created_container(call),
+        };
+        if let Some((id, name, container)) = created {
             self.lookup.remember_container(&id, &container);
             if let Some(name) = name.filter(|n| !n.is_empty()) {
                 self.lookup.remember_container(&name, &container);
@@ -146,6 +172,13 @@ impl<L: DaemonLookup> Gate<L> {
         let verdict = match read_request(request) {
             Err(err) => Verdict::unreadable(err.to_string()),
             Ok(mut read) => {
+                let create = read
+                    .route
+                    .as_ref()
+                    .is_some_and(|m| m.route.endpoint == Endpoint::ContainerCreate);
+                // As read, before look-ups fill it in: what the response
+                // call's request reads as.
+                let as_read = create.then(|| read.workload.clone());
                 record.path = read.path.path.clone();
                 record.endpoint = read.endpoint_name();
                 if let Some(matched) = &read.route {
@@ -205,11 +238,33 @@ impl<L: DaemonLookup> Gate<L> {
                     Box::pin(self.judge_target(&policy, name, reach, &requester, &mut verdict))
                         .await;
                 }
+                if let Some(workload) = as_read.filter(|_| verdict.allowed()) {
+                    self.await_response(request, workload);
+                }
                 verdict
             }
         };
         let record = record.finish(&verdict);
         (verdict, record)
+    }
+
+    /// Keeps an allowed create until its response call comes.
+    fn await_response(&self, request: &AuthzRequest, workload: Workload) {
+        let request = AuthzRequest {
+            method: request.method.clone(),
+            uri: request.uri.clone(),
+            body: request.body.clone(),
+            headers: request.headers.clone(),
+            ..AuthzRequest::default()
+        };
+        let mut pending = self
+            .pending_creates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if pending.len() >= PENDING_CREATES {
+            pending.pop_front();
+        }
+        pending.push_back((request, workload));
     }
 
     /// An exec session, a copy in or out (`docker cp`) or an attached
@@ -274,5 +329,100 @@ impl<L: DaemonLookup> Gate<L> {
                 Ok(Some(existing))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockgate_inputs::resolve::{ImageFacts, LookupError, VolumeFacts};
+
+    /// Remembers what the gate tells it; knows no container.
+    #[derive(Default)]
+    struct Recording {
+        remembered: Mutex<Vec<(String, Workload)>>,
+    }
+
+    impl DaemonLookup for Recording {
+        async fn container(&self, _name: &str) -> Result<Option<Workload>, LookupError> {
+            Ok(None)
+        }
+        async fn volume(&self, _name: &str) -> Result<Option<VolumeFacts>, LookupError> {
+            Ok(None)
+        }
+        async fn image(&self, _reference: &str) -> Result<Option<ImageFacts>, LookupError> {
+            Ok(Some(ImageFacts {
+                user: "1000".into(),
+                repo_digests: Vec::new(),
+            }))
+        }
+        fn remember_container(&self, name: &str, container: &Workload) {
+            self.remembered
+                .lock()
+                .unwrap()
+                .push((name.to_string(), container.clone()));
+        }
+    }
+
+    fn answered(request: &AuthzRequest, id: &str) -> AuthzResponseCall {
+        AuthzResponseCall {
+            request: request.clone(),
+            status: 201,
+            body: Some(format!(r#"{{"Id":"{id}","Warnings":[]}}"#).into_bytes()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_judged_create_is_learned_without_reading_it_again() {
+        let gate = Gate::new(Policy::default(), Recording::default());
+        let create = AuthzRequest::new(
+            "POST",
+            "/v1.41/containers/create?name=web",
+            Some(br#"{"Image":"testimg","HostConfig":{"Binds":["data:/data"]}}"#),
+        );
+        let (verdict, _) = gate.decide(&create).await;
+        assert!(verdict.allowed(), "{verdict:?}");
+        assert_eq!(gate.pending_creates.lock().unwrap().len(), 1);
+
+        let id = "4f2c".repeat(16);
+        gate.learn(&answered(&create, &id));
+        assert!(gate.pending_creates.lock().unwrap().is_empty());
+        let remembered = gate.lookup.remembered.lock().unwrap().clone();
+        let names: Vec<&str> = remembered.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, [id.as_str(), "web"]);
+        // The same as reading the response call's request afresh.
+        let (_, _, read) = created_container(&answered(&create, &id)).unwrap();
+        assert_eq!(remembered[0].1, read);
+    }
+
+    #[tokio::test]
+    async fn only_the_same_request_is_taken_for_a_judged_one() {
+        let gate = Gate::new(Policy::default(), Recording::default());
+        let judged = AuthzRequest::new(
+            "POST",
+            "/v1.41/containers/create",
+            Some(br#"{"Image":"testimg"}"#),
+        );
+        assert!(gate.decide(&judged).await.0.allowed());
+        // Another body under the same path: read for itself, and the
+        // judged create stays pending.
+        let other = AuthzRequest::new(
+            "POST",
+            "/v1.41/containers/create",
+            Some(br#"{"Image":"testimg","HostConfig":{"Privileged":true}}"#),
+        );
+        let id = "a1b2".repeat(16);
+        gate.learn(&answered(&other, &id));
+        assert_eq!(gate.pending_creates.lock().unwrap().len(), 1);
+        let remembered = gate.lookup.remembered.lock().unwrap().clone();
+        assert_eq!(remembered.len(), 1);
+        assert_eq!(
+            remembered[0].1.privileged.as_ref().map(|p| p.value),
+            Some(true)
+        );
+        // A denied create is never kept.
+        let (verdict, _) = gate.decide(&other).await;
+        assert!(!verdict.allowed());
+        assert_eq!(gate.pending_creates.lock().unwrap().len(), 1);
     }
 }

@@ -70,12 +70,30 @@ pub fn created_container(call: &AuthzResponseCall) -> Option<(String, Option<Str
     if read.route.as_ref()?.route.endpoint != Endpoint::ContainerCreate {
         return None;
     }
+    created_as(call, read.workload)
+}
+
+/// [`created_container`] for a response call whose request is known to be
+/// a container create that reads as `workload`: only the response is read.
+pub fn created_as(
+    call: &AuthzResponseCall,
+    workload: Workload,
+) -> Option<(String, Option<String>, Workload)> {
+    if !(200..300).contains(&call.status) {
+        return None;
+    }
     let response: serde_json::Value = serde_json::from_slice(call.body.as_deref()?).ok()?;
     let id = response.get("Id")?.as_str()?;
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    Some((id.to_string(), read.workload.name.clone(), read.workload))
+    Some((id.to_string(), workload.name.clone(), workload))
+}
+
+/// Whether two calls describe the same request: everything
+/// [`read_request`] reads is equal, so both read alike.
+pub fn same_request(a: &AuthzRequest, b: &AuthzRequest) -> bool {
+    a.method == b.method && a.uri == b.uri && a.body == b.body && a.headers == b.headers
 }
 
 mod base64_body {
