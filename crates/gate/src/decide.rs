@@ -117,10 +117,7 @@ impl<L: DaemonLookup> Gate<L> {
     /// container is: nothing the gate has not already seen.
     pub fn learn(&self, call: &AuthzResponseCall) {
         let judged = {
-            let mut pending = self
-                .pending_creates
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut pending = self.pending_creates();
             let at = pending
                 .iter()
                 .rposition(|(request, _)| same_request(request, &call.request));
@@ -250,21 +247,17 @@ impl<L: DaemonLookup> Gate<L> {
 
     /// Keeps an allowed create until its response call comes.
     fn await_response(&self, request: &AuthzRequest, workload: Workload) {
-        let request = AuthzRequest {
-            method: request.method.clone(),
-            uri: request.uri.clone(),
-            body: request.body.clone(),
-            headers: request.headers.clone(),
-            ..AuthzRequest::default()
-        };
-        let mut pending = self
-            .pending_creates
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut pending = self.pending_creates();
         if pending.len() >= PENDING_CREATES {
             pending.pop_front();
         }
-        pending.push_back((request, workload));
+        pending.push_back((request.as_read(), workload));
+    }
+
+    fn pending_creates(&self) -> std::sync::MutexGuard<'_, VecDeque<(AuthzRequest, Workload)>> {
+        self.pending_creates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// An exec session, a copy in or out (`docker cp`) or an attached

@@ -326,7 +326,12 @@ impl FieldIndex {
 /// `json.NewDecoder(body).Decode(&v)` does (anything after it is not read),
 /// returning the canonical value the daemon would end up with.
 pub fn decode_bytes(bytes: &[u8], shape: Shape) -> Result<Value, GoJsonError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    // JSON's white space, not Rust's (which takes in form feeds): a body of
+    // a form feed is not empty but malformed.
+    if bytes
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
         return Err(GoJsonError::Syntax("the body is empty".into()));
     }
     let mut decoder = GoDecoder::default();
@@ -340,9 +345,9 @@ pub fn decode_bytes(bytes: &[u8], shape: Shape) -> Result<Value, GoJsonError> {
     };
     match slot.deserialize(&mut json) {
         Ok(()) => Ok(out),
-        // Go checks the whole value's syntax before decoding any of it, so
-        // a syntax error anywhere is what the daemon reports; and skipped
-        // values are checked more loosely than the ones decoded.
+        // Go checks the whole value's syntax before decoding any of it, so a
+        // syntax error anywhere, even past a type error, is what the daemon
+        // reports.
         Err(err) => Err(syntax_error(bytes).unwrap_or_else(|| {
             decoder
                 .failure
@@ -775,9 +780,10 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
                 let Slot {
                     decoder, out, path, ..
                 } = self;
-                if !out.is_object() {
-                    *out = Value::Object(Map::new());
-                }
+                let mut obj = match out.take() {
+                    Value::Object(obj) => obj,
+                    _ => Map::new(),
+                };
                 while let Some(key) = map.next_key_seed(KeyVisitor)? {
                     // Go zeroes the element before decoding each map entry.
                     let child = Path::Key(path, &key);
@@ -789,10 +795,9 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
                         out: &mut fresh,
                         path: &child,
                     })?;
-                    if let Value::Object(obj) = &mut *out {
-                        obj.insert(key.into_owned(), fresh);
-                    }
+                    obj.insert(key.into_owned(), fresh);
                 }
+                *out = Value::Object(obj);
                 Ok(())
             }
             shape => Err(self.type_error(expected_name(shape), "an object")),
@@ -1068,6 +1073,18 @@ mod tests {
         assert_eq!(
             decoded.1,
             "request body is not valid JSON: recursion limit exceeded at line 1 column 143"
+        );
+    }
+
+    #[test]
+    fn only_json_white_space_makes_an_empty_body() {
+        assert_eq!(
+            decode_str(" \t\r\n").unwrap_err().to_string(),
+            "request body is not valid JSON: the body is empty"
+        );
+        assert_eq!(
+            decode_str("\u{c}").unwrap_err().to_string(),
+            "request body is not valid JSON: expected value at line 1 column 1"
         );
     }
 

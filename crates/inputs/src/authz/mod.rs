@@ -96,6 +96,20 @@ pub fn same_request(a: &AuthzRequest, b: &AuthzRequest) -> bool {
     a.method == b.method && a.uri == b.uri && a.body == b.body && a.headers == b.headers
 }
 
+impl AuthzRequest {
+    /// A copy of what [`read_request`] reads (and [`same_request`]
+    /// compares): the method, target, body and headers.
+    pub fn as_read(&self) -> AuthzRequest {
+        AuthzRequest {
+            method: self.method.clone(),
+            uri: self.uri.clone(),
+            body: self.body.clone(),
+            headers: self.headers.clone(),
+            ..AuthzRequest::default()
+        }
+    }
+}
+
 mod base64_body {
     use base64::Engine;
     use serde::{Deserializer, Serializer};
