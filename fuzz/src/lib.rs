@@ -16,30 +16,15 @@ use dockgate_inputs::authz::{read_request, AuthzRequest};
 use dockgate_inputs::lint::compose::Project;
 use dockgate_inputs::lint::run_line::parse_lines;
 use dockgate_inputs::lint::Target;
-use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, VolumeFacts};
-use dockgate_model::{CallKind, Workload};
+use dockgate_inputs::resolve::{DaemonLookup, FakeDaemon};
+use dockgate_model::CallKind;
 use dockgate_rules::{evaluate, Policy, Requester};
 
-/// A daemon that has nothing: every look-up finds no such object.
-pub struct EmptyDaemon;
-
-impl DaemonLookup for EmptyDaemon {
-    async fn container(&self, _name: &str) -> Result<Option<Workload>, LookupError> {
-        Ok(None)
-    }
-
-    async fn volume(&self, _name: &str) -> Result<Option<VolumeFacts>, LookupError> {
-        Ok(None)
-    }
-
-    async fn image(&self, _reference: &str) -> Result<Option<ImageFacts>, LookupError> {
-        Ok(None)
-    }
-}
-
-fn gate() -> &'static Gate<EmptyDaemon> {
-    static GATE: OnceLock<Gate<EmptyDaemon>> = OnceLock::new();
-    GATE.get_or_init(|| Gate::new(Policy::default(), EmptyDaemon))
+/// The gate in front of a daemon that has nothing: every look-up finds no
+/// such object.
+fn gate() -> &'static Gate<FakeDaemon> {
+    static GATE: OnceLock<Gate<FakeDaemon>> = OnceLock::new();
+    GATE.get_or_init(|| Gate::new(Policy::default(), FakeDaemon::new()))
 }
 
 thread_local! {

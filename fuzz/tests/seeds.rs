@@ -57,7 +57,7 @@ fn the_gate_check_can_fail() {
     // A policy that lets unknown endpoints through makes the check fire.
     let gate = dockgate_gate::Gate::new(
         Policy::from_toml("[rules.unknown-endpoint]\naction = \"off\"\n").unwrap(),
-        dockgate_fuzz::EmptyDaemon,
+        dockgate_inputs::resolve::FakeDaemon::new(),
     );
     let request = AuthzRequest::new("POST", "/v1.41/no/such/endpoint", None);
     dockgate_fuzz::check_with(&gate, &request);

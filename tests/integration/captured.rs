@@ -4,7 +4,8 @@
 use dockgate_gate::Gate;
 use dockgate_rules::{Decision, Policy, Profile};
 
-use crate::util::{captured, FixtureLookup};
+use crate::util::{captured, captured_daemon};
+use dockgate_inputs::resolve::FakeDaemon;
 
 /// (decision, rule ids) for each request of a capture.
 type Expected<'a> = &'a [(Decision, &'static [&'static str])];
@@ -13,7 +14,7 @@ use Decision::{Allow, Deny};
 
 const STARTED: [(Decision, &[&str]); 3] = [(Allow, &[]), (Allow, &[]), (Allow, &[])];
 
-fn check(gate: &Gate<FixtureLookup>, name: &str, expected: Expected<'_>) {
+fn check(gate: &Gate<FakeDaemon>, name: &str, expected: Expected<'_>) {
     let (command, requests) = captured(name);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -50,7 +51,7 @@ fn with_started(
 
 #[test]
 fn baseline_over_every_capture() {
-    let gate = Gate::new(Policy::default(), FixtureLookup::captured());
+    let gate = Gate::new(Policy::default(), captured_daemon());
     let creates: &[(&str, Decision, &[&str])] = &[
         ("run-plain", Allow, &["run-as-root"]),
         ("run-bind-ro", Deny, &["host-mount", "run-as-root"]),
@@ -133,7 +134,7 @@ fn references_resolve_to_what_the_daemon_holds() {
     // host bind mount and host namespaces.
     let gate = Gate::new(
         Policy::default(),
-        FixtureLookup::captured().alias("runner", "i-bind"),
+        captured_daemon().alias("runner", "i-bind"),
     );
     check(
         &gate,
@@ -142,7 +143,7 @@ fn references_resolve_to_what_the_daemon_holds() {
     );
     let gate = Gate::new(
         Policy::default(),
-        FixtureLookup::captured().alias("runner", "i-hostns"),
+        captured_daemon().alias("runner", "i-hostns"),
     );
     check(
         &gate,
@@ -153,8 +154,7 @@ fn references_resolve_to_what_the_daemon_holds() {
 
 #[test]
 fn failed_lookups_fail_closed() {
-    let mut lookup = FixtureLookup::captured();
-    lookup.broken = vec!["runner".into()];
+    let lookup = captured_daemon().broken("runner");
     let gate = Gate::new(Policy::default(), lookup);
     check(
         &gate,
@@ -170,10 +170,7 @@ fn failed_lookups_fail_closed() {
 
 #[test]
 fn restricted_over_captures() {
-    let gate = Gate::new(
-        Policy::from_profile(Profile::Restricted),
-        FixtureLookup::captured(),
-    );
+    let gate = Gate::new(Policy::from_profile(Profile::Restricted), captured_daemon());
     check(
         &gate,
         "run-user-limits",
@@ -226,7 +223,7 @@ fn restricted_over_captures() {
 
 #[test]
 fn denial_messages_name_rule_field_and_fix() {
-    let gate = Gate::new(Policy::default(), FixtureLookup::captured());
+    let gate = Gate::new(Policy::default(), captured_daemon());
     let (_, requests) = captured("run-bind-root");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -6,10 +6,10 @@ use dockgate_gate::Gate;
 use dockgate_inputs::authz::AuthzRequest;
 use dockgate_rules::{Policy, Verdict};
 
-use crate::util::FixtureLookup;
+use crate::util::captured_daemon;
 
 fn decide(request: &AuthzRequest) -> Verdict {
-    let gate = Gate::new(Policy::default(), FixtureLookup::captured());
+    let gate = Gate::new(Policy::default(), captured_daemon());
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -203,6 +203,100 @@ fn crafted_requests() {
             AuthzRequest::new("POST", "/containers/i-plain/start", None),
             "allow",
         ),
+        // moby postContainersStart reads a start body only when it is over
+        // 7 bytes (then refuses it from API 1.24); restart never reads one.
+        (
+            "start with a 2-byte body the daemon ignores, of a privileged one",
+            post("/v1.41/containers/i-priv/start", "{}"),
+            "privileged,capabilities,devices",
+        ),
+        (
+            "start with a 7-byte body the daemon ignores, at API 1.23",
+            post("/v1.23/containers/i-bind/start", r#"{"a":1}"#),
+            "host-mount",
+        ),
+        (
+            "start with a HostConfig the daemon refuses from API 1.24",
+            post("/v1.41/containers/i-priv/start", r#"{"Privileged":false}"#),
+            "privileged,capabilities,devices",
+        ),
+        (
+            "restart with a body the daemon never reads",
+            post("/v1.41/containers/i-bind/restart", r#"{"Binds":[]}"#),
+            "host-mount",
+        ),
+        (
+            "API 1.23 start whose HostConfig adds nothing, of a host-bind one",
+            post("/v1.23/containers/i-bind/start", r#"{"Memory":1048576}"#),
+            "host-mount",
+        ),
+        (
+            "API 1.23 start whose HostConfig is privileged, of a plain one",
+            post("/v1.23/containers/i-plain/start", r#"{"Privileged":true}"#),
+            "privileged",
+        ),
+        (
+            "API 1.23 start of a plain one with a plain HostConfig",
+            post("/v1.23/containers/i-plain/start", r#"{"Memory":1048576}"#),
+            "allow",
+        ),
+        // A restart policy makes the daemon start the container by itself.
+        (
+            "restart policy on a privileged container",
+            post("/v1.41/containers/i-priv/update", r#"{"RestartPolicy":{"name":"always"}}"#),
+            "privileged,capabilities,devices",
+        ),
+        (
+            "memory limit of a privileged container",
+            post("/v1.41/containers/i-priv/update", r#"{"Memory":67108864,"RestartPolicy":{"Name":"no"}}"#),
+            "allow",
+        ),
+        (
+            "restart policy on a plain container",
+            post("/v1.41/containers/i-plain/update", r#"{"RestartPolicy":{"Name":"unless-stopped"}}"#),
+            "allow",
+        ),
+        // Policy gaps: layer 2 networks, AppArmor profiles, NFS from the host.
+        (
+            "macvlan network on a host interface",
+            post("/v1.41/networks/create", r#"{"Name":"l2","Driver":"macvlan","Options":{"parent":"eth0"}}"#),
+            "network-driver",
+        ),
+        (
+            "ipvlan network, driver key in another case",
+            post("/v1.41/networks/create", r#"{"Name":"l2","driver":"ipvlan"}"#),
+            "network-driver",
+        ),
+        (
+            "bridge network",
+            post("/v1.41/networks/create", r#"{"Name":"app","Driver":"bridge"}"#),
+            "allow",
+        ),
+        (
+            "config-only network (a template)",
+            post("/v1.41/networks/create", r#"{"Name":"cfg","Driver":"macvlan","ConfigOnly":true,"Options":{"parent":"eth0"}}"#),
+            "allow",
+        ),
+        (
+            "AppArmor profile off the allow-list",
+            post("/v1.41/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"SecurityOpt":["apparmor=lxc-container-default-with-nesting"]}}"#),
+            "security-profile",
+        ),
+        (
+            "AppArmor's docker-default profile",
+            post("/v1.41/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"SecurityOpt":["apparmor=docker-default"]}}"#),
+            "allow",
+        ),
+        (
+            "NFS volume from the host's loopback",
+            post("/v1.41/volumes/create", r#"{"Name":"nfs","Driver":"local","DriverOpts":{"type":"nfs","o":"addr=127.0.0.1,rw","device":":/"}}"#),
+            "host-mount,docker-socket",
+        ),
+        (
+            "NFS volume inline with a container, from the host's loopback",
+            post("/v1.41/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"Mounts":[{"Type":"volume","Source":"nfs2","Target":"/x","VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"type":"nfs","o":"addr=localhost","device":":/etc"}}}}]}}"#),
+            "host-mount",
+        ),
         (
             "exec into a container running privileged since before the gate",
             post("/containers/i-priv/exec", r#"{"User":"1000","Cmd":["sh"]}"#),
@@ -324,7 +418,16 @@ fn crafted_requests() {
             "allow",
         ),
         ("swarm join", post("/v1.41/swarm/join", r#"{"RemoteAddrs":["10.0.0.1:2377"],"JoinToken":"x"}"#), "swarm-join"),
-        ("swarm init", post("/v1.41/swarm/init", r#"{"ListenAddr":"0.0.0.0:2377"}"#), "allow"),
+        ("swarm init", post("/v1.41/swarm/init", r#"{"ListenAddr":"0.0.0.0:2377"}"#), "swarm-join"),
+        ("swarm join tokens", AuthzRequest::new("GET", "/v1.41/swarm", None), "swarm-join"),
+        ("swarm token rotation", post("/v1.41/swarm/update?version=10&rotateWorkerToken=true", r#"{"Name":"default"}"#), "swarm-join"),
+        ("swarm unlock key", AuthzRequest::new("GET", "/v1.41/swarm/unlockkey", None), "swarm-join"),
+        ("node promotion", post("/v1.41/nodes/n1/update?version=3", r#"{"Role":"manager","Availability":"active"}"#), "swarm-join"),
+        ("swarm leave", post("/v1.41/swarm/leave?force=1", "{}"), "allow"),
+        ("BuildKit solve channel", AuthzRequest::new("POST", "/grpc", None), "buildkit"),
+        ("BuildKit session", AuthzRequest::new("POST", "/session", None), "buildkit"),
+        ("legacy copy out of a host-bind container", post("/v1.23/containers/i-bind/copy", r#"{"Resource":"/etc2/hostname"}"#), "host-mount"),
+        ("legacy copy out of a plain container", post("/v1.23/containers/i-plain/copy", r#"{"Resource":"/etc/hostname"}"#), "allow"),
         ("plugin disable", AuthzRequest::new("POST", "/v1.41/plugins/dockgate:latest/disable", None), "plugin-management"),
         ("plugin remove", AuthzRequest::new("DELETE", "/v1.41/plugins/dockgate?force=1", None), "plugin-management"),
         ("plugin set", post("/v1.41/plugins/dockgate/set", r#"["DEBUG=1"]"#), "plugin-management"),
@@ -393,7 +496,7 @@ fn unreadable_requests_say_why() {
 fn copies_into_containers_can_be_refused() {
     let gate = Gate::new(
         Policy::from_toml("[rules.copy-into-container]\naction = \"deny\"\n").unwrap(),
-        FixtureLookup::captured(),
+        captured_daemon(),
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -4,9 +4,10 @@ use dockgate_gate::Gate;
 use dockgate_inputs::authz::AuthzRequest;
 use dockgate_rules::{Action, Policy, Verdict};
 
-use crate::util::FixtureLookup;
+use crate::util::captured_daemon;
+use dockgate_inputs::resolve::FakeDaemon;
 
-fn decide_with(policy: &str, lookup: FixtureLookup, user: &str, body: &str) -> Verdict {
+fn decide_with(policy: &str, lookup: FakeDaemon, user: &str, body: &str) -> Verdict {
     let policy = Policy::from_toml(policy).expect("valid policy");
     let gate = Gate::new(policy, lookup);
     let mut request = AuthzRequest::new("POST", "/v1.41/containers/create", Some(body.as_bytes()));
@@ -23,7 +24,7 @@ fn decide_with(policy: &str, lookup: FixtureLookup, user: &str, body: &str) -> V
 }
 
 fn decide(policy: &str, body: &str) -> Verdict {
-    decide_with(policy, FixtureLookup::captured(), "", body)
+    decide_with(policy, captured_daemon(), "", body)
 }
 
 fn denied_rules(verdict: &Verdict) -> Vec<&'static str> {
@@ -186,7 +187,7 @@ reason = "CI builds system images"
 "#;
     let socket = r#"{"Binds":["/var/run/docker.sock:/var/run/docker.sock"]}"#;
     let lookup = || {
-        FixtureLookup::captured()
+        captured_daemon()
             .image(
                 "registry.example.com/ops/agent:2",
                 "1000",

@@ -12,7 +12,7 @@ use dockgate_rules::{Policy, Verdict};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-use crate::util::FixtureLookup;
+use crate::util::captured_daemon;
 
 /// The choices that drive one re-writing.
 struct Choices {
@@ -111,7 +111,7 @@ fn rewrite(value: &Value, choices: &mut Choices, out: &mut String) {
 }
 
 fn decide(body: &[u8]) -> Verdict {
-    let gate = Gate::new(Policy::default(), FixtureLookup::captured());
+    let gate = Gate::new(Policy::default(), captured_daemon());
     let request = AuthzRequest::new("POST", "/v1.41/containers/create", Some(body));
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,15 +1,13 @@
 //! Small helpers shared by the integration tests: temporary directories,
 //! running the dockgate binary, captured fixtures and a daemon stand-in.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dockgate_inputs::authz::AuthzRequest;
 use dockgate_inputs::inspect::{container_from_value_with, DaemonDefaults};
-use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, VolumeFacts};
-use dockgate_model::Workload;
+use dockgate_inputs::resolve::FakeDaemon;
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct Dir {
@@ -108,116 +106,53 @@ pub fn captured(name: &str) -> (String, Vec<AuthzRequest>) {
     (doc["command"].as_str().unwrap().to_string(), requests)
 }
 
-/// Answers look-ups from captured `docker inspect` documents, the way the
-/// daemon that produced them would.
-#[derive(Default)]
-pub struct FixtureLookup {
-    containers: HashMap<String, Workload>,
-    volumes: HashMap<String, VolumeFacts>,
-    images: HashMap<String, ImageFacts>,
-    /// Names whose look-up fails, to test failing closed.
-    pub broken: Vec<String>,
-}
-
-impl FixtureLookup {
-    /// The captured containers under their names, `runner` as a plain
-    /// container, the `etcvol` volume and the `testimg` image.
-    pub fn captured() -> FixtureLookup {
-        let mut lookup = FixtureLookup::default();
-        for name in [
-            "i-bind",
-            "i-bindvol",
-            "i-hostns",
-            "i-plain",
-            "i-priv",
-            "i-secopts",
-            "i-sock",
-            "i-volfrom",
-        ] {
-            // The captures come from a cgroup v1 host, where sharing the
-            // host's cgroup namespace is the default.
-            let doc: serde_json::Value =
-                serde_json::from_slice(&fixture(&format!("inspect/{name}.json"))).unwrap();
-            let workload = container_from_value_with(
-                &doc,
-                DaemonDefaults {
-                    cgroupns_host: true,
-                },
-            )
-            .unwrap();
-            lookup.containers.insert(name.to_string(), workload);
-        }
-        let runner = lookup.containers["i-plain"].clone();
-        lookup.containers.insert("runner".into(), runner);
-        let volume: serde_json::Value =
-            serde_json::from_slice(&fixture("inspect/volume-etcvol.json")).unwrap();
-        let options = volume[0]["Options"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-            .collect();
-        lookup.volumes.insert(
-            "etcvol".into(),
-            VolumeFacts {
-                driver: "local".into(),
-                options,
+/// A daemon that answers look-ups from captured `docker inspect` documents,
+/// the way the daemon that produced them would: the captured containers
+/// under their names, `runner` as a plain container, the `etcvol` volume
+/// and the `testimg` image.
+pub fn captured_daemon() -> FakeDaemon {
+    let mut daemon = FakeDaemon::new();
+    for name in [
+        "i-bind",
+        "i-bindvol",
+        "i-hostns",
+        "i-plain",
+        "i-priv",
+        "i-secopts",
+        "i-sock",
+        "i-volfrom",
+    ] {
+        // The captures come from a cgroup v1 host, where sharing the
+        // host's cgroup namespace is the default.
+        let doc: serde_json::Value =
+            serde_json::from_slice(&fixture(&format!("inspect/{name}.json"))).unwrap();
+        let workload = container_from_value_with(
+            &doc,
+            DaemonDefaults {
+                cgroupns_host: true,
             },
-        );
-        let image: serde_json::Value =
-            serde_json::from_slice(&fixture("inspect/image-testimg.json")).unwrap();
-        lookup.images.insert(
-            "testimg".into(),
-            ImageFacts {
-                user: image[0]["Config"]["User"].as_str().unwrap().to_string(),
-                repo_digests: Vec::new(),
-            },
-        );
-        lookup
+        )
+        .unwrap();
+        daemon = daemon.container(name, workload);
     }
-
-    /// Makes `alias` answer like the captured container `name`.
-    pub fn alias(mut self, alias: &str, name: &str) -> FixtureLookup {
-        let container = self.containers[name].clone();
-        self.containers.insert(alias.to_string(), container);
-        self
-    }
-
-    /// Adds an image with a user.
-    pub fn image(mut self, reference: &str, user: &str, digests: &[&str]) -> FixtureLookup {
-        self.images.insert(
-            reference.to_string(),
-            ImageFacts {
-                user: user.to_string(),
-                repo_digests: digests.iter().map(|d| d.to_string()).collect(),
-            },
-        );
-        self
-    }
-
-    fn fail(&self, name: &str) -> Result<(), LookupError> {
-        if self.broken.iter().any(|b| b == name) {
-            return Err(LookupError("daemon unreachable".into()));
-        }
-        Ok(())
-    }
-}
-
-impl DaemonLookup for FixtureLookup {
-    async fn container(&self, name: &str) -> Result<Option<Workload>, LookupError> {
-        self.fail(name)?;
-        Ok(self.containers.get(name).cloned())
-    }
-
-    async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {
-        self.fail(name)?;
-        Ok(self.volumes.get(name).cloned())
-    }
-
-    async fn image(&self, reference: &str) -> Result<Option<ImageFacts>, LookupError> {
-        self.fail(reference)?;
-        Ok(self.images.get(reference).cloned())
-    }
+    let volume: serde_json::Value =
+        serde_json::from_slice(&fixture("inspect/volume-etcvol.json")).unwrap();
+    let options: Vec<(String, String)> = volume[0]["Options"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    let options: Vec<(&str, &str)> = options
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let image: serde_json::Value =
+        serde_json::from_slice(&fixture("inspect/image-testimg.json")).unwrap();
+    daemon
+        .alias("runner", "i-plain")
+        .volume("etcvol", "local", &options)
+        .image("testimg", image[0]["Config"]["User"].as_str().unwrap(), &[])
 }
 
 /// Sends raw bytes over a Unix socket and reads until the peer closes;

@@ -6,6 +6,7 @@
 
 pub mod engine;
 pub mod host_fs;
+mod host_net;
 pub mod lookup;
 
 pub use engine::{ContainerRef, Engine, EngineError, Event};

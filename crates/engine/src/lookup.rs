@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use dockgate_inputs::inspect::{container_from_value_with, DaemonDefaults};
-use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, VolumeFacts};
+use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, NetworkFacts, VolumeFacts};
 use dockgate_model::Workload;
 
 use crate::host_fs::HostFs;
@@ -274,6 +274,72 @@ impl DaemonLookup for DockerLookup {
             })
         })
         .await
+    }
+
+    async fn service_network(&self, target: &str) -> Result<Option<NetworkFacts>, LookupError> {
+        let target = checked(target)?;
+        let docker = self.client().await?;
+        let inspect = |scope: &'static str| {
+            docker.inspect_network(
+                target,
+                Some(bollard::query_parameters::InspectNetworkOptions {
+                    verbose: false,
+                    scope: Some(scope.to_string()),
+                }),
+            )
+        };
+        let facts = |n: bollard::models::NetworkInspect| NetworkFacts {
+            name: n.name.unwrap_or_default(),
+            driver: n.driver.unwrap_or_default(),
+        };
+        // With scope=swarm the daemon answers with the swarm's own
+        // resolution (cluster getNetwork), as a service create does.
+        match inspect("swarm").await {
+            Ok(network) => return Ok(Some(facts(network))),
+            Err(err) if not_found(&err) => {}
+            Err(err) => return Err(LookupError(err.to_string())),
+        }
+        match inspect("local").await {
+            Ok(network) => {
+                let local = facts(network);
+                // Only predefined networks stand for a swarm network of the
+                // same name; the daemon refuses any other local one.
+                Ok(["host", "bridge", "none"]
+                    .contains(&local.name.as_str())
+                    .then_some(NetworkFacts {
+                        driver: if local.name == "none" {
+                            "null".into()
+                        } else {
+                            local.name.clone()
+                        },
+                        name: local.name,
+                    }))
+            }
+            Err(err) if not_found(&err) => Ok(None),
+            Err(err) => Err(LookupError(err.to_string())),
+        }
+    }
+
+    async fn is_host_address(&self, address: &str) -> Result<Option<bool>, LookupError> {
+        // Only a local daemon's host is this one.
+        if self.host_fs.is_none() {
+            return Ok(None);
+        }
+        let local = crate::host_net::local_addresses();
+        let bare = address.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            return Ok(Some(crate::host_net::is_local(ip, &local)));
+        }
+        // A name: the local driver resolves it (net.ResolveIPAddr) before
+        // mounting; any address it may resolve to counts.
+        let resolved = tokio::net::lookup_host((bare, 0))
+            .await
+            .map_err(|e| LookupError(format!("cannot resolve {bare:?}: {e}")))?;
+        Ok(Some(
+            resolved
+                .into_iter()
+                .any(|a| crate::host_net::is_local(a.ip(), &local)),
+        ))
     }
 
     fn remember_container(&self, name: &str, container: &Workload) {

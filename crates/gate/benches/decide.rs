@@ -9,23 +9,8 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use dockgate_gate::Gate;
 use dockgate_inputs::authz::AuthzRequest;
 use dockgate_inputs::inspect::container_from_value;
-use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, VolumeFacts};
-use dockgate_model::Workload;
+use dockgate_inputs::resolve::FakeDaemon;
 use dockgate_rules::{evaluate, Policy, Requester};
-
-struct InMemory;
-
-impl DaemonLookup for InMemory {
-    async fn container(&self, _: &str) -> Result<Option<Workload>, LookupError> {
-        Ok(None)
-    }
-    async fn volume(&self, _: &str) -> Result<Option<VolumeFacts>, LookupError> {
-        Ok(None)
-    }
-    async fn image(&self, _: &str) -> Result<Option<ImageFacts>, LookupError> {
-        Ok(Some(ImageFacts::default()))
-    }
-}
 
 fn fixture(path: &str) -> Vec<u8> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/captured");
@@ -43,7 +28,7 @@ fn decide(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let gate = Gate::new(Policy::default(), InMemory);
+    let gate = Gate::new(Policy::default(), FakeDaemon::new().any_image(""));
     // The wire form: the daemon's JSON with its base64 body.
     let wire = |name: &str| serde_json::to_vec(&captured(name)).unwrap();
     for (label, name) in [

@@ -111,7 +111,7 @@ impl<L: DaemonLookup> Gate<L> {
     }
 
     /// Learns from the daemon's answer to a request: a container created
-    /// through the gate is remembered under its ID and name, which spares
+    /// through the gate is remembered under its ID, which spares
     /// the look-ups of the attach and start that follow at once. What is
     /// remembered is the create request that was judged, which is what the
     /// container is: nothing the gate has not already seen.
@@ -127,11 +127,13 @@ impl<L: DaemonLookup> Gate<L> {
             Some((_, workload)) => created_as(call, workload),
             None => created_container(call),
         };
-        if let Some((id, name, container)) = created {
+        // Only under its ID: the daemon resolves a reference as a full ID
+        // first, then as a name, then as an ID prefix, so a container named
+        // after another's full ID (or a prefix of one) is not what that
+        // string names. The CLI and Compose start and attach by the ID the
+        // create returned; anything else is asked of the daemon.
+        if let Some((id, _, container)) = created {
             self.lookup.remember_container(&id, &container);
-            if let Some(name) = name.filter(|n| !n.is_empty()) {
-                self.lookup.remember_container(&name, &container);
-            }
         }
     }
 
@@ -181,7 +183,8 @@ impl<L: DaemonLookup> Gate<L> {
                 if let Some(matched) = &read.route {
                     *route = matched.route.name;
                 }
-                if let Some(name) = read.starts_existing.clone() {
+                let applies_start_body = read.workload.operation == Operation::Container;
+                if let Some(name) = read.starts_existing.clone().filter(|_| !applies_start_body) {
                     // Boxed, like every look-up below: their state would
                     // otherwise make every decision's future several KiB,
                     // copied on each spawn even for a GET that never looks up.
@@ -201,7 +204,10 @@ impl<L: DaemonLookup> Gate<L> {
                 let needs_lookup = read.mutating
                     && matches!(
                         workload.operation,
-                        Operation::Container | Operation::Exec | Operation::Service
+                        Operation::Container
+                            | Operation::Exec
+                            | Operation::Service
+                            | Operation::Volume
                     );
                 if needs_lookup
                     && Box::pin(tokio::time::timeout(
@@ -222,12 +228,21 @@ impl<L: DaemonLookup> Gate<L> {
                 record.container = workload.name.clone();
                 record.image = workload.image.as_ref().map(|i| i.value.clone());
                 let mut verdict = evaluate(&policy, workload, &requester);
-                if let Some(name) = &read.enters_existing {
+                // A HostConfig given at start is applied on top of the stored
+                // container, which keeps its mounts: both are judged.
+                let reached = read
+                    .enters_existing
+                    .as_ref()
+                    .or(read.starts_existing.as_ref().filter(|_| applies_start_body));
+                if let Some(name) = reached {
                     let reach = match (
                         workload.operation,
                         read.route.as_ref().map(|m| m.route.name),
                     ) {
                         (Operation::Exec, _) => "exec into",
+                        (_, Some("container.start")) => "start",
+                        (_, Some("container.update")) => "set a restart policy on",
+                        (_, Some("container.copy")) => "copy files out of",
                         (_, Some("container.rename")) => "rename",
                         (_, Some("container.attach" | "container.attach-ws")) => "attach to",
                         _ => "copy files in or out of",
@@ -328,33 +343,11 @@ impl<L: DaemonLookup> Gate<L> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dockgate_inputs::resolve::{ImageFacts, LookupError, VolumeFacts};
+    use dockgate_inputs::resolve::FakeDaemon;
 
-    /// Remembers what the gate tells it; knows no container.
-    #[derive(Default)]
-    struct Recording {
-        remembered: Mutex<Vec<(String, Workload)>>,
-    }
-
-    impl DaemonLookup for Recording {
-        async fn container(&self, _name: &str) -> Result<Option<Workload>, LookupError> {
-            Ok(None)
-        }
-        async fn volume(&self, _name: &str) -> Result<Option<VolumeFacts>, LookupError> {
-            Ok(None)
-        }
-        async fn image(&self, _reference: &str) -> Result<Option<ImageFacts>, LookupError> {
-            Ok(Some(ImageFacts {
-                user: "1000".into(),
-                repo_digests: Vec::new(),
-            }))
-        }
-        fn remember_container(&self, name: &str, container: &Workload) {
-            self.remembered
-                .lock()
-                .unwrap()
-                .push((name.to_string(), container.clone()));
-        }
+    /// Knows no container; every image runs as a non-root user.
+    fn daemon() -> FakeDaemon {
+        FakeDaemon::new().any_image("1000")
     }
 
     fn answered(request: &AuthzRequest, id: &str) -> AuthzResponseCall {
@@ -367,7 +360,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_judged_create_is_learned_without_reading_it_again() {
-        let gate = Gate::new(Policy::default(), Recording::default());
+        let gate = Gate::new(Policy::default(), daemon());
         let create = AuthzRequest::new(
             "POST",
             "/v1.41/containers/create?name=web",
@@ -380,9 +373,10 @@ mod tests {
         let id = "4f2c".repeat(16);
         gate.learn(&answered(&create, &id));
         assert!(gate.pending_creates.lock().unwrap().is_empty());
-        let remembered = gate.lookup.remembered.lock().unwrap().clone();
+        let remembered = gate.lookup.remembered();
+        // Under the ID alone: the name could be another container's ID.
         let names: Vec<&str> = remembered.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, [id.as_str(), "web"]);
+        assert_eq!(names, [id.as_str()]);
         // The same as reading the response call's request afresh.
         let (_, _, read) = created_container(&answered(&create, &id)).unwrap();
         assert_eq!(remembered[0].1, read);
@@ -390,7 +384,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_same_request_is_taken_for_a_judged_one() {
-        let gate = Gate::new(Policy::default(), Recording::default());
+        let gate = Gate::new(Policy::default(), daemon());
         let judged = AuthzRequest::new(
             "POST",
             "/v1.41/containers/create",
@@ -407,7 +401,7 @@ mod tests {
         let id = "a1b2".repeat(16);
         gate.learn(&answered(&other, &id));
         assert_eq!(gate.pending_creates.lock().unwrap().len(), 1);
-        let remembered = gate.lookup.remembered.lock().unwrap().clone();
+        let remembered = gate.lookup.remembered();
         assert_eq!(remembered.len(), 1);
         assert_eq!(
             remembered[0].1.privileged.as_ref().map(|p| p.value),

@@ -417,24 +417,8 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dockgate_inputs::resolve::{ImageFacts, LookupError, VolumeFacts};
-    use dockgate_model::Workload;
+    use dockgate_inputs::resolve::FakeDaemon;
     use dockgate_rules::Policy;
-
-    /// A daemon look-up with a bug: it panics.
-    struct PanickingLookup;
-
-    impl DaemonLookup for PanickingLookup {
-        async fn container(&self, _name: &str) -> Result<Option<Workload>, LookupError> {
-            panic!("container look-up bug")
-        }
-        async fn volume(&self, _name: &str) -> Result<Option<VolumeFacts>, LookupError> {
-            Ok(None)
-        }
-        async fn image(&self, _reference: &str) -> Result<Option<ImageFacts>, LookupError> {
-            Ok(None)
-        }
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panic_while_deciding_denies_and_is_audited() {
@@ -442,7 +426,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let audit_path = dir.join("audit.log");
         let audit = AuditLog::open(Some(&audit_path), false).unwrap();
-        let gate = Arc::new(Gate::new(Policy::default(), PanickingLookup));
+        let gate = Arc::new(Gate::new(Policy::default(), FakeDaemon::new().panicking()));
         let app = router(gate, Arc::new(audit), Limits::default());
         let socket = dir.join("gate.sock");
         let listener = bind(&socket).unwrap();

@@ -174,7 +174,12 @@ pub const EXEC_CONFIG: &[Field] = &[
     Field::new("Cmd", Shape::StrSlice),
 ];
 
-const UPDATE_OWN: [Field; 1] = [Field::new("RestartPolicy", Shape::Any)];
+const RESTART_POLICY: &[Field] = &[
+    Field::new("Name", Shape::Str),
+    Field::new("MaximumRetryCount", Shape::Int),
+];
+
+const UPDATE_OWN: [Field; 1] = [Field::new("RestartPolicy", Shape::Struct(RESTART_POLICY))];
 
 /// The body of `POST /containers/{id}/update` (`container.UpdateConfig`).
 pub const UPDATE_CONFIG: &[Field] = &concat_fields::<10>(&UPDATE_OWN, &RESOURCES_OWN);
@@ -188,6 +193,15 @@ pub const VOLUME_CREATE: &[Field] = &[
     Field::new("ClusterVolumeSpec", Shape::Any),
 ];
 
+/// `types.NetworkCreateRequest`: what decides where the network's
+/// containers end up.
+pub const NETWORK_CREATE: &[Field] = &[
+    Field::new("Name", Shape::Str),
+    Field::new("Driver", Shape::Str),
+    Field::new("ConfigOnly", Shape::Bool),
+    Field::new("Options", Shape::Map(&Shape::Str)),
+];
+
 const SELINUX_CONTEXT: &[Field] = &[
     Field::new("Disable", Shape::Bool),
     Field::new("User", Shape::Str),
@@ -198,10 +212,16 @@ const SELINUX_CONTEXT: &[Field] = &[
 
 const MODE_ONLY: &[Field] = &[Field::new("Mode", Shape::Str)];
 
+/// `swarm.SeccompOpts`: `Profile` is a `[]byte`, base64 in JSON.
+const SECCOMP_OPTS: &[Field] = &[
+    Field::new("Mode", Shape::Str),
+    Field::new("Profile", Shape::Str),
+];
+
 const PRIVILEGES: &[Field] = &[
     Field::new("CredentialSpec", Shape::Any),
     Field::new("SELinuxContext", Shape::PtrStruct(SELINUX_CONTEXT)),
-    Field::new("Seccomp", Shape::PtrStruct(MODE_ONLY)),
+    Field::new("Seccomp", Shape::PtrStruct(SECCOMP_OPTS)),
     Field::new("AppArmor", Shape::PtrStruct(MODE_ONLY)),
     Field::new("NoNewPrivileges", Shape::Bool),
 ];

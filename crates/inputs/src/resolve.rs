@@ -34,6 +34,15 @@ pub struct ImageFacts {
     pub repo_digests: Vec<String>,
 }
 
+/// A network as the daemon resolves a swarm service's reference to it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetworkFacts {
+    /// The network's name.
+    pub name: String,
+    /// Its driver: `host` puts the tasks in the host's network namespace.
+    pub driver: String,
+}
+
 /// Questions dockgate asks the daemon. `Ok(None)` means "no such object".
 pub trait DaemonLookup: Send + Sync {
     /// A container, described by the model (from its inspect document).
@@ -51,6 +60,23 @@ pub trait DaemonLookup: Send + Sync {
         &self,
         reference: &str,
     ) -> impl Future<Output = Result<Option<ImageFacts>, LookupError>> + Send;
+    /// The network a swarm service's `Networks[].Target` attaches its
+    /// tasks to, resolved as the daemon's `populateNetworkID` does: the
+    /// swarm's networks by full ID, name or ID prefix, then a local
+    /// predefined network (`host`, `bridge`, `none`) by its local name or
+    /// ID, which stands for the swarm network of the same name.
+    fn service_network(
+        &self,
+        target: &str,
+    ) -> impl Future<Output = Result<Option<NetworkFacts>, LookupError>> + Send;
+    /// Whether an address (an IP, or a name the daemon would resolve) is
+    /// one of this host's own; `Ok(None)` where the host cannot be seen.
+    /// The daemon mounts a network file system from the host's network
+    /// namespace, so a server at such an address is the host itself.
+    fn is_host_address(
+        &self,
+        address: &str,
+    ) -> impl Future<Output = Result<Option<bool>, LookupError>> + Send;
     /// A host path with symbolic links resolved, where the host's file
     /// system is visible; `None` otherwise.
     fn real_path(&self, _path: &str) -> Option<String> {
@@ -67,7 +93,11 @@ const MAX_DEPTH: usize = 4;
 
 /// Fills in everything the workload only names.
 pub async fn resolve<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
-    resolve_volumes(&mut workload.mounts, lookup).await;
+    // A volume being created is judged by its own options: were its name
+    // looked up, the answer "no such volume" would be kept for a moment
+    // after the daemon created it.
+    let by_name = workload.operation != Operation::Volume;
+    resolve_volumes(&mut workload.mounts, lookup, by_name).await;
     resolve_volumes_from(workload, lookup).await;
     for mount in workload.mounts.iter_mut() {
         if let MountKind::Bind {
@@ -79,26 +109,42 @@ pub async fn resolve<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
         }
     }
     for (kind, mode) in workload.namespaces.iter_mut() {
-        if let NamespaceMode::Container {
-            target,
-            target_uses_host,
-        } = &mut mode.value
-        {
-            *target_uses_host = namespace_reaches_host(*kind, target, lookup).await;
+        match &mut mode.value {
+            NamespaceMode::Container {
+                target,
+                target_uses_host,
+            } => *target_uses_host = namespace_reaches_host(*kind, target, lookup).await,
+            // The name needs no look-up: the swarm matches names case-
+            // insensitively, and "host" is always the host's.
+            NamespaceMode::ServiceNetwork { target, is_host }
+                if target.eq_ignore_ascii_case("host") =>
+            {
+                *is_host = Resolution::Known(true)
+            }
+            NamespaceMode::ServiceNetwork { target, is_host } => {
+                *is_host = match lookup.service_network(target).await {
+                    Ok(Some(network)) => Resolution::Known(network.driver == "host"),
+                    // The daemon refuses to create the service.
+                    Ok(None) => Resolution::Known(false),
+                    Err(err) => Resolution::Failed(format!("network {target:?}: {err}")),
+                }
+            }
+            _ => {}
         }
     }
     resolve_user(workload, lookup).await;
 }
 
-async fn resolve_volumes<L: DaemonLookup>(mounts: &mut [Mount], lookup: &L) {
+async fn resolve_volumes<L: DaemonLookup>(mounts: &mut [Mount], lookup: &L, by_name: bool) {
     for mount in mounts {
         let MountKind::Volume { name, backing, .. } = &mut mount.kind else {
             continue;
         };
-        if name.is_empty() {
-            continue;
-        }
-        match lookup.volume(name).await {
+        let found = match name.is_empty() || !by_name {
+            true => Ok(None),
+            false => lookup.volume(name).await,
+        };
+        match found {
             // An existing volume is used as it is; inline options are ignored.
             Ok(Some(facts)) => {
                 *backing = Resolution::Known(VolumeBacking::from_driver_options(
@@ -114,22 +160,31 @@ async fn resolve_volumes<L: DaemonLookup>(mounts: &mut [Mount], lookup: &L) {
             }
             Err(err) => *backing = Resolution::Failed(format!("volume {name:?}: {err}")),
         }
+        if let Resolution::Known(VolumeBacking::Remote(remote)) = backing {
+            if remote.on_host == Resolution::Pending && !remote.address.is_empty() {
+                remote.on_host = match lookup.is_host_address(&remote.address).await {
+                    Ok(Some(on_host)) => Resolution::Known(on_host),
+                    Ok(None) => Resolution::Pending,
+                    Err(err) => Resolution::Failed(format!(
+                        "volume {name:?}: server address {:?}: {err}",
+                        remote.address
+                    )),
+                };
+            }
+        }
     }
 }
 
 async fn resolve_volumes_from<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
     let sources = workload.volumes_from.clone();
     for source in sources {
-        let (name, mode) = match source.value.rsplit_once(':') {
-            Some((n, m)) if m == "ro" || m == "rw" => (n, m),
-            _ => (source.value.as_str(), ""),
-        };
+        let (name, read_only) = volumes_from_spec(&source.value);
         let via = format!("volumes-from {name}");
         match lookup.container(name).await {
             Ok(Some(mut container)) => {
-                resolve_volumes(&mut container.mounts, lookup).await;
+                resolve_volumes(&mut container.mounts, lookup, true).await;
                 for mut mount in container.mounts {
-                    mount.read_only |= mode == "ro";
+                    mount.read_only |= read_only;
                     mount.via = Some(match mount.via {
                         Some(inner) => format!("{via} ({inner})"),
                         None => via.clone(),
@@ -153,6 +208,18 @@ async fn resolve_volumes_from<L: DaemonLookup>(workload: &mut Workload, lookup: 
                 field: source.field.clone(),
             }),
         }
+    }
+}
+
+/// Splits a `--volumes-from` entry as moby's `ParseVolumesFrom` does: the
+/// container is everything before the first colon (names cannot hold one),
+/// the rest is a mode list such as `ro`, `z`, `rw,Z` or `ro,z`, read-only
+/// when one of its options is `ro`. A mode the daemon rejects fails the
+/// create; it is still read as sharing, so nothing rests on the rejection.
+pub fn volumes_from_spec(spec: &str) -> (&str, bool) {
+    match spec.split_once(':') {
+        Some((name, mode)) => (name, mode.split(',').any(|o| o == "ro")),
+        None => (spec, false),
     }
 }
 
@@ -221,6 +288,11 @@ async fn resolve_user<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
         _ => Resolution::Pending,
     };
 }
+
+#[cfg(any(test, feature = "fake-daemon"))]
+mod fake;
+#[cfg(any(test, feature = "fake-daemon"))]
+pub use fake::FakeDaemon;
 
 #[cfg(test)]
 mod tests;

@@ -11,7 +11,7 @@ use serde::Serialize;
 mod mount;
 mod names;
 
-pub use mount::{HostPathEffect, Mount, MountKind, VolumeBacking};
+pub use mount::{HostPathEffect, Mount, MountKind, RemoteFs, VolumeBacking};
 pub use names::{clean_path, normalize_capability, ImageRef};
 
 /// A value together with the input field it was read from, e.g.
@@ -51,6 +51,8 @@ pub enum Operation {
     Volume,
     /// A Swarm service being created or updated.
     Service,
+    /// A network being created.
+    Network,
     /// An image build.
     Build,
     /// An image pull, import or tag.
@@ -87,6 +89,15 @@ pub enum NamespaceMode {
         target: String,
         /// Whether that container itself shares this namespace with the host.
         target_uses_host: Resolution<bool>,
+    },
+    /// A swarm service attached to a network it names by name, ID or ID
+    /// prefix: the daemon resolves the reference, and a predefined
+    /// network's local ID or name maps to the swarm's own `host` network.
+    ServiceNetwork {
+        /// The reference as given in `Networks[].Target`.
+        target: String,
+        /// Whether the daemon resolves it to a host network.
+        is_host: Resolution<bool>,
     },
     /// Any other mode (`private`, `shareable`, `none`, a network name...).
     Other {
@@ -149,6 +160,15 @@ pub struct Device {
     pub field: String,
 }
 
+/// A network a request creates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetworkRequest {
+    /// The driver (`bridge`, `overlay`, `macvlan`, `ipvlan`, a plugin).
+    pub driver: String,
+    /// The host interface a `macvlan` or `ipvlan` network sits on.
+    pub parent: Option<String>,
+}
+
 /// A port published on the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublishedPort {
@@ -189,6 +209,8 @@ pub struct Security {
     pub seccomp_unconfined: Option<At<String>>,
     /// `apparmor=unconfined`.
     pub apparmor_unconfined: Option<At<String>>,
+    /// Any other `apparmor=` profile: only the host knows what it confines.
+    pub apparmor_profile: Option<At<String>>,
     /// SELinux labelling turned off (`label=disable`) or an unconfined type.
     pub selinux_disabled: Option<At<String>>,
     /// `/proc` and `/sys` paths that Docker masks by default but this
@@ -239,6 +261,25 @@ impl User {
     }
 }
 
+/// Docker's default capability set (`oci/caps/defaults.go`): what every
+/// container holds unless it drops some.
+pub const DEFAULT_CAPABILITIES: &[&str] = &[
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FSETID",
+    "FOWNER",
+    "MKNOD",
+    "NET_RAW",
+    "SETGID",
+    "SETUID",
+    "SETFCAP",
+    "SETPCAP",
+    "NET_BIND_SERVICE",
+    "SYS_CHROOT",
+    "KILL",
+    "AUDIT_WRITE",
+];
+
 /// Whether a user spec (`name`, `uid`, `uid:gid`) means root.
 pub fn is_root_user(spec: &str) -> bool {
     let user = spec.split(':').next().unwrap_or_default().trim();
@@ -254,9 +295,13 @@ pub enum CallKind {
     /// A route of the daemon's table that installs, changes or removes a
     /// plugin (the gate itself is one).
     PluginManagement,
-    /// A route that makes this node join a Swarm: that swarm's managers then
-    /// start containers here without going through this daemon's API.
-    SwarmJoin,
+    /// A route that makes this node a member of a Swarm, or hands out what
+    /// lets other machines join (tokens, unlock key, a node's role): the
+    /// swarm's managers start containers here without this daemon's API.
+    SwarmMembership,
+    /// BuildKit's `/grpc` and `/session`: the build's steps, and what they
+    /// ask of the host, travel where no authorization plugin sees them.
+    BuildKit,
     /// A route that unpacks an archive into a container (`docker cp`): the
     /// daemon does the unpacking, as root.
     CopyIn,
@@ -328,6 +373,12 @@ pub struct Workload {
     pub limits: Limits,
     /// Environment variables.
     pub env: Vec<EnvVar>,
+    /// The network a request creates.
+    pub network: Option<At<NetworkRequest>>,
+    /// A restart policy an update sets (`always`, `unless-stopped`,
+    /// `on-failure`): the daemon starts the container again on its own,
+    /// at the latest when it restarts, with no call a plugin sees.
+    pub restart_policy: Option<At<String>>,
 }
 
 impl Workload {
@@ -385,6 +436,7 @@ impl Workload {
         let s = &mut self.security;
         at(&mut s.seccomp_unconfined, &rename);
         at(&mut s.apparmor_unconfined, &rename);
+        at(&mut s.apparmor_profile, &rename);
         at(&mut s.selinux_disabled, &rename);
         at(&mut s.unmasked_paths, &rename);
         all(&mut s.invalid, &rename);
@@ -402,6 +454,8 @@ impl Workload {
         for e in &mut self.env {
             e.field = rename(&e.field);
         }
+        at(&mut self.network, &rename);
+        at(&mut self.restart_policy, &rename);
     }
 }
 

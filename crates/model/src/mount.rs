@@ -45,10 +45,70 @@ pub enum VolumeBacking {
     HostPath(String),
     /// A host block device, mounted by the `local` driver.
     Device(String),
-    /// A network file system (`nfs`, `cifs`...).
-    Remote(String),
+    /// A network file system (`nfs`, `cifs`...) mounted by the daemon from
+    /// the host's network namespace.
+    Remote(RemoteFs),
     /// A volume plugin; what it mounts is up to the plugin.
     Plugin(String),
+}
+
+/// A network file system a `local` volume mounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemoteFs {
+    /// The file system type and device, as given (`nfs :/export`).
+    pub source: String,
+    /// The server address (`addr=` of the mount options), empty if none.
+    pub address: String,
+    /// The exported path on the server.
+    pub export: String,
+    /// Whether the server is this host: then the export is a host path,
+    /// reached from the host itself, past any export restriction to
+    /// other clients.
+    pub on_host: Resolution<bool>,
+}
+
+impl RemoteFs {
+    fn new(kind: &str, flags: &str, device: &str) -> RemoteFs {
+        let address = flags
+            .split(',')
+            .find_map(|f| f.trim().strip_prefix("addr="))
+            .unwrap_or_default()
+            .to_string();
+        // `server:/path` (nfs), `//server/share` (cifs): the path part.
+        let path = match device.split_once(':') {
+            Some((_, path)) => path,
+            None => device
+                .trim_start_matches('/')
+                .split_once('/')
+                .map_or("", |(_, p)| p),
+        };
+        let export = crate::names::clean_path(&format!("/{}", path.trim_start_matches('/')));
+        let on_host = if is_loopback(&address) {
+            Resolution::Known(true)
+        } else {
+            Resolution::Pending
+        };
+        RemoteFs {
+            source: format!("{kind} {device}").trim().to_string(),
+            address,
+            export,
+            on_host,
+        }
+    }
+}
+
+/// Addresses that are this host whatever its interfaces: loopback, the
+/// unspecified address (a connection to it reaches the host), and the
+/// name the daemon resolves to loopback.
+fn is_loopback(address: &str) -> bool {
+    let address = address.trim_start_matches('[').trim_end_matches(']');
+    if address.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match address.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
+        Err(_) => false,
+    }
 }
 
 impl VolumeBacking {
@@ -77,7 +137,7 @@ impl VolumeBacking {
             return VolumeBacking::HostPath(crate::names::clean_path(device));
         }
         if REMOTE_FS.contains(&kind) || flags.split(',').any(|f| f.starts_with("addr=")) {
-            return VolumeBacking::Remote(format!("{kind} {device}").trim().to_string());
+            return VolumeBacking::Remote(RemoteFs::new(kind, flags, device));
         }
         if kind == "tmpfs" || device.is_empty() {
             return VolumeBacking::Managed;
@@ -149,9 +209,12 @@ impl Mount {
                 Resolution::Known(VolumeBacking::Plugin(driver)) => {
                     HostPathEffect::Plugin(driver.clone())
                 }
-                Resolution::Known(VolumeBacking::Managed | VolumeBacking::Remote(_)) => {
-                    HostPathEffect::None
-                }
+                Resolution::Known(VolumeBacking::Remote(remote)) => match &remote.on_host {
+                    Resolution::Known(true) => HostPathEffect::Path(remote.export.clone()),
+                    Resolution::Failed(why) => HostPathEffect::Unknown(why.clone()),
+                    Resolution::Known(false) | Resolution::Pending => HostPathEffect::None,
+                },
+                Resolution::Known(VolumeBacking::Managed) => HostPathEffect::None,
                 // Only a description that is never resolved (a compose file
                 // or a run line, judged without a daemon) keeps a Pending
                 // volume: the gate always resolves, to Known or Failed.
@@ -199,11 +262,61 @@ mod tests {
                 "local",
                 &[("type", "nfs"), ("o", "addr=10.0.0.1"), ("device", ":/x")]
             ),
-            VolumeBacking::Remote("nfs :/x".into())
+            VolumeBacking::Remote(RemoteFs {
+                source: "nfs :/x".into(),
+                address: "10.0.0.1".into(),
+                export: "/x".into(),
+                on_host: Resolution::Pending,
+            })
         );
         assert_eq!(
             backing("rexray", &[("size", "1")]),
             VolumeBacking::Plugin("rexray".into())
+        );
+    }
+
+    #[test]
+    fn network_file_systems_from_this_host_are_host_paths() {
+        let effect = |opts: &[(&str, &str)]| {
+            Mount {
+                kind: MountKind::Volume {
+                    name: "v".into(),
+                    driver: None,
+                    backing: Resolution::Known(backing("local", opts)),
+                },
+                target: "/x".into(),
+                read_only: false,
+                propagation: None,
+                via: None,
+                field: String::new(),
+            }
+            .host_effect()
+        };
+        for (o, device) in [
+            ("addr=127.0.0.1", ":/"),
+            ("addr=127.1.2.3,nolock,soft,rw", "localhost:/srv/../"),
+            ("vers=4,addr=::1", ":/"),
+            ("addr=0.0.0.0", "x:/"),
+            ("addr=localhost", ":/"),
+        ] {
+            assert_eq!(
+                effect(&[("type", "nfs"), ("o", o), ("device", device)]),
+                HostPathEffect::Path("/".into()),
+                "{o} {device}"
+            );
+        }
+        assert_eq!(
+            effect(&[
+                ("type", "cifs"),
+                ("o", "addr=127.0.0.1"),
+                ("device", "//x/share/sub")
+            ]),
+            HostPathEffect::Path("/share/sub".into())
+        );
+        // Another server: not this host's paths (resolution may say it is).
+        assert_eq!(
+            effect(&[("type", "nfs"), ("o", "addr=192.0.2.7"), ("device", ":/")]),
+            HostPathEffect::None
         );
     }
 }

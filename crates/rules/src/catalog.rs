@@ -55,6 +55,7 @@ rules! {
     Runtime = "runtime", Deny, Deny;
     RuntimeAnnotations = "runtime-annotations", Deny, Deny;
     CgroupParent = "cgroup-parent", Deny, Deny;
+    NetworkDriver = "network-driver", Deny, Deny;
     RunAsRoot = "run-as-root", Warn, Deny;
     PublishedPorts = "published-ports", Warn, Deny;
     ImageRegistry = "image-registry", Off, Deny;
@@ -67,6 +68,7 @@ rules! {
     EnvSecrets = "env-secrets", Warn, Warn;
     PluginManagement = "plugin-management", Deny, Deny;
     SwarmJoin = "swarm-join", Deny, Deny;
+    BuildKit = "buildkit", Deny, Deny;
     CopyIntoContainer = "copy-into-container", Off, Deny;
     UnknownEndpoint = "unknown-endpoint", Deny, Deny;
     UnreadableRequest = "unreadable-request", Deny, Deny;
@@ -158,10 +160,10 @@ const DOCS: &[RuleDoc] = &[
     },
     RuleDoc {
         id: RuleId::SecurityProfile,
-        summary: "seccomp, AppArmor and SELinux confinement stay on, and /proc and /sys stay masked.",
-        why: "seccomp=unconfined, or a custom profile that allows by default or allows unshare, mount, keyctl, bpf and the other system calls Docker's default profile blocks, re-opens syscalls used by kernel exploits; apparmor=unconfined and label=disable drop the LSM layer; systempaths=unconfined exposes /proc/kcore, /proc/sysrq-trigger and friends.",
+        summary: "seccomp, AppArmor and SELinux confinement stay on, AppArmor profiles come from an allow-list, and /proc and /sys stay masked.",
+        why: "seccomp=unconfined, or a custom profile that allows by default or allows unshare, mount, keyctl, bpf and the other system calls Docker's default profile blocks under conditions that hold for every container (a capability it holds, the host's architecture, an argument comparison that admits the dangerous flags), re-opens syscalls used by kernel exploits; apparmor=unconfined and label=disable drop the LSM layer, and apparmor=<any loaded profile> may name one that confines nothing; systempaths=unconfined exposes /proc/kcore, /proc/sysrq-trigger and friends.",
         fix: "remove the --security-opt, or write a custom profile that allows only what the workload needs",
-        parameters: "none",
+        parameters: "apparmor_profiles (AppArmor profile names allowed in apparmor=; docker-default by default)",
     },
     RuleDoc {
         id: RuleId::Sysctls,
@@ -189,7 +191,7 @@ const DOCS: &[RuleDoc] = &[
         summary: "Containers must not set OCI annotations that a container runtime acts on.",
         why: "Since API 1.43 the daemon passes --annotation to the OCI runtime: runc and crun turn org.systemd.property.* into properties of the container's systemd unit (device access, delegation) under the systemd cgroup driver, crun reads run.oci.* (keep_original_groups keeps the daemon's groups), and Kata and gVisor read hypervisor and sandbox settings from io.katacontainers.* and dev.gvisor.*.",
         fix: "remove the --annotation, or ask an administrator to allow this key",
-        parameters: "allow (annotation keys, or prefixes ending in '.', allowed)",
+        parameters: "allow (annotation keys, or prefixes ending in '.', allowed). Other annotations (labels for tools, `io.kubernetes.*` names) pass",
     },
     RuleDoc {
         id: RuleId::CgroupParent,
@@ -197,6 +199,13 @@ const DOCS: &[RuleDoc] = &[
         why: "Placing a container under another cgroup escapes the resource limits and accounting set for containers.",
         fix: "drop --cgroup-parent, or ask an administrator to allow this parent",
         parameters: "allow (cgroup parent prefixes)",
+    },
+    RuleDoc {
+        id: RuleId::NetworkDriver,
+        summary: "Networks may be created only with drivers on an allow-list.",
+        why: "A macvlan or ipvlan network with a host interface as its parent puts containers on the host's own layer 2 segment, past the host's firewall and Docker's NAT, where they can reach and impersonate other machines; a network plugin does whatever it likes.",
+        fix: "use a bridge or overlay network, or ask an administrator to allow this driver",
+        parameters: "allow (driver names; bridge and overlay by default)",
     },
     RuleDoc {
         id: RuleId::RunAsRoot,
@@ -277,9 +286,16 @@ const DOCS: &[RuleDoc] = &[
     },
     RuleDoc {
         id: RuleId::SwarmJoin,
-        summary: "The node may not join a Swarm through the API.",
-        why: "Once the node joins a swarm, that swarm's managers start containers here directly, without asking this daemon's API, so no authorization plugin sees them: a manager you do not control can bind-mount / on this host.",
-        fix: "join swarms from the host as an administrator, or set this rule to off on Swarm nodes",
+        summary: "Swarm membership is an administrator's decision: no swarm init or join, no reading or rotating of join tokens or the unlock key, no change of a node's role through the API.",
+        why: "A swarm's managers start task containers on every node directly, without a call to that node's API, so no authorization plugin sees them: a manager joined later from a machine without the gate can bind-mount / on this host. Join tokens let any machine join as a manager. Run swarms only where every manager runs the gate with the same policy (the patrol still judges task containers).",
+        fix: "manage swarm membership from the host as an administrator, or set this rule to off on swarm nodes whose managers all run the gate",
+        parameters: "none",
+    },
+    RuleDoc {
+        id: RuleId::BuildKit,
+        summary: "BuildKit's channels (/grpc, /session) are refused: what a BuildKit build asks of the host cannot be read by an authorization plugin.",
+        why: "docker buildx build sends its solve requests inside a hijacked HTTP/2 stream: RUN --network=host, --security=insecure and --mount reach the daemon's builder without the plugin seeing them (docker buildx build --network host runs its steps in the host's network namespace). The classic builder's /build parameters stay judged.",
+        fix: "build with the classic builder (DOCKER_BUILDKIT=0), or set this rule to off after setting the daemon's builder entitlements to false (\"builder\": {\"Entitlements\": {\"network-host\": false, \"security-insecure\": false}} in daemon.json)",
         parameters: "none",
     },
     RuleDoc {

@@ -3,7 +3,7 @@
 
 use dockgate_model::{
     is_root_user, ApiCall, CallKind, HostPathEffect, ImageRef, Mount, MountKind, NamespaceMode,
-    Operation, Resolution, Workload,
+    Operation, Resolution, Workload, DEFAULT_CAPABILITIES,
 };
 
 use crate::catalog::RuleId;
@@ -34,12 +34,13 @@ pub fn run(rule: RuleId, w: &Workload, p: &Params) -> Vec<Hit> {
         RuleId::HostNamespace => host_namespace(w, p),
         RuleId::Capabilities => capabilities(w, p),
         RuleId::Devices => devices(w, p),
-        RuleId::SecurityProfile => security_profile(w),
+        RuleId::SecurityProfile => security_profile(w, p),
         RuleId::Sysctls => sysctls(w, p),
         RuleId::MountPropagation => mount_propagation(w),
         RuleId::Runtime => runtime(w, p),
         RuleId::RuntimeAnnotations => runtime_annotations(w, p),
         RuleId::CgroupParent => cgroup_parent(w, p),
+        RuleId::NetworkDriver => network_driver(w, p),
         RuleId::RunAsRoot => run_as_root(w),
         RuleId::PublishedPorts => published_ports(w),
         RuleId::ImageRegistry => image_registry(w, p),
@@ -52,7 +53,8 @@ pub fn run(rule: RuleId, w: &Workload, p: &Params) -> Vec<Hit> {
         RuleId::EnvSecrets => env_secrets(w, p),
         RuleId::PluginManagement => plugin_management(w),
         RuleId::CopyIntoContainer => copy_into_container(w),
-        RuleId::SwarmJoin => swarm_join(w),
+        RuleId::SwarmJoin => swarm_membership(w),
+        RuleId::BuildKit => buildkit(w),
         RuleId::UnknownEndpoint => unknown_endpoint(w),
         // Raised by the reader, never by looking at a model.
         RuleId::UnreadableRequest => Vec::new(),
@@ -283,29 +285,30 @@ fn host_namespace(w: &Workload, p: &Params) -> Vec<Hit> {
                 )),
                 Resolution::Known(false) | Resolution::Pending => {}
             },
+            NamespaceMode::ServiceNetwork { target, is_host } => match is_host {
+                Resolution::Known(true) => hits.push(hit(
+                    &mode.field,
+                    format!(
+                        "service network {target:?} is the host's network ({}={target})",
+                        mode.field
+                    ),
+                )),
+                Resolution::Failed(why) => hits.push(hit(
+                    &mode.field,
+                    format!("cannot tell whether service network {target:?} is the host's: {why}"),
+                )),
+                // Not looked up (lint, patrol): only the name can tell.
+                Resolution::Pending if target.eq_ignore_ascii_case("host") => hits.push(hit(
+                    &mode.field,
+                    format!("host network namespace ({}={target})", mode.field),
+                )),
+                Resolution::Known(false) | Resolution::Pending => {}
+            },
             NamespaceMode::Default | NamespaceMode::Other { .. } => {}
         }
     }
     hits
 }
-
-/// Docker's default capability set (`oci/caps/defaults.go`).
-pub const DEFAULT_CAPABILITIES: &[&str] = &[
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FSETID",
-    "FOWNER",
-    "MKNOD",
-    "NET_RAW",
-    "SETGID",
-    "SETUID",
-    "SETFCAP",
-    "SETPCAP",
-    "NET_BIND_SERVICE",
-    "SYS_CHROOT",
-    "KILL",
-    "AUDIT_WRITE",
-];
 
 fn capabilities(w: &Workload, p: &Params) -> Vec<Hit> {
     let mut hits = Vec::new();
@@ -371,9 +374,46 @@ fn devices(w: &Workload, p: &Params) -> Vec<Hit> {
     hits
 }
 
-fn security_profile(w: &Workload) -> Vec<Hit> {
+fn network_driver(w: &Workload, p: &Params) -> Vec<Hit> {
+    let Some(network) = &w.network else {
+        return Vec::new();
+    };
+    let driver = &network.value.driver;
+    if p.network_driver_allow.iter().any(|d| d == driver) {
+        return Vec::new();
+    }
+    let on = match &network.value.parent {
+        Some(parent) => format!(" on host interface {parent:?}"),
+        None => String::new(),
+    };
+    let why = match driver.as_str() {
+        "macvlan" | "ipvlan" => "puts containers on the host's own layer 2 network",
+        "host" | "null" => "is one the daemon predefines",
+        _ => "is not on the allow-list",
+    };
+    vec![hit(
+        &network.field,
+        format!(
+            "network driver {driver:?}{on} {why} ({}={driver})",
+            network.field
+        ),
+    )]
+}
+
+fn security_profile(w: &Workload, p: &Params) -> Vec<Hit> {
     let s = &w.security;
     let mut hits = Vec::new();
+    if let Some(profile) = &s.apparmor_profile {
+        if !p.apparmor_profiles.contains(&profile.value) {
+            hits.push(hit(
+                &profile.field,
+                format!(
+                    "AppArmor profile {:?} is not on the allow-list ({}=apparmor={})",
+                    profile.value, profile.field, profile.value
+                ),
+            ));
+        }
+    }
     for (setting, what) in [
         (&s.seccomp_unconfined, "seccomp filtering disabled"),
         (&s.apparmor_unconfined, "AppArmor confinement disabled"),
@@ -769,10 +809,32 @@ fn copy_into_container(w: &Workload) -> Vec<Hit> {
     })
 }
 
-fn swarm_join(w: &Workload) -> Vec<Hit> {
-    call_of_kind(w, CallKind::SwarmJoin, |call, _| {
+fn swarm_membership(w: &Workload) -> Vec<Hit> {
+    call_of_kind(w, CallKind::SwarmMembership, |call, _| {
+        let what = match call.endpoint.as_str() {
+            "swarm.init" => {
+                "makes this node a swarm manager, which managers joined later can give tasks"
+            }
+            "swarm.join" => "makes this node run containers for another swarm's managers",
+            "swarm.inspect" => {
+                "reads the swarm's join tokens, with which any machine joins as a manager or worker"
+            }
+            "swarm.update" => "changes the swarm's settings or rotates its join tokens",
+            "swarm.unlockkey" => "reads the key that unlocks the swarm's managers",
+            "swarm.unlock" => "unlocks a swarm manager",
+            "node.update" => {
+                "changes a node's role or availability (a manager schedules tasks on every node)"
+            }
+            _ => "changes this node's swarm membership",
+        };
+        format!("{} {} {what}", call.method, call.endpoint)
+    })
+}
+
+fn buildkit(w: &Workload) -> Vec<Hit> {
+    call_of_kind(w, CallKind::BuildKit, |call, _| {
         format!(
-            "{} {} makes this node run containers for another swarm's managers",
+            "{} {} opens a BuildKit channel whose build steps the gate cannot read",
             call.method, call.endpoint
         )
     })

@@ -121,6 +121,10 @@ pub struct Params {
     pub annotation_allow: Vec<String>,
     /// cgroup-parent: allowed prefixes.
     pub cgroup_parent_allow: Vec<String>,
+    /// network-driver: allowed drivers.
+    pub network_driver_allow: Vec<String>,
+    /// security-profile: allowed AppArmor profiles.
+    pub apparmor_profiles: Vec<String>,
     /// image-registry: allowed registries.
     pub registry_allow: Vec<String>,
     /// env-secrets: name fragments.
@@ -164,6 +168,8 @@ impl Params {
             sockets: strings(DEFAULT_SOCKETS),
             runtime_allow: strings(&["runc", "io.containerd.runc.v2"]),
             registry_allow: strings(&["docker.io"]),
+            network_driver_allow: strings(&["bridge", "overlay"]),
+            apparmor_profiles: strings(&["docker-default"]),
             secret_names: strings(DEFAULT_SECRET_NAMES),
             require_drop_all: profile == Profile::Restricted,
             ..Params::default()
@@ -384,6 +390,10 @@ impl Policy {
                 RuleId::Runtime => list(&mut out, "allow", &p.runtime_allow),
                 RuleId::RuntimeAnnotations => list(&mut out, "allow", &p.annotation_allow),
                 RuleId::CgroupParent => list(&mut out, "allow", &p.cgroup_parent_allow),
+                RuleId::NetworkDriver => list(&mut out, "allow", &p.network_driver_allow),
+                RuleId::SecurityProfile => {
+                    list(&mut out, "apparmor_profiles", &p.apparmor_profiles)
+                }
                 RuleId::ImageRegistry => list(&mut out, "allow", &p.registry_allow),
                 RuleId::EnvSecrets => list(&mut out, "names", &p.secret_names),
                 _ => {}
@@ -497,6 +507,13 @@ struct CapabilitiesFile {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+struct SecurityProfileFile {
+    action: Option<Action>,
+    apparmor_profiles: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct SecretsFile {
     action: Option<Action>,
     names: Option<Vec<String>>,
@@ -520,6 +537,8 @@ macro_rules! file_rules {
             capabilities: Option<CapabilitiesFile>,
             #[serde(rename = "env-secrets", default)]
             env_secrets: Option<SecretsFile>,
+            #[serde(rename = "security-profile", default)]
+            security_profile: Option<SecurityProfileFile>,
         }
 
         impl FileRules {
@@ -542,6 +561,7 @@ macro_rules! file_rules {
                 if let Some(r) = &self.docker_socket { set(RuleId::DockerSocket, r.action)?; }
                 if let Some(r) = &self.capabilities { set(RuleId::Capabilities, r.action)?; }
                 if let Some(r) = &self.env_secrets { set(RuleId::EnvSecrets, r.action)?; }
+                if let Some(r) = &self.security_profile { set(RuleId::SecurityProfile, r.action)?; }
                 let params = &mut policy.params;
                 $(if let Some(allow) = self.$a_field.and_then(|r| r.allow) { params.$a_param = allow; })*
                 if let Some(r) = self.host_mount {
@@ -557,6 +577,9 @@ macro_rules! file_rules {
                         params.capability_allow = v.iter().map(|c| dockgate_model::normalize_capability(c)).collect();
                     }
                     if let Some(v) = r.require_drop_all { params.require_drop_all = v; }
+                }
+                if let Some(v) = self.security_profile.and_then(|r| r.apparmor_profiles) {
+                    params.apparmor_profiles = v;
                 }
                 if let Some(v) = self.env_secrets.and_then(|r| r.names) {
                     params.secret_names = v.iter().map(|n| n.to_ascii_uppercase()).collect();
@@ -577,7 +600,6 @@ macro_rules! file_rules {
 file_rules! {
     plain {
         privileged = "privileged" => Privileged,
-        security_profile = "security-profile" => SecurityProfile,
         mount_propagation = "mount-propagation" => MountPropagation,
         run_as_root = "run-as-root" => RunAsRoot,
         published_ports = "published-ports" => PublishedPorts,
@@ -589,6 +611,7 @@ file_rules! {
         pids_limit = "pids-limit" => PidsLimit,
         plugin_management = "plugin-management" => PluginManagement,
         swarm_join = "swarm-join" => SwarmJoin,
+        buildkit = "buildkit" => BuildKit,
         copy_into_container = "copy-into-container" => CopyIntoContainer,
         unknown_endpoint = "unknown-endpoint" => UnknownEndpoint,
         unreadable_request = "unreadable-request" => UnreadableRequest,
@@ -600,6 +623,7 @@ file_rules! {
         runtime = "runtime" => Runtime => runtime_allow,
         runtime_annotations = "runtime-annotations" => RuntimeAnnotations => annotation_allow,
         cgroup_parent = "cgroup-parent" => CgroupParent => cgroup_parent_allow,
+        network_driver = "network-driver" => NetworkDriver => network_driver_allow,
         image_registry = "image-registry" => ImageRegistry => registry_allow,
     }
 }

@@ -9,7 +9,7 @@ use dockgate_model::{
 };
 use serde_json::Value;
 
-use crate::gojson::{self, Field, Shape};
+use super::seccomp::{self, Bounding};
 
 /// Paths the daemon masks by default (`oci.DefaultSpec` plus
 /// `daemon/oci_linux.go`). A `MaskedPaths` list that lacks one unmasks it.
@@ -333,6 +333,11 @@ fn read_namespaces(hc: Fields, workload: &mut Workload) {
 /// `daemon/create.go` `parseSecurityOpt` does: `=` or the deprecated `:`
 /// separates key and value, and a bare `disable` disables labelling.
 fn read_security_options(hc: Fields, workload: &mut Workload) {
+    let bounding = Bounding {
+        privileged: workload.privileged.as_ref().is_some_and(|p| p.value),
+        add: &workload.cap_add,
+        drop: &workload.cap_drop,
+    };
     let security = &mut workload.security;
     for (name, opt) in hc.strings("SecurityOpt") {
         if opt == "no-new-privileges" {
@@ -353,11 +358,14 @@ fn read_security_options(hc: Fields, workload: &mut Workload) {
             continue;
         };
         match key {
-            "seccomp" if seccomp_unconfined(value) => {
+            "seccomp" if seccomp::opens_the_default(value, bounding) => {
                 security.seccomp_unconfined = Some(At::new(opt.to_string(), name));
             }
             "apparmor" if value == "unconfined" => {
                 security.apparmor_unconfined = Some(At::new(opt.to_string(), name));
+            }
+            "apparmor" if !value.is_empty() => {
+                security.apparmor_profile = Some(At::new(value.to_string(), name))
             }
             "label" if selinux_unconfined(value) => {
                 security.selinux_disabled = Some(At::new(opt.to_string(), name));
@@ -398,110 +406,6 @@ fn read_security_options(hc: Fields, workload: &mut Workload) {
         };
         security.unmasked_paths = Some(At::new(unmasked, field));
     }
-}
-
-/// The parts of a seccomp profile that decide what it allows, as moby
-/// declares them (`profiles/seccomp`): the daemon reads an inline profile
-/// with Go's decoder, so `{"DEFAULTACTION":...}` counts as `defaultAction`.
-const SECCOMP_RULE: &[Field] = &[
-    Field::new("names", Shape::Slice(&Shape::Str)),
-    Field::new("name", Shape::Str),
-    Field::new("action", Shape::Str),
-    Field::new("args", Shape::Any),
-    Field::new("includes", Shape::Any),
-];
-const SECCOMP_PROFILE: &[Field] = &[
-    Field::new("defaultAction", Shape::Str),
-    Field::new("syscalls", Shape::Slice(&Shape::Struct(SECCOMP_RULE))),
-];
-
-/// System calls Docker's default profile refuses (or allows only with a
-/// capability or particular arguments) because they reach past the
-/// container: kernel modules, keyrings, mounts and namespaces, handles
-/// into the host's file systems, the clock, reboot.
-const BLOCKED_BY_DEFAULT: &[&str] = &[
-    "acct",
-    "add_key",
-    "bpf",
-    "clock_adjtime",
-    "clock_settime",
-    "clone",
-    "clone3",
-    "create_module",
-    "delete_module",
-    "finit_module",
-    "fsconfig",
-    "fsmount",
-    "fsopen",
-    "init_module",
-    "ioperm",
-    "iopl",
-    "kexec_file_load",
-    "kexec_load",
-    "keyctl",
-    "lookup_dcookie",
-    "mount",
-    "move_mount",
-    "name_to_handle_at",
-    "open_by_handle_at",
-    "open_tree",
-    "perf_event_open",
-    "pivot_root",
-    "quotactl",
-    "reboot",
-    "request_key",
-    "setns",
-    "settimeofday",
-    "stime",
-    "swapoff",
-    "swapon",
-    "umount",
-    "umount2",
-    "unshare",
-    "uselib",
-    "userfaultfd",
-];
-
-/// Whether a seccomp option value turns filtering off: `unconfined`; an
-/// inline profile whose default action allows or only logs; or one that
-/// allows, without conditions, a system call the default profile blocks.
-/// A profile the daemon cannot read keeps the container from starting.
-pub fn seccomp_unconfined(value: &str) -> bool {
-    if value == "unconfined" {
-        return true;
-    }
-    let Ok(profile) = gojson::decode_bytes(value.as_bytes(), Shape::Struct(SECCOMP_PROFILE)) else {
-        return false;
-    };
-    let allows =
-        |action: &Value| matches!(action.as_str(), Some("SCMP_ACT_ALLOW" | "SCMP_ACT_LOG"));
-    if allows(&profile["defaultAction"]) {
-        return true;
-    }
-    let empty = |v: &Value| match v {
-        Value::Null => true,
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.values().all(|v| {
-            v.is_null() || v.as_array().is_some_and(Vec::is_empty) || v.as_str() == Some("")
-        }),
-        _ => false,
-    };
-    profile["syscalls"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|rule| {
-            let names = rule["names"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .chain(std::iter::once(&rule["name"]))
-                .filter_map(Value::as_str);
-            allows(&rule["action"])
-                && empty(&rule["args"])
-                && empty(&rule["includes"])
-                && names.into_iter().any(|n| BLOCKED_BY_DEFAULT.contains(&n))
-        })
 }
 
 /// Whether an SELinux label option disables confinement.
@@ -656,32 +560,5 @@ mod tests {
         assert!(matches!(m.kind, MountKind::Volume { ref name, .. } if name.is_empty()));
         assert!(m.read_only);
         assert_eq!(bind("a:b:c:d"), None);
-    }
-
-    #[test]
-    fn seccomp_profiles() {
-        assert!(seccomp_unconfined("unconfined"));
-        assert!(seccomp_unconfined(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#));
-        assert!(!seccomp_unconfined(r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#));
-        assert!(!seccomp_unconfined("/path/profile.json"));
-        // Go's decoder matches keys in any case.
-        assert!(seccomp_unconfined(r#"{"DEFAULTACTION":"SCMP_ACT_ALLOW"}"#));
-        assert!(seccomp_unconfined(
-            r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultaction":"SCMP_ACT_LOG"}"#
-        ));
-        // Allowing what the default blocks, unconditionally.
-        assert!(seccomp_unconfined(
-            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","unshare"],"action":"SCMP_ACT_ALLOW"}]}"#
-        ));
-        assert!(seccomp_unconfined(
-            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"name":"mount","action":"SCMP_ACT_ALLOW"}]}"#
-        ));
-        // As the default profile does: only with the capability.
-        assert!(!seccomp_unconfined(
-            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["mount"],"action":"SCMP_ACT_ALLOW","includes":{"caps":["CAP_SYS_ADMIN"]}}]}"#
-        ));
-        assert!(!seccomp_unconfined(
-            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","write"],"action":"SCMP_ACT_ALLOW"},{"names":["mount"],"action":"SCMP_ACT_ERRNO"}]}"#
-        ));
     }
 }

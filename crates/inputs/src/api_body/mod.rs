@@ -5,16 +5,17 @@
 //! result as a [`Workload`].
 
 pub mod host_config;
+mod seccomp;
 
 use dockgate_model::{
-    normalize_capability, At, Mount, MountKind, Operation, PublishedPort, Resolution,
-    VolumeBacking, Workload,
+    normalize_capability, At, Mount, MountKind, NetworkRequest, Operation, PublishedPort,
+    Resolution, VolumeBacking, Workload,
 };
 use serde_json::Value;
 
 use crate::docker_types::{
-    CREATE_REQUEST, EXEC_CONFIG, HOST_CONFIG, SERVICE_SPEC, TOP_LEVEL_HOST_CONFIG, UPDATE_CONFIG,
-    VOLUME_CREATE,
+    CREATE_REQUEST, EXEC_CONFIG, HOST_CONFIG, NETWORK_CREATE, SERVICE_SPEC, TOP_LEVEL_HOST_CONFIG,
+    UPDATE_CONFIG, VOLUME_CREATE,
 };
 use crate::gojson::{decode_bytes, GoJsonError, Shape};
 use host_config::{read_config, read_env, read_host_config, read_mount, Fields};
@@ -92,6 +93,41 @@ pub fn container_update(body: &[u8]) -> Result<Workload, GoJsonError> {
         .filter(|m| *m != 0)
         .map(|m| At::new(m, "Memory"));
     workload.limits.pids = f.int("PidsLimit").map(|p| At::new(p, "PidsLimit"));
+    let policy = f.child("RestartPolicy", "RestartPolicy");
+    workload.restart_policy = Some(policy.str("Name"))
+        .filter(|name| !matches!(*name, "" | "no"))
+        .map(|name| At::new(name.to_string(), policy.name("Name")));
+    Ok(workload)
+}
+
+/// `POST /networks/create`: the driver decides whether containers on the
+/// network reach the host's own layer 2 (`macvlan`, `ipvlan` with a host
+/// interface as `parent`). A config-only network is a template: its
+/// driver applies only through the network created `--config-from` it.
+pub fn network_create(body: &[u8]) -> Result<Workload, GoJsonError> {
+    let v = decode_bytes(body, Shape::Struct(NETWORK_CREATE))?;
+    let f = Fields::new(&v, "");
+    let mut workload = Workload::new(Operation::Network);
+    workload.name = Some(f.str("Name").to_string()).filter(|n| !n.is_empty());
+    if !f.bool("ConfigOnly") {
+        // The daemon's default driver is bridge (overlay for swarm scope).
+        let driver = match f.str("Driver") {
+            "" => "bridge",
+            d => d,
+        };
+        let parent = f
+            .string_map("Options")
+            .into_iter()
+            .find(|(_, k, _)| *k == "parent")
+            .map(|(_, _, v)| v.to_string());
+        workload.network = Some(At::new(
+            NetworkRequest {
+                driver: driver.to_string(),
+                parent,
+            },
+            f.name("Driver"),
+        ));
+    }
     Ok(workload)
 }
 
@@ -160,9 +196,28 @@ pub fn service_spec(body: &[u8]) -> Result<Workload, GoJsonError> {
     }
     let privileges = c.child("Privileges", "TaskTemplate.ContainerSpec.Privileges");
     let seccomp = privileges.child("Seccomp", "TaskTemplate.ContainerSpec.Privileges.Seccomp");
-    if seccomp.str("Mode") == "unconfined" {
-        workload.security.seccomp_unconfined =
-            Some(At::new("unconfined".to_string(), seccomp.name("Mode")));
+    // The swarm executor passes a custom profile on as `seccomp=<profile>`.
+    let opened = match seccomp.str("Mode") {
+        "unconfined" => Some("unconfined".to_string()),
+        "custom" => {
+            let bounding = seccomp::Bounding {
+                privileged: false,
+                add: &workload.cap_add,
+                drop: &workload.cap_drop,
+            };
+            use base64::Engine;
+            match base64::engine::general_purpose::STANDARD.decode(seccomp.str("Profile")) {
+                Ok(profile) => {
+                    seccomp::opens_the_default(&String::from_utf8_lossy(&profile), bounding)
+                        .then(|| "custom profile".to_string())
+                }
+                Err(_) => Some("custom profile that cannot be read".to_string()),
+            }
+        }
+        _ => None,
+    };
+    if let Some(what) = opened {
+        workload.security.seccomp_unconfined = Some(At::new(what, seccomp.name("Mode")));
     }
     let apparmor = privileges.child("AppArmor", "TaskTemplate.ContainerSpec.Privileges.AppArmor");
     if apparmor.str("Mode") == "disabled" {
@@ -198,22 +253,27 @@ pub fn service_spec(body: &[u8]) -> Result<Workload, GoJsonError> {
     if !task.get("PluginSpec").is_null() {
         workload.runtime = Some(At::new("plugin".to_string(), task.name("PluginSpec")));
     }
-    // `--network host` attaches the tasks to the host's network namespace.
+    // `--network host` attaches the tasks to the host's network namespace;
+    // the CLI sends the network's ID, and the daemon takes any name, ID or
+    // ID prefix of it (look-ups decide). The daemon reads TaskTemplate's
+    // list, or the deprecated top-level one when that is empty: both are
+    // judged.
     for (name, network) in task
         .objects("Networks")
         .into_iter()
         .chain(spec.objects("Networks"))
     {
         let target = Fields::new(network, "").str("Target");
-        if target == "host" {
-            workload.namespaces.push((
-                dockgate_model::NamespaceKind::Network,
-                At::new(
-                    dockgate_model::NamespaceMode::Host,
-                    format!("{name}.Target"),
-                ),
-            ));
-        }
+        workload.namespaces.push((
+            dockgate_model::NamespaceKind::Network,
+            At::new(
+                dockgate_model::NamespaceMode::ServiceNetwork {
+                    target: target.to_string(),
+                    is_host: dockgate_model::Resolution::Pending,
+                },
+                format!("{name}.Target"),
+            ),
+        ));
     }
     let endpoint = spec.child("EndpointSpec", "EndpointSpec");
     for (name, port) in endpoint.objects("Ports") {

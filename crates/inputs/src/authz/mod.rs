@@ -260,7 +260,7 @@ impl ReadRequest {
 
 /// Segments every `ContainerAccess` route ends in (a test holds the route
 /// table to this list).
-const ACCESS_SEGMENTS: [&str; 3] = ["/archive", "/attach", "/rename"];
+const ACCESS_SEGMENTS: [&str; 4] = ["/archive", "/attach", "/copy", "/rename"];
 
 /// Whether a request that changes nothing still needs daemon look-ups: a
 /// copy out of a container or an attach is judged by what the container
@@ -291,7 +291,8 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
             m.route.endpoint,
             match m.route.endpoint {
                 Endpoint::PluginManagement => CallKind::PluginManagement,
-                Endpoint::SwarmJoin => CallKind::SwarmJoin,
+                Endpoint::SwarmMembership => CallKind::SwarmMembership,
+                Endpoint::BuildKit => CallKind::BuildKit,
                 Endpoint::ContainerAccess if m.route.name == "container.archive-put" => {
                     CallKind::CopyIn
                 }
@@ -302,15 +303,17 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
         None => (Endpoint::Plain, CallKind::Unknown, path.path.clone()),
     };
     let mut workload = describe(req, &path, route.as_ref(), endpoint)?;
-    // A start without a body runs the container as it was created, which may
-    // have been before the gate was installed, or while it only warned.
-    let starts_existing = (endpoint == Endpoint::ContainerStart
-        && workload.operation == Operation::Other)
+    // A start runs the container as it was stored, which may have been
+    // before the gate was installed, or while it only warned; a HostConfig
+    // the daemon reads from the body (API < 1.24) is applied on top of it.
+    let starts_existing = (endpoint == Endpoint::ContainerStart)
         .then(|| workload.name.clone())
         .flatten();
     let enters_existing = match endpoint {
         Endpoint::ContainerAccess => workload.name.clone(),
         Endpoint::ExecCreate => workload.name.clone(),
+        // The daemon will start it again by itself, unjudged.
+        Endpoint::ContainerUpdate if workload.restart_policy.is_some() => workload.name.clone(),
         _ => None,
     };
     if workload.operation == Operation::Service
@@ -420,6 +423,7 @@ fn describe(
         Endpoint::ContainerUpdate => decoded(name, api_body::container_update(body(req, name)?))?,
         Endpoint::ExecCreate => decoded(name, api_body::exec_create(body(req, name)?))?,
         Endpoint::VolumeCreate => decoded(name, api_body::volume_create(body(req, name)?))?,
+        Endpoint::NetworkCreate => decoded(name, api_body::network_create(body(req, name)?))?,
         Endpoint::ServiceCreate | Endpoint::ServiceUpdate => {
             decoded(name, api_body::service_spec(body(req, name)?))?
         }
@@ -439,7 +443,8 @@ fn describe(
         }
         Endpoint::VolumeUpdate
         | Endpoint::PluginManagement
-        | Endpoint::SwarmJoin
+        | Endpoint::SwarmMembership
+        | Endpoint::BuildKit
         | Endpoint::ContainerAccess
         | Endpoint::Plain => Workload::new(Operation::Other),
     };
@@ -449,26 +454,32 @@ fn describe(
     Ok(workload)
 }
 
-/// Before API 1.24 a start request may carry a HostConfig that replaces the
-/// one checked at create; later versions reject such a body.
+/// What the daemon takes from a start or restart body (moby
+/// `postContainersStart`, 20.10 and 26.1): a restart never reads its body;
+/// a start reads it only when `r.ContentLength` is over 7 bytes or unknown
+/// (`-1`, chunked), and then refuses it from API 1.24 on (26.1 at every
+/// version). So only a start below API 1.24 with such a body changes the
+/// container; any other body is ignored and the stored container is what
+/// runs. An operation of `Container` means the body's HostConfig applies.
 fn start(req: &AuthzRequest, path: &ApiPath, name: &'static str) -> Result<Workload, ReadError> {
-    if let Some(body) = req.body.as_deref().filter(|b| !b.is_empty()) {
-        return decoded(name, api_body::container_start(body));
+    if name == "container.restart" || !path.version_below(1, 24) {
+        return Ok(Workload::new(Operation::Other));
     }
-    if path.version_below(1, 24) {
-        let length = req
-            .header("Content-Length")
-            .and_then(|l| l.trim().parse::<u64>().ok());
-        // The daemon reads a start body only when it is longer than 7 bytes
-        // or of unknown length.
-        if length.is_none_or(|n| n > 7) {
-            return Err(ReadError::BodyMissing {
-                endpoint: name,
-                reason: missing_body_reason(req),
-            });
-        }
+    // Go's server hides Transfer-Encoding from the headers it forwards: a
+    // missing Content-Length is either no body or a chunked one (-1).
+    let length = req
+        .header("Content-Length")
+        .and_then(|l| l.trim().parse::<u64>().ok());
+    if length.is_some_and(|n| n <= 7) {
+        return Ok(Workload::new(Operation::Other));
     }
-    Ok(Workload::new(Operation::Other))
+    match req.body.as_deref().filter(|b| !b.is_empty()) {
+        Some(body) => decoded(name, api_body::container_start(body)),
+        None => Err(ReadError::BodyMissing {
+            endpoint: name,
+            reason: missing_body_reason(req),
+        }),
+    }
 }
 
 /// `POST /build` query options that change what the build's containers get.

@@ -19,7 +19,7 @@ pub enum Endpoint {
     /// `POST /containers/{name}/exec`.
     ExecCreate,
     /// Reaching into a container that exists: copying files in or out
-    /// (`archive`), attaching to its console. What it reaches is what the
+    /// (`archive`, and the legacy `copy`), attaching to its console. What it reaches is what the
     /// container was given, bind mounts of the host included. Also
     /// `rename`: a container that breaks the policy must not take the name
     /// of one the gate judged before (a start decided on the name would
@@ -27,6 +27,8 @@ pub enum Endpoint {
     ContainerAccess,
     /// `POST /volumes/create`.
     VolumeCreate,
+    /// `POST /networks/create`.
+    NetworkCreate,
     /// `PUT /volumes/{name}` (cluster volumes).
     VolumeUpdate,
     /// `POST /services/create`.
@@ -41,8 +43,13 @@ pub enum Endpoint {
     ImageTag,
     /// Any plugin install, change or removal.
     PluginManagement,
-    /// `POST /swarm/join`.
-    SwarmJoin,
+    /// Swarm membership: creating or joining a swarm, reading or rotating
+    /// its join tokens and unlock key, changing a node's role. Managers
+    /// start tasks on every node without a call to that node's API.
+    SwarmMembership,
+    /// BuildKit's channels (`/grpc`, `/session`): build steps travel inside
+    /// a hijacked HTTP/2 stream that the plugin never sees.
+    BuildKit,
     /// Any other known route; judged by the method only.
     Plain,
 }
@@ -204,11 +211,14 @@ pub const ROUTES: &[Route] = &[
         "container.attach",
         ContainerAccess,
     ),
+    // Served by 20.10 below API 1.24 (404 from 1.24 on), gone in 26.1: it
+    // reads a file out of the container, bind mounts included, like a GET
+    // of the archive.
     r(
         "POST",
         "/containers/{name:.*}/copy",
         "container.copy",
-        Plain,
+        ContainerAccess,
     ),
     r(
         "POST",
@@ -285,15 +295,21 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/build/prune", "build.prune", Plain),
     r("POST", "/build/cancel", "build.cancel", Plain),
     // session
-    r("POST", "/session", "build.session", Plain),
+    r("POST", "/session", "build.session", BuildKit),
     // swarm
-    r("POST", "/swarm/init", "swarm.init", Plain),
-    r("POST", "/swarm/join", "swarm.join", SwarmJoin),
+    r("POST", "/swarm/init", "swarm.init", SwarmMembership),
+    r("POST", "/swarm/join", "swarm.join", SwarmMembership),
     r("POST", "/swarm/leave", "swarm.leave", Plain),
-    r("GET", "/swarm", "swarm.inspect", Plain),
-    r("GET", "/swarm/unlockkey", "swarm.unlockkey", Plain),
-    r("POST", "/swarm/update", "swarm.update", Plain),
-    r("POST", "/swarm/unlock", "swarm.unlock", Plain),
+    // A manager answers with the join tokens.
+    r("GET", "/swarm", "swarm.inspect", SwarmMembership),
+    r(
+        "GET",
+        "/swarm/unlockkey",
+        "swarm.unlockkey",
+        SwarmMembership,
+    ),
+    r("POST", "/swarm/update", "swarm.update", SwarmMembership),
+    r("POST", "/swarm/unlock", "swarm.unlock", SwarmMembership),
     r("GET", "/services", "service.list", Plain),
     r("GET", "/services/{id}", "service.inspect", Plain),
     r("POST", "/services/create", "service.create", ServiceCreate),
@@ -308,7 +324,8 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/nodes", "node.list", Plain),
     r("GET", "/nodes/{id}", "node.inspect", Plain),
     r("DELETE", "/nodes/{id}", "node.delete", Plain),
-    r("POST", "/nodes/{id}/update", "node.update", Plain),
+    // Promotes a node to manager, or changes where tasks may run.
+    r("POST", "/nodes/{id}/update", "node.update", SwarmMembership),
     r("GET", "/tasks", "task.list", Plain),
     r("GET", "/tasks/{id}", "task.inspect", Plain),
     r("GET", "/tasks/{id}/logs", "task.logs", Plain),
@@ -372,12 +389,12 @@ pub const ROUTES: &[Route] = &[
         Plain,
     ),
     // grpc (BuildKit)
-    r("POST", "/grpc", "build.grpc", Plain),
+    r("POST", "/grpc", "build.grpc", BuildKit),
     // network
     r("GET", "/networks", "network.list", Plain),
     r("GET", "/networks/", "network.list", Plain),
     r("GET", "/networks/{id:.+}", "network.inspect", Plain),
-    r("POST", "/networks/create", "network.create", Plain),
+    r("POST", "/networks/create", "network.create", NetworkCreate),
     r(
         "POST",
         "/networks/{id:.*}/connect",
@@ -587,5 +604,191 @@ mod tests {
             name("GET", "/debug/pprof/heap").map(|(n, _)| n),
             Some("system.debug")
         );
+    }
+
+    // Every route moby registers (`router.New*Route`) under
+    // api/server/router, at the tags of the two daemons the suite runs:
+    // `git grep -h -o 'router.New[A-Za-z]*Route("[^"]*"' TAG -- 'api/server/router/*'`
+    // at v20.10.24 and v26.1.5.
+    /// Routes both daemons serve.
+    const SERVED_BY_BOTH: &[(&str, &str)] = &[
+        ("DELETE", "/configs/{id}"),
+        ("DELETE", "/containers/{name:.*}"),
+        ("DELETE", "/containers/{name}/checkpoints/{checkpoint}"),
+        ("DELETE", "/images/{name:.*}"),
+        ("DELETE", "/networks/{id:.*}"),
+        ("DELETE", "/nodes/{id}"),
+        ("DELETE", "/plugins/{name:.*}"),
+        ("DELETE", "/secrets/{id}"),
+        ("DELETE", "/services/{id}"),
+        ("DELETE", "/volumes/{name:.*}"),
+        ("GET", "/_ping"),
+        ("GET", "/configs"),
+        ("GET", "/configs/{id}"),
+        ("GET", "/containers/json"),
+        ("GET", "/containers/{name:.*}/archive"),
+        ("GET", "/containers/{name:.*}/attach/ws"),
+        ("GET", "/containers/{name:.*}/changes"),
+        ("GET", "/containers/{name:.*}/checkpoints"),
+        ("GET", "/containers/{name:.*}/export"),
+        ("GET", "/containers/{name:.*}/json"),
+        ("GET", "/containers/{name:.*}/logs"),
+        ("GET", "/containers/{name:.*}/stats"),
+        ("GET", "/containers/{name:.*}/top"),
+        ("GET", "/distribution/{name:.*}/json"),
+        ("GET", "/events"),
+        ("GET", "/exec/{id:.*}/json"),
+        ("GET", "/images/get"),
+        ("GET", "/images/json"),
+        ("GET", "/images/search"),
+        ("GET", "/images/{name:.*}/get"),
+        ("GET", "/images/{name:.*}/history"),
+        ("GET", "/images/{name:.*}/json"),
+        ("GET", "/info"),
+        ("GET", "/networks"),
+        ("GET", "/networks/"),
+        ("GET", "/networks/{id:.+}"),
+        ("GET", "/nodes"),
+        ("GET", "/nodes/{id}"),
+        ("GET", "/plugins"),
+        ("GET", "/plugins/privileges"),
+        ("GET", "/plugins/{name:.*}/json"),
+        ("GET", "/pprof/"),
+        ("GET", "/pprof/cmdline"),
+        ("GET", "/pprof/profile"),
+        ("GET", "/pprof/symbol"),
+        ("GET", "/pprof/trace"),
+        ("GET", "/pprof/{name}"),
+        ("GET", "/secrets"),
+        ("GET", "/secrets/{id}"),
+        ("GET", "/services"),
+        ("GET", "/services/{id}"),
+        ("GET", "/services/{id}/logs"),
+        ("GET", "/swarm"),
+        ("GET", "/swarm/unlockkey"),
+        ("GET", "/system/df"),
+        ("GET", "/tasks"),
+        ("GET", "/tasks/{id}"),
+        ("GET", "/tasks/{id}/logs"),
+        ("GET", "/vars"),
+        ("GET", "/version"),
+        ("GET", "/volumes"),
+        ("GET", "/volumes/{name:.*}"),
+        ("HEAD", "/_ping"),
+        ("HEAD", "/containers/{name:.*}/archive"),
+        ("OPTIONS", "/{anyroute:.*}"),
+        ("POST", "/auth"),
+        ("POST", "/build"),
+        ("POST", "/build/cancel"),
+        ("POST", "/build/prune"),
+        ("POST", "/commit"),
+        ("POST", "/configs/create"),
+        ("POST", "/configs/{id}/update"),
+        ("POST", "/containers/create"),
+        ("POST", "/containers/prune"),
+        ("POST", "/containers/{name:.*}/attach"),
+        ("POST", "/containers/{name:.*}/checkpoints"),
+        ("POST", "/containers/{name:.*}/exec"),
+        ("POST", "/containers/{name:.*}/kill"),
+        ("POST", "/containers/{name:.*}/pause"),
+        ("POST", "/containers/{name:.*}/rename"),
+        ("POST", "/containers/{name:.*}/resize"),
+        ("POST", "/containers/{name:.*}/restart"),
+        ("POST", "/containers/{name:.*}/start"),
+        ("POST", "/containers/{name:.*}/stop"),
+        ("POST", "/containers/{name:.*}/unpause"),
+        ("POST", "/containers/{name:.*}/update"),
+        ("POST", "/containers/{name:.*}/wait"),
+        ("POST", "/exec/{name:.*}/resize"),
+        ("POST", "/exec/{name:.*}/start"),
+        ("POST", "/grpc"),
+        ("POST", "/images/create"),
+        ("POST", "/images/load"),
+        ("POST", "/images/prune"),
+        ("POST", "/images/{name:.*}/push"),
+        ("POST", "/images/{name:.*}/tag"),
+        ("POST", "/networks/create"),
+        ("POST", "/networks/prune"),
+        ("POST", "/networks/{id:.*}/connect"),
+        ("POST", "/networks/{id:.*}/disconnect"),
+        ("POST", "/nodes/{id}/update"),
+        ("POST", "/plugins/create"),
+        ("POST", "/plugins/pull"),
+        ("POST", "/plugins/{name:.*}/disable"),
+        ("POST", "/plugins/{name:.*}/enable"),
+        ("POST", "/plugins/{name:.*}/push"),
+        ("POST", "/plugins/{name:.*}/set"),
+        ("POST", "/plugins/{name:.*}/upgrade"),
+        ("POST", "/secrets/create"),
+        ("POST", "/secrets/{id}/update"),
+        ("POST", "/services/create"),
+        ("POST", "/services/{id}/update"),
+        ("POST", "/session"),
+        ("POST", "/swarm/init"),
+        ("POST", "/swarm/join"),
+        ("POST", "/swarm/leave"),
+        ("POST", "/swarm/unlock"),
+        ("POST", "/swarm/update"),
+        ("POST", "/volumes/create"),
+        ("POST", "/volumes/prune"),
+        ("PUT", "/containers/{name:.*}/archive"),
+    ];
+    /// Routes only dockerd 20.10 serves.
+    const SERVED_BY_20_10: &[(&str, &str)] = &[("POST", "/containers/{name:.*}/copy")];
+    /// Routes only dockerd 26.1 serves.
+    const SERVED_BY_26_1: &[(&str, &str)] = &[("PUT", "/volumes/{name:.*}")];
+
+    #[test]
+    fn every_route_either_daemon_serves_is_in_the_table() {
+        let debug = [
+            "/pprof/",
+            "/pprof/cmdline",
+            "/pprof/profile",
+            "/pprof/symbol",
+            "/pprof/trace",
+            "/pprof/{name}",
+            "/vars",
+        ];
+        for (method, pattern) in SERVED_BY_BOTH
+            .iter()
+            .chain(SERVED_BY_20_10)
+            .chain(SERVED_BY_26_1)
+        {
+            if debug.contains(pattern) {
+                // Registered on the debug router, under /debug.
+                assert_eq!(
+                    match_route(method, &format!("/debug{pattern}")).map(|m| m.route.name),
+                    Some("system.debug")
+                );
+                continue;
+            }
+            assert!(
+                ROUTES
+                    .iter()
+                    .any(|r| r.method == *method && r.pattern == *pattern),
+                "{method} {pattern} is served by a daemon but missing from ROUTES"
+            );
+        }
+    }
+
+    #[test]
+    fn routes_that_reach_into_containers_are_judged_by_them() {
+        // The legacy copy (20.10 below API 1.24) reads files out of the
+        // container like a GET of the archive does.
+        for (method, path) in [
+            ("POST", "/containers/x/copy"),
+            ("GET", "/containers/x/archive"),
+            ("PUT", "/containers/x/archive"),
+            ("HEAD", "/containers/x/archive"),
+            ("POST", "/containers/x/attach"),
+            ("GET", "/containers/x/attach/ws"),
+            ("POST", "/containers/x/rename"),
+        ] {
+            assert_eq!(
+                match_route(method, path).map(|m| m.route.endpoint),
+                Some(Endpoint::ContainerAccess),
+                "{method} {path}"
+            );
+        }
     }
 }

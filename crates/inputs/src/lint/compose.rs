@@ -702,13 +702,10 @@ fn resolve_between_services(targets: &mut [Target]) {
             if spec.starts_with("container:") {
                 continue;
             }
-            let (name, mode) = spec
-                .rsplit_once(':')
-                .filter(|(_, m)| *m == "ro" || *m == "rw")
-                .unwrap_or((spec, ""));
+            let (name, read_only) = crate::resolve::volumes_from_spec(spec);
             if let Some(&j) = by_name.get(name) {
                 for mut mount in targets[j].workload.mounts.clone() {
-                    mount.read_only |= mode == "ro";
+                    mount.read_only |= read_only;
                     mount.via = Some(format!("volumes_from {name}"));
                     mount.field = source.field.clone();
                     inherited.push(mount);

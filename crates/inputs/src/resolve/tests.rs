@@ -1,41 +1,7 @@
-use std::collections::HashMap;
-
 use dockgate_model::NamespaceKind;
 
 use super::*;
 use crate::api_body::container_create;
-
-#[derive(Default)]
-struct Fake {
-    containers: HashMap<String, Workload>,
-    volumes: HashMap<String, VolumeFacts>,
-    images: HashMap<String, ImageFacts>,
-    fail: bool,
-}
-
-impl DaemonLookup for Fake {
-    async fn container(&self, name: &str) -> Result<Option<Workload>, LookupError> {
-        if self.fail {
-            return Err(LookupError("connection refused".into()));
-        }
-        Ok(self.containers.get(name).cloned())
-    }
-    async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {
-        if self.fail {
-            return Err(LookupError("connection refused".into()));
-        }
-        Ok(self.volumes.get(name).cloned())
-    }
-    async fn image(&self, reference: &str) -> Result<Option<ImageFacts>, LookupError> {
-        if self.fail {
-            return Err(LookupError("connection refused".into()));
-        }
-        Ok(self.images.get(reference).cloned())
-    }
-    fn real_path(&self, path: &str) -> Option<String> {
-        (path == "/srv/link").then(|| "/".to_string())
-    }
-}
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     // The futures here never wait on anything.
@@ -49,7 +15,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
     }
 }
 
-fn resolved(body: &str, fake: &Fake) -> Workload {
+fn resolved(body: &str, fake: &FakeDaemon) -> Workload {
     let mut w = container_create(body.as_bytes()).unwrap();
     block_on(resolve(&mut w, fake));
     w
@@ -57,17 +23,7 @@ fn resolved(body: &str, fake: &Fake) -> Workload {
 
 #[test]
 fn an_existing_volume_overrides_inline_options() {
-    let mut fake = Fake::default();
-    fake.volumes.insert(
-        "v".into(),
-        VolumeFacts {
-            driver: "local".into(),
-            options: [("o", "bind"), ("device", "/etc")]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        },
-    );
+    let fake = FakeDaemon::new().volume("v", "local", &[("o", "bind"), ("device", "/etc")]);
     let w = resolved(
         r#"{"Image":"i","HostConfig":{"Mounts":[{"Type":"volume","Source":"v","Target":"/x","VolumeOptions":{"DriverConfig":{"Name":"local"}}}]}}"#,
         &fake,
@@ -80,9 +36,8 @@ fn an_existing_volume_overrides_inline_options() {
 
 #[test]
 fn volumes_from_copies_mounts_read_only_when_asked() {
-    let mut fake = Fake::default();
     let source = container_create(br#"{"Image":"i","HostConfig":{"Binds":["/etc:/e"]}}"#).unwrap();
-    fake.containers.insert("src".into(), source);
+    let fake = FakeDaemon::new().container("src", source);
     let w = resolved(
         r#"{"Image":"i","HostConfig":{"VolumesFrom":["src:ro"]}}"#,
         &fake,
@@ -94,16 +49,44 @@ fn volumes_from_copies_mounts_read_only_when_asked() {
 }
 
 #[test]
+fn volumes_from_modes_are_split_like_the_daemon() {
+    // moby ParseVolumesFrom: the name ends at the first colon, and the
+    // mode may carry SELinux relabel options the daemon accepts.
+    let source = container_create(br#"{"Image":"i","HostConfig":{"Binds":["/etc:/e"]}}"#).unwrap();
+    let fake = FakeDaemon::new().container("src", source);
+    for (spec, read_only) in [
+        ("src:z", false),
+        ("src:Z", false),
+        ("src:rw,z", false),
+        ("src:ro,Z", true),
+        ("src:z,ro", true),
+        ("src:rw,nocopy", false),
+    ] {
+        let body = format!(r#"{{"Image":"i","HostConfig":{{"VolumesFrom":["{spec}"]}}}}"#);
+        let w = resolved(&body, &fake);
+        assert_eq!(w.mounts.len(), 1, "{spec}");
+        assert_eq!(w.mounts[0].read_only, read_only, "{spec}");
+        assert_eq!(
+            w.mounts[0].via.as_deref(),
+            Some("volumes-from src"),
+            "{spec}"
+        );
+    }
+    assert_eq!(volumes_from_spec("a:b:c"), ("a", false));
+    assert_eq!(volumes_from_spec("plain"), ("plain", false));
+}
+
+#[test]
 fn namespace_joins_follow_chains() {
-    let mut fake = Fake::default();
-    fake.containers.insert(
-        "a".into(),
-        container_create(br#"{"Image":"i","HostConfig":{"PidMode":"container:b"}}"#).unwrap(),
-    );
-    fake.containers.insert(
-        "b".into(),
-        container_create(br#"{"Image":"i","HostConfig":{"PidMode":"host"}}"#).unwrap(),
-    );
+    let fake = FakeDaemon::new()
+        .container(
+            "a",
+            container_create(br#"{"Image":"i","HostConfig":{"PidMode":"container:b"}}"#).unwrap(),
+        )
+        .container(
+            "b",
+            container_create(br#"{"Image":"i","HostConfig":{"PidMode":"host"}}"#).unwrap(),
+        );
     let w = resolved(
         r#"{"Image":"i","HostConfig":{"PidMode":"container:a"}}"#,
         &fake,
@@ -120,14 +103,13 @@ fn namespace_joins_follow_chains() {
 
 #[test]
 fn users_and_real_paths() {
-    let mut fake = Fake::default();
-    fake.images.insert(
-        "i".into(),
-        ImageFacts {
-            user: "app".into(),
-            repo_digests: vec!["r/i@sha256:1".into()],
-        },
-    );
+    let fake = FakeDaemon::new()
+        .image("i", "app", &["r/i@sha256:1"])
+        .link("/srv/link", "/")
+        .container(
+            "c",
+            container_create(br#"{"Image":"i","User":"0"}"#).unwrap(),
+        );
     let w = resolved(
         r#"{"Image":"i","HostConfig":{"Binds":["/srv/link:/x"]}}"#,
         &fake,
@@ -146,31 +128,24 @@ fn users_and_real_paths() {
     );
     let mut exec = Workload::new(Operation::Exec);
     exec.name = Some("c".into());
-    fake.containers.insert(
-        "c".into(),
-        container_create(br#"{"Image":"i","User":"0"}"#).unwrap(),
-    );
     block_on(resolve(&mut exec, &fake));
     assert_eq!(exec.user.effective(), Some("0"));
 }
 
 #[test]
 fn failures_are_recorded() {
-    let fake = Fake {
-        fail: true,
-        ..Fake::default()
-    };
+    let fake = FakeDaemon::new().broken("*");
     let w = resolved(
         r#"{"Image":"i","HostConfig":{"Binds":["v:/x"],"VolumesFrom":["src"],"NetworkMode":"container:n"}}"#,
         &fake,
     );
     assert_eq!(
         w.mounts[0].host_effect(),
-        dockgate_model::HostPathEffect::Unknown("volume \"v\": connection refused".into())
+        dockgate_model::HostPathEffect::Unknown("volume \"v\": daemon unreachable".into())
     );
     assert_eq!(
         w.mounts[1].host_effect(),
-        dockgate_model::HostPathEffect::Unknown("container \"src\": connection refused".into())
+        dockgate_model::HostPathEffect::Unknown("container \"src\": daemon unreachable".into())
     );
     let mode = &w.namespace(NamespaceKind::Network).unwrap().value;
     assert!(matches!(
@@ -182,6 +157,39 @@ fn failures_are_recorded() {
     ));
     assert_eq!(
         w.user.image_default,
-        Resolution::Failed("image \"i\": connection refused".into())
+        Resolution::Failed("image \"i\": daemon unreachable".into())
+    );
+}
+
+#[test]
+fn service_networks_are_resolved_by_the_daemon() {
+    // The CLI sends the swarm host network's ID; the daemon also takes the
+    // local host network's ID, any unique ID prefix, and the name.
+    let fake = FakeDaemon::new()
+        .network("gw2hc3jvnisr660d85ejeewc1", "host", "host")
+        .network("a71bb9", "host", "host")
+        .network("backend", "backend", "overlay")
+        .broken("flaky");
+    let service = |target: &str| {
+        let body = format!(
+            r#"{{"Name":"s","TaskTemplate":{{"ContainerSpec":{{"Image":"i"}},"Networks":[{{"Target":"{target}"}}]}}}}"#
+        );
+        let mut w = crate::api_body::service_spec(body.as_bytes()).unwrap();
+        block_on(resolve(&mut w, &fake));
+        match &w.namespace(NamespaceKind::Network).unwrap().value {
+            NamespaceMode::ServiceNetwork { is_host, .. } => is_host.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        service("gw2hc3jvnisr660d85ejeewc1"),
+        Resolution::Known(true)
+    );
+    assert_eq!(service("a71bb9"), Resolution::Known(true));
+    assert_eq!(service("backend"), Resolution::Known(false));
+    assert_eq!(service("nothing"), Resolution::Known(false));
+    assert_eq!(
+        service("flaky"),
+        Resolution::Failed("network \"flaky\": daemon unreachable".into())
     );
 }

@@ -32,7 +32,7 @@ fn debian_package_installs_and_works() {
     }
     let _turn = etc_dockgate_lock();
     // Packaging is CPU-heavy; do not starve a private daemon's tests.
-    let _daemon_turn = crate::e2e::one_daemon_at_a_time();
+    let _daemon_turn = crate::harness::one_daemon_at_a_time();
     let (installed, _) = run(Command::new("dpkg").args(["-s", "dockgate"]));
     if installed || std::path::Path::new("/etc/dockgate").exists() {
         eprintln!("dockgate is installed on this machine; not replacing it");

@@ -6,11 +6,11 @@
 //! daemon itself makes harmless (a route it does not serve) still prove
 //! that nothing happened.
 //!
+//! The suite runs on both daemon generations (20.10 and 26.1); where one
+//! refuses a request itself (an API version it no longer serves), its
+//! case expects that refusal and checks that nothing happened.
+//!
 //! Out of reach of any authorization plugin, and so not tested here:
-//! - BuildKit builds over `/grpc` and `/session` (`RUN --mount`, `--network`,
-//!   entitlements): the session is a hijacked HTTP/2 stream the plugin never
-//!   sees; the daemon's builder entitlements decide (`network.host` and
-//!   `security.insecure` are off by default).
 //! - CVE-2026-41567: `PUT /containers/{id}/archive` with a compressed
 //!   archive runs the container's decompressor with the daemon's privileges.
 //!   A daemon bug below the API (the body is not JSON and is not
@@ -23,10 +23,14 @@
 
 use std::path::PathBuf;
 
-use crate::e2e::{
+use crate::harness::{
     api, assert_cases, bind_volume, cli, e2e_enabled, http, import_test_image, json_post, leak,
-    one_daemon_at_a_time, After, Case, Daemon, Expect, PRIV,
+    one_daemon_at_a_time, After, Case, Daemon, Expect, Generation, PRIV,
 };
+
+/// A create body followed by a second JSON value asking for privileges.
+const SECOND_OBJECT: &str =
+    r#"{"Image":"testimg","Cmd":["true"]} {"HostConfig":{"Privileged":true}}"#;
 
 /// One bypass: where it is documented, and the attempt.
 struct Bypass {
@@ -49,6 +53,220 @@ struct HostPaths {
     private: PathBuf,
 }
 
+/// What the suite's daemon calls things it made before the gate enforced.
+struct Ids {
+    /// The full ID of `hostpid` (stopped, host PID namespace).
+    hostpid: &'static str,
+    /// The full ID of `hostpidrun` (running, host PID namespace).
+    hostpidrun: &'static str,
+    /// The local `host` network's full ID.
+    local_host_net: &'static str,
+    /// The swarm's `host` network's ID (what `docker service create
+    /// --network host` sends).
+    swarm_host_net: &'static str,
+    /// A build context whose Dockerfile reads the network interfaces.
+    build_context: &'static str,
+    /// This node's swarm ID.
+    node: &'static str,
+}
+
+/// An inline seccomp profile that refuses by default and allows `call`
+/// under the rule fields `extra`, as a create body.
+fn seccomp_create(name: &str, call: &str, extra: &str) -> String {
+    let profile = format!(
+        r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{{"names":["{call}"],"action":"SCMP_ACT_ALLOW"{extra}}}]}}"#
+    );
+    let option = serde_json::Value::String(format!("seccomp={profile}")).to_string();
+    let _ = name;
+    format!(r#"{{"Image":"testimg","Cmd":["true"],"HostConfig":{{"SecurityOpt":[{option}]}}}}"#)
+}
+
+/// A service create body attached to one network reference.
+fn service_on(name: &str, target: &str) -> String {
+    format!(
+        r#"{{"Name":"{name}","TaskTemplate":{{"ContainerSpec":{{"Image":"testimg","Command":["sleep","600"]}},"Networks":[{{"Target":"{target}"}}]}}}}"#
+    )
+}
+
+/// The cases that reach past the gate through each class of bypass found
+/// on a real daemon, several members of each. Where a daemon generation
+/// refuses a request itself (an API version it no longer serves), the
+/// case expects that refusal and checks that nothing happened.
+fn classes(generation: Generation, ids: &Ids) -> Vec<Bypass> {
+    use After::*;
+    use Expect::*;
+    let old_api = |deny: &'static [&'static str]| match generation {
+        Generation::Dockerd20 => Deny(deny),
+        // 26.1 serves API 1.24 and up (DOCKER_MIN_API_VERSION lowers it).
+        Generation::Dockerd26 => Refused,
+    };
+    let decoy_start = leak(format!("decoy named after {}", &ids.hostpid[..12]));
+    let decoy_exec = leak(format!("decoy named after {}", &ids.hostpidrun[..12]));
+    let svc = |name: &'static str, target: &str| {
+        json_post("/v1.41/services/create", &service_on(name, target))
+    };
+    vec![
+        // 1. Swarm reaches the node without the API.
+        entry(
+            "moby daemon/cluster populateNetworkID: the CLI sends the swarm host network's ID for --network host",
+            cli("service on the host network (CLI)", &["service", "create", "--detach", "--name", "bp-svc-net", "--network", "host", "testimg", "sleep", "600"], Deny(&["host-namespace"]), NoService("bp-svc-net")),
+        ),
+        entry(
+            "moby daemon/cluster populateNetworkID: a local predefined network's full ID maps to the swarm network of the same name",
+            api("service on the local host network's ID", svc("bp-svc-localid", ids.local_host_net), Deny(&["host-namespace"]), NoService("bp-svc-localid")),
+        ),
+        entry(
+            "moby daemon/cluster getNetwork: swarm networks match a unique ID prefix",
+            api("service on a prefix of the swarm host network's ID", svc("bp-svc-prefix", &ids.swarm_host_net[..5]), Deny(&["host-namespace"]), NoService("bp-svc-prefix")),
+        ),
+        entry(
+            "swarmkit store ByName: network names match case-insensitively",
+            api("service on HOST", svc("bp-svc-upper", "HOST"), Deny(&["host-namespace"]), NoService("bp-svc-upper")),
+        ),
+        entry(
+            "docker swarm join-token (GET /swarm): a manager hands out the tokens that let any machine join",
+            cli("read the join token", &["swarm", "join-token", "manager"], Deny(&["swarm-join"]), Nothing),
+        ),
+        entry(
+            "docker swarm join-token --rotate (POST /swarm/update?rotateWorkerToken=true)",
+            cli("rotate the join token", &["swarm", "join-token", "--rotate", "worker"], Deny(&["swarm-join"]), Nothing),
+        ),
+        entry(
+            "docker swarm unlock-key (GET /swarm/unlockkey)",
+            cli("read the unlock key", &["swarm", "unlock-key"], Deny(&["swarm-join"]), Nothing),
+        ),
+        entry(
+            "docker node update --role (POST /nodes/{id}/update): a promoted manager schedules tasks on every node",
+            cli("change a node's availability", &["node", "update", "--availability", "drain", ids.node], Deny(&["swarm-join"]), Nothing),
+        ),
+        // 2. Seccomp conditions that always hold (runc and libseccomp apply them).
+        entry(
+            "moby profiles/seccomp setupSeccomp: includes.caps compares with the bounding set, which holds CAP_CHOWN by default",
+            api("seccomp rule for a capability every container has", json_post("/v1.41/containers/create?name=bp-sc-cap", &seccomp_create("bp-sc-cap", "unshare", r#","includes":{"caps":["CAP_CHOWN"]}"#)), Deny(&["security-profile"]), NoContainer("bp-sc-cap")),
+        ),
+        entry(
+            "libseccomp SCMP_CMP_GE: an unsigned comparison with 0 always holds",
+            api("seccomp rule with an argument test that always holds", json_post("/v1.41/containers/create?name=bp-sc-ge", &seccomp_create("bp-sc-ge", "unshare", r#","args":[{"index":0,"value":0,"op":"SCMP_CMP_GE"}]"#)), Deny(&["security-profile"]), NoContainer("bp-sc-ge")),
+        ),
+        entry(
+            "runc: two conditions on one argument become separate rules, any of which allows",
+            api("seccomp rule OR-ed by runc", json_post("/v1.41/containers/create?name=bp-sc-or", &seccomp_create("bp-sc-or", "unshare", r#","args":[{"index":0,"value":0,"op":"SCMP_CMP_EQ"},{"index":0,"value":1,"op":"SCMP_CMP_NE"}]"#)), Deny(&["security-profile"]), NoContainer("bp-sc-or")),
+        ),
+        entry(
+            "moby profiles/seccomp setupSeccomp: excludes.caps drops the rule only for holders of the capability",
+            api("seccomp rule excluding a capability nobody holds", json_post("/v1.41/containers/create?name=bp-sc-exc", &seccomp_create("bp-sc-exc", "mount", r#","excludes":{"caps":["CAP_SYS_ADMIN"]}"#)), Deny(&["security-profile"]), NoContainer("bp-sc-exc")),
+        ),
+        entry(
+            "moby profiles/seccomp setupSeccomp: includes.arches compares with this machine's architecture",
+            api("seccomp rule for this architecture", json_post("/v1.41/containers/create?name=bp-sc-arch", &seccomp_create("bp-sc-arch", "keyctl", r#","includes":{"arches":["amd64","arm64","x86","s390x","ppc64le"]}"#)), Deny(&["security-profile"]), NoContainer("bp-sc-arch")),
+        ),
+        entry(
+            "moby profiles/seccomp setupSeccomp: no default action and no rules means no filter at all",
+            api("empty seccomp profile", json_post("/v1.41/containers/create?name=bp-sc-empty", r#"{"Image":"testimg","Cmd":["true"],"HostConfig":{"SecurityOpt":["seccomp={}"]}}"#), Deny(&["security-profile"]), NoContainer("bp-sc-empty")),
+        ),
+        // 3. Bodies the daemon ignores.
+        entry(
+            "moby postContainersStart: a body of 7 bytes or less is not read (\"a non-nil json object is at least 7 characters\")",
+            api("start with an empty JSON object", json_post("/v1.41/containers/hostpid/start", "{}"), Deny(&["host-namespace"]), NotRunning("hostpid")),
+        ),
+        entry(
+            "moby postContainersStart: a 7-byte body is not read either",
+            api("start with a 7-byte body", json_post("/v1.41/containers/hostnet/start", r#"{"a":1}"#), Deny(&["host-namespace"]), NotRunning("hostnet")),
+        ),
+        entry(
+            "moby postContainersRestart reads no body at all",
+            api("restart with a body", json_post("/v1.41/containers/hostbind/restart?t=0", r#"{"HostConfig":{"Binds":[]}}"#), Deny(&["host-mount"]), NotRunning("hostbind")),
+        ),
+        entry(
+            "moby postContainersStart below API 1.24: a short body is ignored, the stored container starts",
+            api("API 1.23 start with a short body", json_post("/v1.23/containers/hostpid/start", r#"{"a":1}"#), old_api(&["host-namespace"]), NotRunning("hostpid")),
+        ),
+        // 4. References the daemon splits differently.
+        entry(
+            "moby volume/mounts ParseVolumesFrom: the name ends at the first colon; z is a valid mode",
+            cli("volumes-from with an SELinux relabel mode", &["run", "--name", "bp-vf-z", "--volumes-from", "hostbind:z", "testimg", "true"], Deny(&["host-mount"]), NoContainer("bp-vf-z")),
+        ),
+        entry(
+            "moby volume/mounts ParseVolumesFrom: ro,Z is read-only with a private relabel",
+            cli("volumes-from read-only with a relabel", &["run", "--name", "bp-vf-roz", "--volumes-from", "hostbind:ro,Z", "testimg", "true"], Deny(&["host-mount"]), NoContainer("bp-vf-roz")),
+        ),
+        entry(
+            "moby volume/mounts ParseVolumesFrom, raw API",
+            api("VolumesFrom rw,z", json_post("/v1.41/containers/create?name=bp-vf-rwz", r#"{"Image":"testimg","Cmd":["true"],"HostConfig":{"VolumesFrom":["hostdata:rw,z"]}}"#), Deny(&["host-mount"]), NoContainer("bp-vf-rwz")),
+        ),
+        entry(
+            "moby IpcMode.Container: --ipc container:NAME joins that container's IPC namespace",
+            cli("join a host-ipc container", &["run", "--name", "bp-joinipc", "--ipc", "container:hostipc", "testimg", "true"], Deny(&["host-namespace"]), NoContainer("bp-joinipc")),
+        ),
+        // 5. Identities the daemon resolves differently.
+        entry(
+            "moby daemon.GetContainer: a full ID wins over a name, so a container may be named after another's ID",
+            cli(decoy_start, &["create", "--name", ids.hostpid, "-u", "1000", "testimg", "true"], Allow, Container(ids.hostpid)),
+        ),
+        entry(
+            "moby daemon.GetContainer resolves the full ID first: the start acts on the container with that ID",
+            cli("start by a full ID that is also a name", &["start", ids.hostpid], Deny(&["host-namespace"]), NotRunning("hostpid")),
+        ),
+        entry(
+            "moby daemon.GetContainer: a full ID wins over a name",
+            cli(decoy_exec, &["create", "--name", ids.hostpidrun, "-u", "1000", "testimg", "true"], Allow, Container(ids.hostpidrun)),
+        ),
+        entry(
+            "moby daemon.GetContainer resolves the full ID first: the exec enters the container with that ID",
+            cli("exec by a full ID that is also a name", &["exec", ids.hostpidrun, "true"], Deny(&["host-namespace"]), Nothing),
+        ),
+        // 6. Old endpoints.
+        entry(
+            "moby api/server/router/container copy.go: POST /containers/{name}/copy is served below API 1.24 (20.10)",
+            api("legacy copy out of a host-bind container", json_post("/v1.23/containers/hostbind/copy", r#"{"Resource":"/etc2/hostname"}"#), old_api(&["host-mount"]), Nothing),
+        ),
+        entry(
+            "moby api/server/router/container copy.go at the oldest API version 20.10 serves",
+            api("legacy copy at API 1.12", json_post("/v1.12/containers/hostdata/copy", r#"{"Resource":"/data"}"#), old_api(&["host-mount"]), Nothing),
+        ),
+        // 7. Channels the gate cannot read.
+        entry(
+            "docker buildx build --network host: the solve travels inside /grpc and /session (BuildKit entitlement network.host is on by default in dockerd)",
+            // With /grpc refused, buildx falls back to a BuildKit container,
+            // which must run privileged: refused too.
+            cli("buildx build on the host network", &["buildx", "build", "--network", "host", "--no-cache", ids.build_context], Deny(&["privileged"]), AuditDenial("build.grpc", "buildkit")),
+        ),
+        entry(
+            "docker buildx build --allow security.insecure (RUN --security=insecure runs privileged steps)",
+            cli("BuildKit build asking for insecure steps", &["buildx", "build", "--no-cache", "--allow", "security.insecure", ids.build_context], Deny(&["privileged"]), AuditDenial("build.grpc", "buildkit")),
+        ),
+        entry(
+            "moby api/server/router/grpc: POST /grpc upgrades to HTTP/2 (h2c) and carries BuildKit's control API",
+            api("raw BuildKit channel", http("POST", "/grpc", &[("Upgrade", "h2c")], b""), Deny(&["buildkit"]), Nothing),
+        ),
+        entry(
+            "moby api/server/router/session: POST /session is hijacked for the client's file sync and secrets",
+            api("raw BuildKit session", http("POST", "/v1.41/session", &[("Upgrade", "h2c"), ("X-Docker-Expose-Session-Uuid", "x")], b""), Deny(&["buildkit"]), Nothing),
+        ),
+        // Policy gaps.
+        entry(
+            "Docker docs, macvlan driver: containers sit on the parent interface's layer 2 network",
+            cli("macvlan network on a host interface", &["network", "create", "-d", "macvlan", "-o", "parent=lo", "bp-macvlan"], Deny(&["network-driver"]), NoNetwork("bp-macvlan")),
+        ),
+        entry(
+            "Docker docs, ipvlan driver: L2/L3 on the parent interface",
+            cli("ipvlan network", &["network", "create", "-d", "ipvlan", "bp-ipvlan"], Deny(&["network-driver"]), NoNetwork("bp-ipvlan")),
+        ),
+        entry(
+            "moby parseSecurityOpt: apparmor=<name> loads any profile the host has, including ones that confine nothing",
+            cli("AppArmor profile off the allow-list", &["run", "--name", "bp-aa", "--security-opt", "apparmor=bp-any-profile", "testimg", "true"], Deny(&["security-profile"]), NoContainer("bp-aa")),
+        ),
+        entry(
+            "moby volume/local: type=nfs with addr= is mounted from the host's network namespace, so the host's own exports are reached",
+            cli("NFS volume from the host's loopback", &["volume", "create", "--opt", "type=nfs", "--opt", "o=addr=127.0.0.1,nolock", "--opt", "device=:/", "bp-nfs"], Deny(&["host-mount"]), NoVolume("bp-nfs")),
+        ),
+        entry(
+            "moby volume/local resolves addr= names (net.ResolveIPAddr): localhost is the host",
+            cli("NFS volume from localhost", &["volume", "create", "--opt", "type=nfs", "--opt", "o=addr=localhost", "--opt", "device=:/etc", "bp-nfs-name"], Deny(&["host-mount"]), NoVolume("bp-nfs-name")),
+        ),
+    ]
+}
+
 fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
     use After::*;
     use Expect::*;
@@ -61,6 +279,11 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
     let dropped = leak(host.private.join("dropped").display().to_string());
     let dropped_target = leak(format!("hostdata:{}", "/data/dropped"));
     let payload = leak(daemon.path("payload").display().to_string());
+    let old_api = |deny: &'static [&'static str]| match daemon.generation {
+        Generation::Dockerd20 => Deny(deny),
+        // 26.1 refuses API versions below 1.24 itself.
+        Generation::Dockerd26 => Refused,
+    };
     vec![
         // The daemon does not forward the body: the plugin must not allow
         // what it could not read.
@@ -70,7 +293,8 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
         ),
         entry(
             "CVE-2026-34040, GHSA-x744-4wpc-v9h2 (incomplete fix of CVE-2024-41110): a body over the daemon's 1 MiB forwarding limit reaches the plugin empty",
-            api("body over 1 MiB", json_post("/v1.41/containers/create?name=bp-big", &big_body), Deny(&["unreadable-request"]), NoContainer("bp-big")),
+            // Debian 13's 26.1 carries the fix: the body is forwarded and judged.
+            api("body over 1 MiB", json_post("/v1.41/containers/create?name=bp-big", &big_body), DenyByOneOf(&["unreadable-request", "privileged"]), NoContainer("bp-big")),
         ),
         entry(
             "moby pkg/authorization: only application/json bodies are forwarded; before the CVE-2024-41110 fix the type was compared as a whole string, so a charset parameter hid the body",
@@ -145,7 +369,12 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
         ),
         entry(
             "Go json.Decoder reads the first value and the daemon ignores the rest: a second object changes nothing",
-            api("second JSON object", json_post("/v1.41/containers/create?name=bp-second", r#"{"Image":"testimg","Cmd":["true"]} {"HostConfig":{"Privileged":true}}"#), Allow, NotPrivileged("bp-second")),
+            match daemon.generation {
+                Generation::Dockerd20 => api("second JSON object", json_post("/v1.41/containers/create?name=bp-second", SECOND_OBJECT), Allow, NotPrivileged("bp-second")),
+                // moby b6d58d749c (Engine 23.0, runconfig ContainerDecoder): content
+                // after the first value is refused.
+                Generation::Dockerd26 => api("second JSON object", json_post("/v1.41/containers/create?name=bp-second", SECOND_OBJECT), Refused, NoContainer("bp-second")),
+            },
         ),
         entry(
             "moby pkg/authorization (plugins must deny what they cannot parse): malformed JSON",
@@ -182,7 +411,7 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
         ),
         entry(
             "Engine API version history, v1.24: before it, POST /containers/{id}/start accepted a HostConfig",
-            api("API 1.23 start with a HostConfig", json_post("/v1.23/containers/stopped/start", r#"{"Binds":["/:/host"],"Privileged":true}"#), Deny(&["privileged", "host-mount"]), NotRunning("stopped")),
+            api("API 1.23 start with a HostConfig", json_post("/v1.23/containers/stopped/start", r#"{"Binds":["/:/host"],"Privileged":true}"#), old_api(&["privileged", "host-mount"]), NotRunning("stopped")),
         ),
         entry(
             "docker build --network host (API /build?networkmode=host): build steps run in the host's network namespace",
@@ -291,13 +520,35 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
     ]
 }
 
+/// One of this host's own addresses that is not loopback (`hostname -I`
+/// lists the addresses of every interface).
+fn host_address() -> Option<String> {
+    let out = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
+        .map(str::to_string)
+}
+
 #[test]
-fn known_bypasses_are_refused_on_a_real_daemon() {
+fn known_bypasses_are_refused_on_dockerd_20() {
+    known_bypasses_are_refused(Generation::Dockerd20);
+}
+
+#[test]
+fn known_bypasses_are_refused_on_dockerd_26() {
+    known_bypasses_are_refused(Generation::Dockerd26);
+}
+
+fn known_bypasses_are_refused(generation: Generation) {
     if !e2e_enabled() {
         return;
     }
     let _turn = one_daemon_at_a_time();
-    let daemon = Daemon::start_with(Some("mode = \"audit\"\n"));
+    let daemon = Daemon::start_on(generation, Some("mode = \"audit\"\n"));
     import_test_image(&daemon);
     let host = HostPaths {
         allowed: daemon.path("allowed"),
@@ -335,6 +586,9 @@ fn known_bypasses_are_refused_on_a_real_daemon() {
             "create", "--name", "hostpid", "--pid", "host", "testimg", "sleep", "600",
         ],
         vec![
+            "run", "-d", "--name", "hostipc", "--ipc", "host", "testimg", "sleep", "600",
+        ],
+        vec![
             "create",
             "--name",
             "hostnet",
@@ -358,17 +612,57 @@ fn known_bypasses_are_refused_on_a_real_daemon() {
         vec!["run", "-d", "--name", "benign", "testimg", "sleep", "600"],
         vec!["create", "--name", "stopped", "testimg", "sleep", "600"],
         vec!["tag", "testimg", "trusted/agent:1"],
+        // What buildx's container driver would pull: no registry here.
+        vec!["tag", "testimg", "moby/buildkit:buildx-stable-1"],
     ]);
+    // A swarm of one, for the service cases: a port of its own per run.
+    let port = 20000 + std::process::id() % 20000;
+    let listen = format!("127.0.0.1:{port}");
+    daemon.setup(&[vec![
+        "swarm",
+        "init",
+        "--advertise-addr",
+        "127.0.0.1",
+        "--listen-addr",
+        &listen,
+    ]]);
+    let context = daemon.path("context");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM testimg\nRUN busybox cat /proc/net/dev\n",
+    )
+    .unwrap();
+    let id = |name: &str| leak(daemon.docker_ok(&["inspect", "--format", "{{.Id}}", name]));
+    let network_id =
+        |target: &str| leak(daemon.get_json(target)["Id"].as_str().unwrap().to_string());
+    let ids = Ids {
+        hostpid: id("hostpid"),
+        hostpidrun: id("hostpidrun"),
+        local_host_net: network_id("/v1.41/networks/host?scope=local"),
+        swarm_host_net: network_id("/v1.41/networks/host?scope=swarm"),
+        build_context: leak(context.display().to_string()),
+        node: leak(daemon.docker_ok(&["info", "--format", "{{.Swarm.NodeID}}"])),
+    };
+    assert_ne!(ids.local_host_net, ids.swarm_host_net);
     daemon.reload(&format!(
         "[rules.host-mount]\nallow = [{:?}]\n\n[[exemptions]]\nrules = [\"privileged\"]\nimages = [\"trusted/agent*\"]\nreason = \"the bypass suite: an exemption by image name\"\n",
         host.allowed.display().to_string()
     ));
 
-    let bypasses = bypasses(&daemon, &host);
-    assert!(bypasses.len() >= 50, "{} entries", bypasses.len());
+    let mut bypasses = bypasses(&daemon, &host);
+    bypasses.extend(classes(generation, &ids));
+    if let Some(address) = host_address() {
+        let o = leak(format!("o=addr={address}"));
+        bypasses.push(entry(
+            "moby volume/local: the daemon mounts from the host's namespace, so any of the host's own addresses serves the host's exports",
+            cli(leak(format!("NFS volume from the host's own address {address}")), &["volume", "create", "--opt", "type=nfs", "--opt", o, "--opt", "device=:/", "bp-nfs-own"], Expect::Deny(&["host-mount"]), After::NoVolume("bp-nfs-own")),
+        ));
+    }
+    assert!(bypasses.len() >= 85, "{} entries", bypasses.len());
     for bypass in &bypasses {
         assert!(!bypass.reference.is_empty());
     }
     let cases: Vec<Case> = bypasses.into_iter().map(|b| b.case).collect();
-    assert_cases(&daemon, &cases, &["gate.log", "dockerd.log"]);
+    assert_cases(&daemon, &cases, &["gate.log", "audit.log", "dockerd.log"]);
 }

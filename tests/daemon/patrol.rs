@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::e2e::{
+use crate::harness::{
     bind_volume, e2e_enabled, import_test_image, one_daemon_at_a_time, signal, wait_exit, wait_for,
     Daemon,
 };

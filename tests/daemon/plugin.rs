@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::e2e::{
+use crate::harness::{
     assert_cases, cli, e2e_enabled, import_test_image, leak, one_daemon_at_a_time, wait_for, After,
     Daemon, Expect,
 };

@@ -1,0 +1,181 @@
+//! A daemon held in memory: the one [`DaemonLookup`] double for every
+//! crate's tests, benchmarks and fuzz targets (feature `fake-daemon`).
+//!
+//! It answers as the daemon would for the objects it was given, "no such
+//! object" for the rest, and a look-up error for names marked broken, so a
+//! test can show that failing look-ups fail closed.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use dockgate_model::Workload;
+
+use super::{DaemonLookup, ImageFacts, LookupError, NetworkFacts, VolumeFacts};
+
+/// Answers look-ups from what a test put in it.
+#[derive(Default)]
+pub struct FakeDaemon {
+    containers: HashMap<String, Workload>,
+    volumes: HashMap<String, VolumeFacts>,
+    images: HashMap<String, ImageFacts>,
+    any_image: Option<ImageFacts>,
+    networks: HashMap<String, NetworkFacts>,
+    links: HashMap<String, String>,
+    host_addresses: Vec<String>,
+    broken: Vec<String>,
+    panics: bool,
+    remembered: Mutex<Vec<(String, Workload)>>,
+}
+
+impl FakeDaemon {
+    /// A daemon that has nothing: every look-up finds no such object.
+    pub fn new() -> FakeDaemon {
+        FakeDaemon::default()
+    }
+
+    /// Adds a container under a name (or ID).
+    pub fn container(mut self, name: &str, container: Workload) -> FakeDaemon {
+        self.containers.insert(name.to_string(), container);
+        self
+    }
+
+    /// Makes `alias` answer like the container `name` (an ID, a prefix).
+    pub fn alias(mut self, alias: &str, name: &str) -> FakeDaemon {
+        let container = self.containers[name].clone();
+        self.containers.insert(alias.to_string(), container);
+        self
+    }
+
+    /// Adds a volume with its driver and options.
+    pub fn volume(mut self, name: &str, driver: &str, options: &[(&str, &str)]) -> FakeDaemon {
+        let options = options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.volumes.insert(
+            name.to_string(),
+            VolumeFacts {
+                driver: driver.to_string(),
+                options,
+            },
+        );
+        self
+    }
+
+    /// Adds an image with its default user and registry digests.
+    pub fn image(mut self, reference: &str, user: &str, digests: &[&str]) -> FakeDaemon {
+        self.images.insert(
+            reference.to_string(),
+            ImageFacts {
+                user: user.to_string(),
+                repo_digests: digests.iter().map(|d| d.to_string()).collect(),
+            },
+        );
+        self
+    }
+
+    /// Answers every image look-up not added otherwise with this user.
+    pub fn any_image(mut self, user: &str) -> FakeDaemon {
+        self.any_image = Some(ImageFacts {
+            user: user.to_string(),
+            repo_digests: Vec::new(),
+        });
+        self
+    }
+
+    /// Resolves a service's network reference to a network.
+    pub fn network(mut self, target: &str, name: &str, driver: &str) -> FakeDaemon {
+        self.networks.insert(
+            target.to_string(),
+            NetworkFacts {
+                name: name.to_string(),
+                driver: driver.to_string(),
+            },
+        );
+        self
+    }
+
+    /// Makes the host path `path` a symbolic link to `real`.
+    pub fn link(mut self, path: &str, real: &str) -> FakeDaemon {
+        self.links.insert(path.to_string(), real.to_string());
+        self
+    }
+
+    /// Makes an address one of the host's own.
+    pub fn host_address(mut self, address: &str) -> FakeDaemon {
+        self.host_addresses.push(address.to_string());
+        self
+    }
+
+    /// Makes every look-up of `name` fail; `*` makes every look-up fail.
+    pub fn broken(mut self, name: &str) -> FakeDaemon {
+        self.broken.push(name.to_string());
+        self
+    }
+
+    /// Makes container look-ups panic, as a look-up with a bug would.
+    pub fn panicking(mut self) -> FakeDaemon {
+        self.panics = true;
+        self
+    }
+
+    /// What the gate told it to remember, in order.
+    pub fn remembered(&self) -> Vec<(String, Workload)> {
+        self.remembered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn check(&self, name: &str) -> Result<(), LookupError> {
+        if self.broken.iter().any(|b| b == name || b == "*") {
+            return Err(LookupError("daemon unreachable".into()));
+        }
+        Ok(())
+    }
+}
+
+impl DaemonLookup for FakeDaemon {
+    async fn container(&self, name: &str) -> Result<Option<Workload>, LookupError> {
+        if self.panics {
+            panic!("container look-up bug");
+        }
+        self.check(name)?;
+        Ok(self.containers.get(name).cloned())
+    }
+
+    async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {
+        self.check(name)?;
+        Ok(self.volumes.get(name).cloned())
+    }
+
+    async fn image(&self, reference: &str) -> Result<Option<ImageFacts>, LookupError> {
+        self.check(reference)?;
+        Ok(self
+            .images
+            .get(reference)
+            .or(self.any_image.as_ref())
+            .cloned())
+    }
+
+    async fn service_network(&self, target: &str) -> Result<Option<NetworkFacts>, LookupError> {
+        self.check(target)?;
+        Ok(self.networks.get(target).cloned())
+    }
+
+    async fn is_host_address(&self, address: &str) -> Result<Option<bool>, LookupError> {
+        self.check(address)?;
+        Ok(Some(self.host_addresses.iter().any(|a| a == address)))
+    }
+
+    fn real_path(&self, path: &str) -> Option<String> {
+        self.links.get(path).cloned()
+    }
+
+    fn remember_container(&self, name: &str, container: &Workload) {
+        self.remembered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((name.to_string(), container.clone()));
+    }
+}
