@@ -68,16 +68,17 @@ struct Ids {
     build_context: &'static str,
     /// This node's swarm ID.
     node: &'static str,
+    /// A privileged exec instance in `benign`, created and never started.
+    privileged_exec: &'static str,
 }
 
-/// An inline seccomp profile that refuses by default and allows `call`
-/// under the rule fields `extra`, as a create body.
-fn seccomp_create(name: &str, call: &str, extra: &str) -> String {
+/// A create body with an inline seccomp profile that refuses by default
+/// and allows `call` under the rule fields `extra`.
+fn seccomp_create(call: &str, extra: &str) -> String {
     let profile = format!(
         r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{{"names":["{call}"],"action":"SCMP_ACT_ALLOW"{extra}}}]}}"#
     );
     let option = serde_json::Value::String(format!("seccomp={profile}")).to_string();
-    let _ = name;
     format!(r#"{{"Image":"testimg","Cmd":["true"],"HostConfig":{{"SecurityOpt":[{option}]}}}}"#)
 }
 
@@ -142,23 +143,23 @@ fn classes(generation: Generation, ids: &Ids) -> Vec<Bypass> {
         // 2. Seccomp conditions that always hold (runc and libseccomp apply them).
         entry(
             "moby profiles/seccomp setupSeccomp: includes.caps compares with the bounding set, which holds CAP_CHOWN by default",
-            api("seccomp rule for a capability every container has", json_post("/v1.41/containers/create?name=bp-sc-cap", &seccomp_create("bp-sc-cap", "unshare", r#","includes":{"caps":["CAP_CHOWN"]}"#)), Deny(&["security-profile"]), NoContainer("bp-sc-cap")),
+            api("seccomp rule for a capability every container has", json_post("/v1.41/containers/create?name=bp-sc-cap", &seccomp_create("unshare", r#","includes":{"caps":["CAP_CHOWN"]}"#)), Deny(&["security-profile"]), NoContainer("bp-sc-cap")),
         ),
         entry(
             "libseccomp SCMP_CMP_GE: an unsigned comparison with 0 always holds",
-            api("seccomp rule with an argument test that always holds", json_post("/v1.41/containers/create?name=bp-sc-ge", &seccomp_create("bp-sc-ge", "unshare", r#","args":[{"index":0,"value":0,"op":"SCMP_CMP_GE"}]"#)), Deny(&["security-profile"]), NoContainer("bp-sc-ge")),
+            api("seccomp rule with an argument test that always holds", json_post("/v1.41/containers/create?name=bp-sc-ge", &seccomp_create("unshare", r#","args":[{"index":0,"value":0,"op":"SCMP_CMP_GE"}]"#)), Deny(&["security-profile"]), NoContainer("bp-sc-ge")),
         ),
         entry(
             "runc: two conditions on one argument become separate rules, any of which allows",
-            api("seccomp rule OR-ed by runc", json_post("/v1.41/containers/create?name=bp-sc-or", &seccomp_create("bp-sc-or", "unshare", r#","args":[{"index":0,"value":0,"op":"SCMP_CMP_EQ"},{"index":0,"value":1,"op":"SCMP_CMP_NE"}]"#)), Deny(&["security-profile"]), NoContainer("bp-sc-or")),
+            api("seccomp rule OR-ed by runc", json_post("/v1.41/containers/create?name=bp-sc-or", &seccomp_create("unshare", r#","args":[{"index":0,"value":0,"op":"SCMP_CMP_EQ"},{"index":0,"value":1,"op":"SCMP_CMP_NE"}]"#)), Deny(&["security-profile"]), NoContainer("bp-sc-or")),
         ),
         entry(
             "moby profiles/seccomp setupSeccomp: excludes.caps drops the rule only for holders of the capability",
-            api("seccomp rule excluding a capability nobody holds", json_post("/v1.41/containers/create?name=bp-sc-exc", &seccomp_create("bp-sc-exc", "mount", r#","excludes":{"caps":["CAP_SYS_ADMIN"]}"#)), Deny(&["security-profile"]), NoContainer("bp-sc-exc")),
+            api("seccomp rule excluding a capability nobody holds", json_post("/v1.41/containers/create?name=bp-sc-exc", &seccomp_create("mount", r#","excludes":{"caps":["CAP_SYS_ADMIN"]}"#)), Deny(&["security-profile"]), NoContainer("bp-sc-exc")),
         ),
         entry(
             "moby profiles/seccomp setupSeccomp: includes.arches compares with this machine's architecture",
-            api("seccomp rule for this architecture", json_post("/v1.41/containers/create?name=bp-sc-arch", &seccomp_create("bp-sc-arch", "keyctl", r#","includes":{"arches":["amd64","arm64","x86","s390x","ppc64le"]}"#)), Deny(&["security-profile"]), NoContainer("bp-sc-arch")),
+            api("seccomp rule for this architecture", json_post("/v1.41/containers/create?name=bp-sc-arch", &seccomp_create("keyctl", r#","includes":{"arches":["amd64","arm64","x86","s390x","ppc64le"]}"#)), Deny(&["security-profile"]), NoContainer("bp-sc-arch")),
         ),
         entry(
             "moby profiles/seccomp setupSeccomp: no default action and no rules means no filter at all",
@@ -172,6 +173,10 @@ fn classes(generation: Generation, ids: &Ids) -> Vec<Bypass> {
         entry(
             "moby postContainersStart: a 7-byte body is not read either",
             api("start with a 7-byte body", json_post("/v1.41/containers/hostnet/start", r#"{"a":1}"#), Deny(&["host-namespace"]), NotRunning("hostnet")),
+        ),
+        entry(
+            "moby postContainerExecStart runs the exec instance as it was created (an exec made while the gate only audited)",
+            api("start a stored privileged exec instance", json_post(&format!("/v1.41/exec/{}/start", ids.privileged_exec), r#"{"Detach":true}"#), Deny(&["privileged"]), ExecNotStarted(ids.privileged_exec)),
         ),
         entry(
             "moby postContainersRestart reads no body at all",
@@ -193,6 +198,18 @@ fn classes(generation: Generation, ids: &Ids) -> Vec<Bypass> {
         entry(
             "moby volume/mounts ParseVolumesFrom, raw API",
             api("VolumesFrom rw,z", json_post("/v1.41/containers/create?name=bp-vf-rwz", r#"{"Image":"testimg","Cmd":["true"],"HostConfig":{"VolumesFrom":["hostdata:rw,z"]}}"#), Deny(&["host-mount"]), NoContainer("bp-vf-rwz")),
+        ),
+        entry(
+            "proc(5) /proc/PID/root: a process in a shared PID namespace reaches the other container's mounts (same user, same capabilities)",
+            cli("join the PID namespace of a host-bind container", &["run", "--name", "bp-pidbind", "--pid", "container:bindrun", "testimg", "true"], Deny(&["host-mount"]), NoContainer("bp-pidbind")),
+        ),
+        entry(
+            "proc(5) /proc/PID/root, through a chain of --pid container: joins",
+            cli("join a container that shares a host-bind container's PID namespace", &["run", "--name", "bp-pidchain", "--pid", "container:pidjoiner", "testimg", "true"], Deny(&["host-mount"]), NoContainer("bp-pidchain")),
+        ),
+        entry(
+            "proc(5) /proc/PID/root: an exec in a container that shares a host-bind container's PID namespace",
+            cli("exec into a container sharing a host-bind container's PID namespace", &["exec", "pidjoiner", "true"], Deny(&["host-mount"]), Nothing),
         ),
         entry(
             "moby IpcMode.Container: --ipc container:NAME joins that container's IPC namespace",
@@ -259,6 +276,26 @@ fn classes(generation: Generation, ids: &Ids) -> Vec<Bypass> {
         entry(
             "moby volume/local: type=nfs with addr= is mounted from the host's network namespace, so the host's own exports are reached",
             cli("NFS volume from the host's loopback", &["volume", "create", "--opt", "type=nfs", "--opt", "o=addr=127.0.0.1,nolock", "--opt", "device=:/", "bp-nfs"], Deny(&["host-mount"]), NoVolume("bp-nfs")),
+        ),
+        entry(
+            "linux fs/nfs: the last addr= option wins, while moby's getAddress reads the first",
+            cli("NFS volume with two addr= options", &["volume", "create", "--opt", "type=nfs", "--opt", "o=addr=0.0.0.1,addr=127.0.0.1", "--opt", "device=:/", "bp-nfs-two"], Deny(&["host-mount"]), NoVolume("bp-nfs-two")),
+        ),
+        entry(
+            "an IPv4 loopback address mapped into IPv6 (::ffff:127.0.0.1)",
+            cli("NFS volume at a mapped loopback address", &["volume", "create", "--opt", "type=nfs", "--opt", "o=addr=::ffff:127.0.0.1", "--opt", "device=:/", "bp-nfs-mapped"], Deny(&["host-mount"]), NoVolume("bp-nfs-mapped")),
+        ),
+        entry(
+            "linux fs/smb: with no addr= or ip=, the client takes the server from the UNC (26.1 resolves a UNC host name itself)",
+            cli("CIFS volume whose UNC names the host", &["volume", "create", "--opt", "type=cifs", "--opt", "o=username=u,password=p", "--opt", "device=//127.0.0.1/share", "bp-cifs-unc"], Deny(&["host-mount"]), NoVolume("bp-cifs-unc")),
+        ),
+        entry(
+            "linux fs/smb: ip= is the server's address",
+            cli("CIFS volume with ip=", &["volume", "create", "--opt", "type=cifs", "--opt", "o=ip=127.0.0.1,username=u", "--opt", "device=//fileserver/share", "bp-cifs-ip"], Deny(&["host-mount"]), NoVolume("bp-cifs-ip")),
+        ),
+        entry(
+            "moby libnetwork bridge driver: com.docker.network.bridge.name names a bridge the host already has, which the network joins",
+            cli("bridge network on the host's own bridge", &["network", "create", "-o", "com.docker.network.bridge.name=docker_gwbridge", "bp-hostbr"], Deny(&["network-driver"]), NoNetwork("bp-hostbr")),
         ),
         entry(
             "moby volume/local resolves addr= names (net.ResolveIPAddr): localhost is the host",
@@ -589,6 +626,28 @@ fn known_bypasses_are_refused(generation: Generation) {
             "run", "-d", "--name", "hostipc", "--ipc", "host", "testimg", "sleep", "600",
         ],
         vec![
+            "run",
+            "-d",
+            "--name",
+            "bindrun",
+            "-v",
+            &private_bind,
+            "testimg",
+            "sleep",
+            "600",
+        ],
+        vec![
+            "run",
+            "-d",
+            "--name",
+            "pidjoiner",
+            "--pid",
+            "container:bindrun",
+            "testimg",
+            "sleep",
+            "600",
+        ],
+        vec![
             "create",
             "--name",
             "hostnet",
@@ -643,6 +702,19 @@ fn known_bypasses_are_refused(generation: Generation) {
         swarm_host_net: network_id("/v1.41/networks/host?scope=swarm"),
         build_context: leak(context.display().to_string()),
         node: leak(daemon.docker_ok(&["info", "--format", "{{.Swarm.NodeID}}"])),
+        privileged_exec: {
+            let (status, text) = daemon.api(&json_post(
+                "/v1.41/containers/benign/exec",
+                r#"{"Cmd":["true"],"Privileged":true}"#,
+            ));
+            assert_eq!(status, 201, "{text}");
+            let body = text.split_once("\r\n\r\n").unwrap().1;
+            let id = serde_json::from_str::<serde_json::Value>(body).unwrap()["Id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            leak(id)
+        },
     };
     assert_ne!(ids.local_host_net, ids.swarm_host_net);
     daemon.reload(&format!(

@@ -9,7 +9,11 @@ use dockgate_rules::{Policy, Verdict};
 use crate::util::captured_daemon;
 
 fn decide(request: &AuthzRequest) -> Verdict {
-    let gate = Gate::new(Policy::default(), captured_daemon());
+    // 10.9.9.9 and br-lan are this host's own.
+    let daemon = captured_daemon()
+        .host_address("10.9.9.9")
+        .host_interface("br-lan");
+    let gate = Gate::new(Policy::default(), daemon);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -273,6 +277,16 @@ fn crafted_requests() {
             "allow",
         ),
         (
+            "bridge network on a bridge the host has",
+            post("/v1.41/networks/create", r#"{"Name":"lan","Driver":"bridge","Options":{"com.docker.network.bridge.name":"br-lan"}}"#),
+            "network-driver",
+        ),
+        (
+            "bridge network on a new bridge of its own",
+            post("/v1.41/networks/create", r#"{"Name":"app","Options":{"com.docker.network.bridge.name":"br-app"}}"#),
+            "allow",
+        ),
+        (
             "config-only network (a template)",
             post("/v1.41/networks/create", r#"{"Name":"cfg","Driver":"macvlan","ConfigOnly":true,"Options":{"parent":"eth0"}}"#),
             "allow",
@@ -285,6 +299,21 @@ fn crafted_requests() {
         (
             "AppArmor's docker-default profile",
             post("/v1.41/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"SecurityOpt":["apparmor=docker-default"]}}"#),
+            "allow",
+        ),
+        (
+            "NFS volume whose last addr= is the host's",
+            post("/v1.41/volumes/create", r#"{"Name":"nfs3","DriverOpts":{"type":"nfs","o":"addr=192.0.2.9,addr=10.9.9.9","device":":/srv"}}"#),
+            "host-mount",
+        ),
+        (
+            "CIFS volume whose share is on the host",
+            post("/v1.41/volumes/create", r#"{"Name":"smb","DriverOpts":{"type":"cifs","o":"username=u","device":"//10.9.9.9/share"}}"#),
+            "host-mount",
+        ),
+        (
+            "NFS volume from another server",
+            post("/v1.41/volumes/create", r#"{"Name":"nfs4","DriverOpts":{"type":"nfs","o":"addr=192.0.2.9","device":":/srv"}}"#),
             "allow",
         ),
         (
@@ -514,4 +543,46 @@ fn copies_into_containers_can_be_refused() {
     // Reading out of it is another matter.
     let get = AuthzRequest::new("GET", "/v1.41/containers/i-plain/archive?path=/tmp", None);
     assert!(runtime.block_on(gate.decide(&get)).0.allowed());
+}
+
+/// An exec instance made before the gate enforced (in audit mode, say) and
+/// started afterwards: `POST /exec/{id}/start` runs what it was created as.
+#[test]
+fn stored_exec_instances_are_judged_when_started() {
+    use dockgate_model::{At, Operation, Workload};
+    let exec = |privileged: bool, user: &str, container: &str| {
+        let mut w = Workload::new(Operation::Exec);
+        w.privileged = Some(At::new(privileged, "ProcessConfig.privileged"));
+        w.user.requested = At::new(user.to_string(), "ProcessConfig.user");
+        w.name = Some(container.to_string());
+        w
+    };
+    let daemon = captured_daemon()
+        .exec("e-priv", exec(true, "1000", "i-plain"))
+        .exec("e-bind", exec(false, "1000", "i-bind"))
+        .exec("e-plain", exec(false, "1000", "i-plain"))
+        .broken("e-broken");
+    let gate = Gate::new(Policy::default(), daemon);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let start = |id: &str| {
+        let request = post(
+            &format!("/v1.41/exec/{id}/start"),
+            r#"{"Detach":false,"Tty":false}"#,
+        );
+        runtime.block_on(gate.decide(&request)).0
+    };
+    assert_eq!(outcome(&start("e-priv")), "privileged");
+    assert_eq!(outcome(&start("e-bind")), "host-mount");
+    assert_eq!(outcome(&start("e-plain")), "allow");
+    // No such instance: the daemon refuses the start itself.
+    assert_eq!(outcome(&start("e-none")), "allow");
+    assert_eq!(
+        start("e-broken").denial_message(),
+        "dockgate: denied by rule unreadable-request: cannot look up exec instance \"e-broken\" to \
+         start: daemon unreachable; send the request with a JSON body and a Content-Length, as the \
+         docker CLI does (dockgate explain unreadable-request)"
+    );
 }

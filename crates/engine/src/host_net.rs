@@ -41,8 +41,23 @@ pub fn local_addresses() -> BTreeSet<IpAddr> {
     out
 }
 
+/// Whether this network namespace has an interface of this name.
+pub fn has_interface(name: &str) -> bool {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return false;
+    };
+    // SAFETY: if_nametoindex reads a NUL-terminated string and returns 0
+    // when there is no such interface.
+    unsafe { libc::if_nametoindex(name.as_ptr()) != 0 }
+}
+
 /// Whether `ip` reaches this host: loopback, unspecified, or local.
 pub fn is_local(ip: IpAddr, local: &BTreeSet<IpAddr>) -> bool {
+    // An IPv4 address mapped into IPv6 (::ffff:a.b.c.d) is that address.
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
     ip.is_loopback() || ip.is_unspecified() || local.contains(&ip)
 }
 
@@ -56,6 +71,10 @@ mod tests {
         assert!(local.contains(&IpAddr::V4(Ipv4Addr::LOCALHOST)));
         assert!(is_local("0.0.0.0".parse().unwrap(), &local));
         assert!(is_local("127.0.0.2".parse().unwrap(), &local));
+        assert!(is_local("::ffff:127.0.0.1".parse().unwrap(), &local));
+        assert!(has_interface("lo"));
+        assert!(!has_interface("dockgate-none0"));
+        assert!(!has_interface("lo\0x"));
         assert!(!is_local("192.0.2.200".parse().unwrap(), &local));
     }
 }

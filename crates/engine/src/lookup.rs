@@ -246,6 +246,27 @@ impl DaemonLookup for DockerLookup {
         .await
     }
 
+    async fn exec(&self, id: &str) -> Result<Option<Workload>, LookupError> {
+        let id = checked(id)?;
+        // Never cached: an exec instance is started once.
+        Ok(match self.client().await?.inspect_exec(id).await {
+            Ok(exec) => {
+                let process = exec.process_config.unwrap_or_default();
+                let mut workload = Workload::new(dockgate_model::Operation::Exec);
+                workload.privileged = Some(dockgate_model::At::new(
+                    process.privileged.unwrap_or(false),
+                    "ProcessConfig.privileged",
+                ));
+                workload.user.requested =
+                    dockgate_model::At::new(process.user.unwrap_or_default(), "ProcessConfig.user");
+                workload.name = exec.container_id;
+                Some(workload)
+            }
+            Err(err) if not_found(&err) => None,
+            Err(err) => return Err(LookupError(err.to_string())),
+        })
+    }
+
     async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {
         let name = checked(name)?;
         self.cached("volume", &self.volumes, name, async {
@@ -340,6 +361,14 @@ impl DaemonLookup for DockerLookup {
                 .into_iter()
                 .any(|a| crate::host_net::is_local(a.ip(), &local)),
         ))
+    }
+
+    async fn is_host_interface(&self, name: &str) -> Result<Option<bool>, LookupError> {
+        // Only a local daemon's host is this one.
+        if self.host_fs.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(crate::host_net::has_interface(name)))
     }
 
     fn remember_container(&self, name: &str, container: &Workload) {

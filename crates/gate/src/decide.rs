@@ -10,7 +10,7 @@ use dockgate_inputs::authz::{
     AuthzRequest, AuthzResponseCall,
 };
 use dockgate_inputs::resolve::{resolve, DaemonLookup};
-use dockgate_model::{Operation, Workload};
+use dockgate_model::{NamespaceKind, NamespaceMode, Operation, Workload};
 use dockgate_rules::{evaluate, Policy, PolicyError, Requester, Verdict};
 
 use dockgate_outputs::AuditRecord;
@@ -30,6 +30,17 @@ pub struct Gate<L> {
     /// request reads as: the daemon's response call repeats the request,
     /// and learning from it need not read the same body again.
     pending_creates: Mutex<VecDeque<(AuthzRequest, Workload)>>,
+}
+
+/// How many `--pid container:` joins past the first are followed.
+const PID_JOINS_FOLLOWED: usize = 4;
+
+/// The container whose PID namespace a workload joins (`--pid container:X`).
+fn pid_join(workload: &Workload) -> Option<String> {
+    match &workload.namespace(NamespaceKind::Pid)?.value {
+        NamespaceMode::Container { target, .. } => Some(target.clone()),
+        _ => None,
+    }
 }
 
 /// Most allowed creates kept waiting for their response call; the daemon
@@ -183,6 +194,21 @@ impl<L: DaemonLookup> Gate<L> {
                 if let Some(matched) = &read.route {
                     *route = matched.route.name;
                 }
+                if let Some(id) = read.starts_exec.clone() {
+                    match Box::pin(self.stored_exec(&id, &read.workload)).await {
+                        Ok(Some(exec)) => {
+                            read.enters_existing = exec.name.clone();
+                            read.workload = exec;
+                        }
+                        // The daemon answers "no such exec instance".
+                        Ok(None) => {}
+                        Err(why) => {
+                            let verdict = Verdict::unreadable(why);
+                            let record = record.finish(&verdict);
+                            return (verdict, record);
+                        }
+                    }
+                }
                 let applies_start_body = read.workload.operation == Operation::Container;
                 if let Some(name) = read.starts_existing.clone().filter(|_| !applies_start_body) {
                     // Boxed, like every look-up below: their state would
@@ -208,6 +234,7 @@ impl<L: DaemonLookup> Gate<L> {
                             | Operation::Exec
                             | Operation::Service
                             | Operation::Volume
+                            | Operation::Network
                     );
                 if needs_lookup
                     && Box::pin(tokio::time::timeout(
@@ -250,6 +277,13 @@ impl<L: DaemonLookup> Gate<L> {
                     Box::pin(self.judge_target(&policy, name, reach, &requester, &mut verdict))
                         .await;
                 }
+                // --pid container:X: the new container's processes see X's
+                // through /proc, mounts included.
+                if let Some(target) = pid_join(workload) {
+                    let reach = "join the PID namespace of";
+                    Box::pin(self.judge_target(&policy, &target, reach, &requester, &mut verdict))
+                        .await;
+                }
                 if let Some(workload) = as_read.filter(|_| verdict.allowed()) {
                     self.await_response(request, workload);
                 }
@@ -281,6 +315,10 @@ impl<L: DaemonLookup> Gate<L> {
     /// the exec asks, and a copy into a container that binds the host's
     /// `/etc` writes to the host's `/etc`, even while it is stopped. So the
     /// container's own deny-level findings deny the request too.
+    ///
+    /// A container that shares its PID namespace with another
+    /// (`--pid container:X`) reaches X's whole mount namespace through
+    /// `/proc/<pid>/root`, so X is judged the same way, along the chain.
     async fn judge_target(
         &self,
         policy: &Policy,
@@ -289,23 +327,57 @@ impl<L: DaemonLookup> Gate<L> {
         requester: &Requester,
         verdict: &mut Verdict,
     ) {
+        let mut next = Some((name.to_string(), reach.to_string()));
+        for _ in 0..=PID_JOINS_FOLLOWED {
+            let Some((name, reach)) = next.take() else {
+                return;
+            };
+            let Some(container) = self
+                .judge_one(policy, &name, &reach, requester, verdict)
+                .await
+            else {
+                return;
+            };
+            next = pid_join(&container).map(|target| {
+                (
+                    target,
+                    format!("{reach} container {name:?}, which shares the PID namespace of"),
+                )
+            });
+        }
+        if let Some((name, _)) = next {
+            *verdict = Verdict::unreadable(format!(
+                "container {name:?}: more than {PID_JOINS_FOLLOWED} nested --pid container: joins"
+            ));
+        }
+    }
+
+    /// Judges one container a request reaches; returns it, resolved.
+    async fn judge_one(
+        &self,
+        policy: &Policy,
+        name: &str,
+        reach: &str,
+        requester: &Requester,
+        verdict: &mut Verdict,
+    ) -> Option<Workload> {
         let container =
             match tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.container(name)).await {
                 Ok(Ok(Some(container))) => container,
                 // No such container: the daemon refuses the request itself.
-                Ok(Ok(None)) => return,
+                Ok(Ok(None)) => return None,
                 Ok(Err(err)) => {
                     *verdict = Verdict::unreadable(format!(
                         "cannot look up container {name:?} to {reach}: {err}"
                     ));
-                    return;
+                    return None;
                 }
                 Err(_) => {
                     *verdict = Verdict::unreadable(format!(
                         "looking up container {name:?} took longer than {}s",
                         LOOKUP_TIMEOUT.as_secs()
                     ));
-                    return;
+                    return None;
                 }
             };
         let mut container = container;
@@ -318,6 +390,24 @@ impl<L: DaemonLookup> Gate<L> {
             );
             verdict.findings.push(finding);
             verdict.decision = dockgate_rules::Decision::Deny;
+        }
+        Some(container)
+    }
+
+    /// The exec instance an exec start runs, as it was created.
+    async fn stored_exec(&self, id: &str, request: &Workload) -> Result<Option<Workload>, String> {
+        match tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.exec(id)).await {
+            Err(_) => Err(format!(
+                "looking up exec instance {id:?} took longer than {}s",
+                LOOKUP_TIMEOUT.as_secs()
+            )),
+            Ok(Err(err)) => Err(format!(
+                "cannot look up exec instance {id:?} to start: {err}"
+            )),
+            Ok(Ok(found)) => Ok(found.map(|mut exec| {
+                exec.call = request.call.clone();
+                exec
+            })),
         }
     }
 

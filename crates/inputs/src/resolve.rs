@@ -50,6 +50,9 @@ pub trait DaemonLookup: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Option<Workload>, LookupError>> + Send;
+    /// An exec instance, described as the exec it was created as: its
+    /// privileges and user, and its container's ID as the name.
+    fn exec(&self, id: &str) -> impl Future<Output = Result<Option<Workload>, LookupError>> + Send;
     /// A volume's driver and options.
     fn volume(
         &self,
@@ -76,6 +79,12 @@ pub trait DaemonLookup: Send + Sync {
     fn is_host_address(
         &self,
         address: &str,
+    ) -> impl Future<Output = Result<Option<bool>, LookupError>> + Send;
+    /// Whether the host has a network interface of this name; `Ok(None)`
+    /// where the host cannot be seen.
+    fn is_host_interface(
+        &self,
+        name: &str,
     ) -> impl Future<Output = Result<Option<bool>, LookupError>> + Send;
     /// A host path with symbolic links resolved, where the host's file
     /// system is visible; `None` otherwise.
@@ -132,6 +141,15 @@ pub async fn resolve<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
             _ => {}
         }
     }
+    if let Some(network) = &mut workload.network {
+        if let Some(bridge) = &network.value.bridge {
+            network.value.bridge_exists = match lookup.is_host_interface(bridge).await {
+                Ok(Some(exists)) => Resolution::Known(exists),
+                Ok(None) => Resolution::Pending,
+                Err(err) => Resolution::Failed(format!("interface {bridge:?}: {err}")),
+            };
+        }
+    }
     resolve_user(workload, lookup).await;
 }
 
@@ -161,18 +179,34 @@ async fn resolve_volumes<L: DaemonLookup>(mounts: &mut [Mount], lookup: &L, by_n
             Err(err) => *backing = Resolution::Failed(format!("volume {name:?}: {err}")),
         }
         if let Resolution::Known(VolumeBacking::Remote(remote)) = backing {
-            if remote.on_host == Resolution::Pending && !remote.address.is_empty() {
-                remote.on_host = match lookup.is_host_address(&remote.address).await {
-                    Ok(Some(on_host)) => Resolution::Known(on_host),
-                    Ok(None) => Resolution::Pending,
-                    Err(err) => Resolution::Failed(format!(
-                        "volume {name:?}: server address {:?}: {err}",
-                        remote.address
-                    )),
-                };
+            if remote.on_host == Resolution::Pending {
+                remote.on_host = servers_on_host(&remote.addresses, name, lookup).await;
             }
         }
     }
+}
+
+/// Whether any address a network file system may be served from is the
+/// host's own.
+async fn servers_on_host<L: DaemonLookup>(
+    addresses: &[String],
+    volume: &str,
+    lookup: &L,
+) -> Resolution<bool> {
+    let mut answer = Resolution::Known(false);
+    for address in addresses {
+        match lookup.is_host_address(address).await {
+            Ok(Some(true)) => return Resolution::Known(true),
+            Ok(Some(false)) => {}
+            Ok(None) => answer = Resolution::Pending,
+            Err(err) => {
+                return Resolution::Failed(format!(
+                    "volume {volume:?}: server address {address:?}: {err}"
+                ))
+            }
+        }
+    }
+    answer
 }
 
 async fn resolve_volumes_from<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {

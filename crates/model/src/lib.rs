@@ -165,8 +165,16 @@ pub struct Device {
 pub struct NetworkRequest {
     /// The driver (`bridge`, `overlay`, `macvlan`, `ipvlan`, a plugin).
     pub driver: String,
-    /// The host interface a `macvlan` or `ipvlan` network sits on.
+    /// The host interface a `macvlan` or `ipvlan` network sits on
+    /// (`parent`).
     pub parent: Option<String>,
+    /// The Linux bridge a `bridge` network uses
+    /// (`com.docker.network.bridge.name`): the daemon creates it, or takes
+    /// an interface of that name the host already has.
+    pub bridge: Option<String>,
+    /// Whether that bridge is already one of the host's interfaces, with
+    /// whatever else it connects.
+    pub bridge_exists: Resolution<bool>,
 }
 
 /// A port published on the host.

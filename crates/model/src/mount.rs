@@ -57,8 +57,11 @@ pub enum VolumeBacking {
 pub struct RemoteFs {
     /// The file system type and device, as given (`nfs :/export`).
     pub source: String,
-    /// The server address (`addr=` of the mount options), empty if none.
-    pub address: String,
+    /// Every address the kernel may take the server from: each `addr=`,
+    /// `ip=` and `mountaddr=` option (the kernel keeps the last of a
+    /// repeated one, the daemon resolves the first) and the host part of
+    /// the device (`server:/path`, `//server/share`).
+    pub addresses: Vec<String>,
     /// The exported path on the server.
     pub export: String,
     /// Whether the server is this host: then the export is a host path,
@@ -69,11 +72,20 @@ pub struct RemoteFs {
 
 impl RemoteFs {
     fn new(kind: &str, flags: &str, device: &str) -> RemoteFs {
-        let address = flags
+        let mut addresses: Vec<String> = flags
             .split(',')
-            .find_map(|f| f.trim().strip_prefix("addr="))
-            .unwrap_or_default()
-            .to_string();
+            .filter_map(|f| {
+                let (key, value) = f.trim().split_once('=')?;
+                matches!(key, "addr" | "ip" | "mountaddr").then(|| value.to_string())
+            })
+            .collect();
+        let server = match device.strip_prefix("//") {
+            Some(unc) => unc.split('/').next().unwrap_or_default(),
+            None => device.rsplit_once(":/").map_or("", |(host, _)| host),
+        };
+        if !server.is_empty() {
+            addresses.push(server.to_string());
+        }
         // `server:/path` (nfs), `//server/share` (cifs): the path part.
         let path = match device.split_once(':') {
             Some((_, path)) => path,
@@ -83,14 +95,17 @@ impl RemoteFs {
                 .map_or("", |(_, p)| p),
         };
         let export = crate::names::clean_path(&format!("/{}", path.trim_start_matches('/')));
-        let on_host = if is_loopback(&address) {
+        let on_host = if addresses.iter().any(|a| is_loopback(a)) {
             Resolution::Known(true)
+        } else if addresses.is_empty() {
+            // No server: the mount fails.
+            Resolution::Known(false)
         } else {
             Resolution::Pending
         };
         RemoteFs {
             source: format!("{kind} {device}").trim().to_string(),
-            address,
+            addresses,
             export,
             on_host,
         }
@@ -106,6 +121,9 @@ fn is_loopback(address: &str) -> bool {
         return true;
     }
     match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => v6
+            .to_ipv4_mapped()
+            .is_some_and(|v4| v4.is_loopback() || v4.is_unspecified()),
         Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
         Err(_) => false,
     }
@@ -264,7 +282,7 @@ mod tests {
             ),
             VolumeBacking::Remote(RemoteFs {
                 source: "nfs :/x".into(),
-                address: "10.0.0.1".into(),
+                addresses: vec!["10.0.0.1".into()],
                 export: "/x".into(),
                 on_host: Resolution::Pending,
             })
@@ -313,6 +331,23 @@ mod tests {
             ]),
             HostPathEffect::Path("/share/sub".into())
         );
+        // The kernel keeps the last addr=; CIFS takes ip= or the UNC's
+        // server; an IPv4 address may come mapped into IPv6.
+        for (kind, o, device) in [
+            ("nfs", "addr=0.0.0.1,addr=127.0.0.1,rw", ":/"),
+            ("nfs", "addr=::ffff:127.0.0.1,rw", ":/"),
+            ("nfs", "vers=3,addr=192.0.2.7,mountaddr=127.0.0.1", ":/"),
+            ("nfs", "rw", "127.0.0.1:/"),
+            ("cifs", "username=u,password=p", "//127.0.0.1/"),
+            ("cifs", "username=u", "//localhost/"),
+            ("cifs", "ip=127.0.0.1,username=u", "//fileserver/"),
+        ] {
+            assert_eq!(
+                effect(&[("type", kind), ("o", o), ("device", device)]),
+                HostPathEffect::Path("/".into()),
+                "{kind} {o} {device}"
+            );
+        }
         // Another server: not this host's paths (resolution may say it is).
         assert_eq!(
             effect(&[("type", "nfs"), ("o", "addr=192.0.2.7"), ("device", ":/")]),

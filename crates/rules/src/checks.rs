@@ -380,7 +380,23 @@ fn network_driver(w: &Workload, p: &Params) -> Vec<Hit> {
     };
     let driver = &network.value.driver;
     if p.network_driver_allow.iter().any(|d| d == driver) {
-        return Vec::new();
+        // A bridge the host already has joins the network to whatever it
+        // connects (the host's LAN), and the daemon reconfigures it.
+        let Some(bridge) = &network.value.bridge else {
+            return Vec::new();
+        };
+        let why = match &network.value.bridge_exists {
+            Resolution::Known(false) => return Vec::new(),
+            Resolution::Known(true) => "is an interface the host already has".to_string(),
+            Resolution::Failed(why) => format!("cannot be checked: {why}"),
+            Resolution::Pending => "may be an interface the host already has".to_string(),
+        };
+        return vec![hit(
+            &network.field,
+            format!(
+                "bridge {bridge:?} (com.docker.network.bridge.name) {why}: the network would join the host's own layer 2"
+            ),
+        )];
     }
     let on = match &network.value.parent {
         Some(parent) => format!(" on host interface {parent:?}"),

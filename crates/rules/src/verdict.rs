@@ -93,13 +93,14 @@ impl Verdict {
 
     /// The ids of the rules with findings that were not exempted, for logs.
     pub fn rule_ids(&self) -> Vec<&'static str> {
-        let mut ids: Vec<&'static str> = self
-            .findings
-            .iter()
-            .filter(|f| f.exempted.is_none())
-            .map(|f| f.rule.id())
-            .collect();
-        ids.dedup();
+        // Each once, in the order found: a container reached through
+        // another can repeat a rule the request itself broke.
+        let mut ids: Vec<&'static str> = Vec::new();
+        for finding in self.findings.iter().filter(|f| f.exempted.is_none()) {
+            if !ids.contains(&finding.rule.id()) {
+                ids.push(finding.rule.id());
+            }
+        }
         ids
     }
 

@@ -115,15 +115,19 @@ pub fn network_create(body: &[u8]) -> Result<Workload, GoJsonError> {
             "" => "bridge",
             d => d,
         };
-        let parent = f
-            .string_map("Options")
-            .into_iter()
-            .find(|(_, k, _)| *k == "parent")
-            .map(|(_, _, v)| v.to_string());
+        let options = f.string_map("Options");
+        let option = |key: &str| {
+            options
+                .iter()
+                .find(|(_, k, _)| *k == key)
+                .map(|(_, _, v)| v.to_string())
+        };
         workload.network = Some(At::new(
             NetworkRequest {
                 driver: driver.to_string(),
-                parent,
+                parent: option("parent"),
+                bridge: option("com.docker.network.bridge.name").filter(|b| !b.is_empty()),
+                bridge_exists: Resolution::Pending,
             },
             f.name("Driver"),
         ));

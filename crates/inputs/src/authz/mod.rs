@@ -238,6 +238,9 @@ pub struct ReadRequest {
     /// A container this request reaches into (exec, copy, attach): whatever
     /// that container breaks, the request gets too.
     pub enters_existing: Option<String>,
+    /// An exec instance this request runs: judged by what it was created
+    /// with, and by its container.
+    pub starts_exec: Option<String>,
 }
 
 impl ReadRequest {
@@ -335,6 +338,9 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
             kind,
         });
     }
+    let starts_exec = (endpoint == Endpoint::ExecStart)
+        .then(|| workload.name.clone())
+        .flatten();
     Ok(ReadRequest {
         path,
         route,
@@ -342,6 +348,7 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
         mutating,
         starts_existing,
         enters_existing,
+        starts_exec,
     })
 }
 
@@ -442,6 +449,7 @@ fn describe(
             w
         }
         Endpoint::VolumeUpdate
+        | Endpoint::ExecStart
         | Endpoint::PluginManagement
         | Endpoint::SwarmMembership
         | Endpoint::BuildKit

@@ -18,6 +18,9 @@ pub enum Endpoint {
     ContainerUpdate,
     /// `POST /containers/{name}/exec`.
     ExecCreate,
+    /// `POST /exec/{id}/start`: runs an exec instance created earlier,
+    /// perhaps before the gate enforced anything.
+    ExecStart,
     /// Reaching into a container that exists: copying files in or out
     /// (`archive`, and the legacy `copy`), attaching to its console. What it reaches is what the
     /// container was given, bind mounts of the host included. Also
@@ -232,7 +235,7 @@ pub const ROUTES: &[Route] = &[
         "container.logs-clear",
         Plain,
     ),
-    r("POST", "/exec/{name:.*}/start", "exec.start", Plain),
+    r("POST", "/exec/{name:.*}/start", "exec.start", ExecStart),
     r("POST", "/exec/{name:.*}/resize", "exec.resize", Plain),
     r(
         "POST",

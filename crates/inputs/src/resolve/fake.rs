@@ -16,12 +16,14 @@ use super::{DaemonLookup, ImageFacts, LookupError, NetworkFacts, VolumeFacts};
 #[derive(Default)]
 pub struct FakeDaemon {
     containers: HashMap<String, Workload>,
+    execs: HashMap<String, Workload>,
     volumes: HashMap<String, VolumeFacts>,
     images: HashMap<String, ImageFacts>,
     any_image: Option<ImageFacts>,
     networks: HashMap<String, NetworkFacts>,
     links: HashMap<String, String>,
     host_addresses: Vec<String>,
+    host_interfaces: Vec<String>,
     broken: Vec<String>,
     panics: bool,
     remembered: Mutex<Vec<(String, Workload)>>,
@@ -43,6 +45,12 @@ impl FakeDaemon {
     pub fn alias(mut self, alias: &str, name: &str) -> FakeDaemon {
         let container = self.containers[name].clone();
         self.containers.insert(alias.to_string(), container);
+        self
+    }
+
+    /// Adds an exec instance (its name is its container's ID).
+    pub fn exec(mut self, id: &str, exec: Workload) -> FakeDaemon {
+        self.execs.insert(id.to_string(), exec);
         self
     }
 
@@ -107,6 +115,12 @@ impl FakeDaemon {
         self
     }
 
+    /// Gives the host a network interface of this name.
+    pub fn host_interface(mut self, name: &str) -> FakeDaemon {
+        self.host_interfaces.push(name.to_string());
+        self
+    }
+
     /// Makes every look-up of `name` fail; `*` makes every look-up fail.
     pub fn broken(mut self, name: &str) -> FakeDaemon {
         self.broken.push(name.to_string());
@@ -144,6 +158,11 @@ impl DaemonLookup for FakeDaemon {
         Ok(self.containers.get(name).cloned())
     }
 
+    async fn exec(&self, id: &str) -> Result<Option<Workload>, LookupError> {
+        self.check(id)?;
+        Ok(self.execs.get(id).cloned())
+    }
+
     async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {
         self.check(name)?;
         Ok(self.volumes.get(name).cloned())
@@ -166,6 +185,11 @@ impl DaemonLookup for FakeDaemon {
     async fn is_host_address(&self, address: &str) -> Result<Option<bool>, LookupError> {
         self.check(address)?;
         Ok(Some(self.host_addresses.iter().any(|a| a == address)))
+    }
+
+    async fn is_host_interface(&self, name: &str) -> Result<Option<bool>, LookupError> {
+        self.check(name)?;
+        Ok(Some(self.host_interfaces.iter().any(|i| i == name)))
     }
 
     fn real_path(&self, path: &str) -> Option<String> {
