@@ -212,6 +212,14 @@ fn classes(generation: Generation, ids: &Ids) -> Vec<Bypass> {
             cli("exec into a container sharing a host-bind container's PID namespace", &["exec", "pidjoiner", "true"], Deny(&["host-mount"]), Nothing),
         ),
         entry(
+            "proc(5) /proc/PID/root: a container that a host-bind container joined shares its PID namespace with it (the API names only the joined one)",
+            cli("join a clean container that a host-bind container joined", &["run", "--name", "bp-pidpeer", "--pid", "container:pidroot", "testimg", "true"], Deny(&["host-mount"]), NoContainer("bp-pidpeer")),
+        ),
+        entry(
+            "proc(5) /proc/PID/root: an exec in a container whose PID namespace a host-bind container joined",
+            cli("exec into a clean container that a host-bind container joined", &["exec", "pidroot", "true"], Deny(&["host-mount"]), Nothing),
+        ),
+        entry(
             "moby IpcMode.Container: --ipc container:NAME joins that container's IPC namespace",
             cli("join a host-ipc container", &["run", "--name", "bp-joinipc", "--ipc", "container:hostipc", "testimg", "true"], Deny(&["host-namespace"]), NoContainer("bp-joinipc")),
         ),
@@ -292,6 +300,14 @@ fn classes(generation: Generation, ids: &Ids) -> Vec<Bypass> {
         entry(
             "linux fs/smb: ip= is the server's address",
             cli("CIFS volume with ip=", &["volume", "create", "--opt", "type=cifs", "--opt", "o=ip=127.0.0.1,username=u", "--opt", "device=//fileserver/share", "bp-cifs-ip"], Deny(&["host-mount"]), NoVolume("bp-cifs-ip")),
+        ),
+        entry(
+            "linux fs/smb smb3_parse_devname: the UNC's separators may be / or \\ in any mix",
+            cli("CIFS volume with a backslash UNC", &["volume", "create", "--opt", "type=cifs", "--opt", "o=username=u", "--opt", "device=\\\\127.0.0.1\\share", "bp-cifs-bs"], Deny(&["host-mount"]), NoVolume("bp-cifs-bs")),
+        ),
+        entry(
+            "linux fs/smb: unc= and source= in the options replace the device's UNC",
+            cli("CIFS volume whose options name the host's share", &["volume", "create", "--opt", "type=cifs", "--opt", "o=unc=//127.0.0.1/share,username=u", "--opt", "device=//192.0.2.9/share", "bp-cifs-unc-opt"], Deny(&["host-mount"]), NoVolume("bp-cifs-unc-opt")),
         ),
         entry(
             "moby libnetwork bridge driver: com.docker.network.bridge.name names a bridge the host already has, which the network joins",
@@ -557,6 +573,30 @@ fn bypasses(daemon: &Daemon, host: &HostPaths) -> Vec<Bypass> {
     ]
 }
 
+/// A veth pair on the host, standing in for a host interface a macvlan
+/// network sits on; deleted when dropped.
+struct HostLink(String);
+
+impl HostLink {
+    /// Creates the pair, where `ip` is installed.
+    fn create(name: String) -> Option<HostLink> {
+        let peer = format!("{name}p");
+        let status = std::process::Command::new("ip")
+            .args(["link", "add", &name, "type", "veth", "peer", "name", &peer])
+            .status()
+            .ok()?;
+        status.success().then_some(HostLink(name))
+    }
+}
+
+impl Drop for HostLink {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.0])
+            .status();
+    }
+}
+
 /// One of this host's own addresses that is not loopback (`hostname -I`
 /// lists the addresses of every interface).
 fn host_address() -> Option<String> {
@@ -647,6 +687,23 @@ fn known_bypasses_are_refused(generation: Generation) {
             "sleep",
             "600",
         ],
+        // A clean container that a host-bind one joined.
+        "run -d --name pidroot testimg sleep 600"
+            .split_whitespace()
+            .collect(),
+        vec![
+            "run",
+            "-d",
+            "--name",
+            "pidbad",
+            "--pid",
+            "container:pidroot",
+            "-v",
+            &private_bind,
+            "testimg",
+            "sleep",
+            "600",
+        ],
         vec![
             "create",
             "--name",
@@ -685,6 +742,26 @@ fn known_bypasses_are_refused(generation: Generation) {
         "--listen-addr",
         &listen,
     ]]);
+    // A macvlan network made before the gate enforced.
+    let link = HostLink::create(format!(
+        "dgbp{}{}",
+        std::process::id() % 10000,
+        generation as u8
+    ));
+    if let Some(link) = &link {
+        let parent = format!("parent={}", link.0);
+        daemon.setup(&[vec![
+            "network",
+            "create",
+            "-d",
+            "macvlan",
+            "-o",
+            &parent,
+            "--subnet",
+            "10.213.9.0/24",
+            "bp-l2pre",
+        ]]);
+    }
     let context = daemon.path("context");
     std::fs::create_dir_all(&context).unwrap();
     std::fs::write(
@@ -729,6 +806,21 @@ fn known_bypasses_are_refused(generation: Generation) {
         bypasses.push(entry(
             "moby volume/local: the daemon mounts from the host's namespace, so any of the host's own addresses serves the host's exports",
             cli(leak(format!("NFS volume from the host's own address {address}")), &["volume", "create", "--opt", "type=nfs", "--opt", o, "--opt", "device=:/", "bp-nfs-own"], Expect::Deny(&["host-mount"]), After::NoVolume("bp-nfs-own")),
+        ));
+    }
+    if link.is_some() {
+        bypasses.push(entry(
+            "a network that existed before the gate enforced: the driver is judged where a container uses it, not only where the network is created",
+            cli("run on a macvlan network made before the gate", &["run", "--name", "bp-l2use", "--network", "bp-l2pre", "testimg", "true"], Expect::Deny(&["network-driver"]), After::NoContainer("bp-l2use")),
+        ));
+        bypasses.push(entry(
+            "POST /networks/{id}/connect attaches a running container to a network",
+            cli(
+                "connect a container to a macvlan network made before the gate",
+                &["network", "connect", "bp-l2pre", "benign"],
+                Expect::Deny(&["network-driver"]),
+                After::Nothing,
+            ),
         ));
     }
     assert!(bypasses.len() >= 85, "{} entries", bypasses.len());

@@ -12,7 +12,9 @@ fn decide(request: &AuthzRequest) -> Verdict {
     // 10.9.9.9 and br-lan are this host's own.
     let daemon = captured_daemon()
         .host_address("10.9.9.9")
-        .host_interface("br-lan");
+        .host_interface("br-lan")
+        .network("l2net", "l2net", "macvlan")
+        .network("app", "app", "bridge");
     let gate = Gate::new(Policy::default(), daemon);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -280,6 +282,31 @@ fn crafted_requests() {
             "bridge network on a bridge the host has",
             post("/v1.41/networks/create", r#"{"Name":"lan","Driver":"bridge","Options":{"com.docker.network.bridge.name":"br-lan"}}"#),
             "network-driver",
+        ),
+        (
+            "container on a macvlan network made before the gate",
+            post("/v1.41/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"NetworkMode":"l2net"}}"#),
+            "network-driver",
+        ),
+        (
+            "container on a second network, a macvlan one (API 1.44)",
+            post("/v1.44/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"NetworkMode":"app"},"NetworkingConfig":{"EndpointsConfig":{"app":{},"l2net":{"Aliases":["x"]}}}}"#),
+            "network-driver",
+        ),
+        (
+            "container on a bridge network",
+            post("/v1.41/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"NetworkMode":"app"},"NetworkingConfig":{"EndpointsConfig":{"app":{}}}}"#),
+            "allow",
+        ),
+        (
+            "connect a container to a macvlan network",
+            post("/v1.41/networks/l2net/connect", r#"{"Container":"i-plain"}"#),
+            "network-driver",
+        ),
+        (
+            "connect a container to a bridge network",
+            post("/v1.41/networks/app/connect", r#"{"Container":"i-plain"}"#),
+            "allow",
         ),
         (
             "bridge network on a new bridge of its own",
@@ -585,4 +612,44 @@ fn stored_exec_instances_are_judged_when_started() {
          start: daemon unreachable; send the request with a JSON body and a Content-Length, as the \
          docker CLI does (dockgate explain unreadable-request)"
     );
+}
+
+/// A container that a bad one joined (`--pid container:clean` made while
+/// the gate only audited) shares its PID namespace: whoever reaches it
+/// reaches the bad one's mounts through `/proc/<pid>/root`.
+#[test]
+fn pid_namespace_peers_are_judged() {
+    let daemon = captured_daemon()
+        .alias("clean", "i-plain")
+        .pid_peers("clean", &["i-bind"])
+        .broken("flaky");
+    let gate = Gate::new(Policy::default(), daemon);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let decide = |request: AuthzRequest| runtime.block_on(gate.decide(&request)).0;
+    let exec = decide(post(
+        "/v1.41/containers/clean/exec",
+        r#"{"User":"1000","Cmd":["true"]}"#,
+    ));
+    assert_eq!(outcome(&exec), "host-mount");
+    assert!(
+        exec.denial_message().contains(
+            "exec into container \"clean\", which shares its PID namespace with container \"i-bind\", which breaks the policy"
+        ),
+        "{}",
+        exec.denial_message()
+    );
+    let join = decide(post(
+        "/v1.41/containers/create",
+        r#"{"Image":"testimg","User":"1000","HostConfig":{"PidMode":"container:clean"}}"#,
+    ));
+    assert_eq!(outcome(&join), "host-mount");
+    // i-plain itself shares with no one.
+    let plain = decide(post(
+        "/v1.41/containers/i-plain/exec",
+        r#"{"User":"1000","Cmd":["true"]}"#,
+    ));
+    assert_eq!(outcome(&plain), "allow");
 }

@@ -7,6 +7,7 @@
 pub mod engine;
 pub mod host_fs;
 mod host_net;
+mod host_proc;
 pub mod lookup;
 
 pub use engine::{ContainerRef, Engine, EngineError, Event};

@@ -33,7 +33,11 @@ pub struct DockerLookup {
     containers: Cache<Workload>,
     volumes: Cache<VolumeFacts>,
     images: Cache<ImageFacts>,
+    networks: Cache<NetworkFacts>,
     host_fs: Option<HostFs>,
+    /// Whether this process sees the host's processes in its `/proc` (a
+    /// local daemon, and not from inside a managed plugin).
+    host_processes: bool,
 }
 
 struct Cache<T> {
@@ -97,8 +101,10 @@ impl DockerLookup {
             containers: Cache::new(),
             volumes: Cache::new(),
             images: Cache::new(),
+            networks: Cache::new(),
             // A local socket means a local daemon: its host is this file system.
             host_fs: url.starts_with("unix://").then(HostFs::default),
+            host_processes: url.starts_with("unix://"),
         })
     }
 
@@ -106,6 +112,8 @@ impl DockerLookup {
     /// (dockgate as a managed plugin sees the host's `/` at `/host`).
     pub fn with_host_root(mut self, root: &std::path::Path) -> DockerLookup {
         self.host_fs = Some(HostFs::at(root));
+        // A plugin has a PID namespace of its own.
+        self.host_processes = false;
         self
     }
 
@@ -297,6 +305,23 @@ impl DaemonLookup for DockerLookup {
         .await
     }
 
+    async fn network(&self, name: &str) -> Result<Option<NetworkFacts>, LookupError> {
+        let name = checked(name)?;
+        self.cached("network", &self.networks, name, async {
+            Ok(
+                match self.client().await?.inspect_network(name, None).await {
+                    Ok(network) => Some(NetworkFacts {
+                        name: network.name.unwrap_or_default(),
+                        driver: network.driver.unwrap_or_default(),
+                    }),
+                    Err(err) if not_found(&err) => None,
+                    Err(err) => return Err(LookupError(err.to_string())),
+                },
+            )
+        })
+        .await
+    }
+
     async fn service_network(&self, target: &str) -> Result<Option<NetworkFacts>, LookupError> {
         let target = checked(target)?;
         let docker = self.client().await?;
@@ -361,6 +386,29 @@ impl DaemonLookup for DockerLookup {
                 .into_iter()
                 .any(|a| crate::host_net::is_local(a.ip(), &local)),
         ))
+    }
+
+    async fn pid_namespace_peers(&self, name: &str) -> Result<Option<Vec<String>>, LookupError> {
+        if !self.host_processes {
+            return Ok(None);
+        }
+        let name = checked(name)?;
+        let doc = match self.client().await?.inspect_container(name, None).await {
+            Ok(doc) => doc,
+            Err(err) if not_found(&err) => return Ok(Some(Vec::new())),
+            Err(err) => return Err(LookupError(err.to_string())),
+        };
+        let id = doc.id.unwrap_or_default();
+        let pid = doc.state.and_then(|s| s.pid).unwrap_or(0);
+        if pid <= 0 {
+            // Not running: no process shares anything with it.
+            return Ok(Some(Vec::new()));
+        }
+        tokio::task::spawn_blocking(move || crate::host_proc::pid_namespace_peers(pid, &id))
+            .await
+            .map_err(|e| LookupError(format!("reading /proc: {e}")))?
+            .map(Some)
+            .map_err(|e| LookupError(format!("reading /proc: {e}")))
     }
 
     async fn is_host_interface(&self, name: &str) -> Result<Option<bool>, LookupError> {

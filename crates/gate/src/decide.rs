@@ -338,6 +338,34 @@ impl<L: DaemonLookup> Gate<L> {
             else {
                 return;
             };
+            // Containers that joined its PID namespace reach it, and it
+            // reaches them: the API names only the one a container joined,
+            // so the host's processes tell the rest.
+            let peers =
+                tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.pid_namespace_peers(&name)).await;
+            match peers {
+                Ok(Ok(peers)) => {
+                    let shared =
+                        format!("{reach} container {name:?}, which shares its PID namespace with");
+                    for peer in peers.into_iter().flatten() {
+                        self.judge_one(policy, &peer, &shared, requester, verdict)
+                            .await;
+                    }
+                }
+                Ok(Err(err)) => {
+                    *verdict = Verdict::unreadable(format!(
+                        "cannot tell which containers share the PID namespace of {name:?}: {err}"
+                    ));
+                    return;
+                }
+                Err(_) => {
+                    *verdict = Verdict::unreadable(format!(
+                        "looking up the PID namespace of {name:?} took longer than {}s",
+                        LOOKUP_TIMEOUT.as_secs()
+                    ));
+                    return;
+                }
+            }
             next = pid_join(&container).map(|target| {
                 (
                     target,

@@ -138,16 +138,21 @@ pub const TOP_LEVEL_HOST_CONFIG: &str = "~TopLevelHostConfig";
 const HOST_CONFIG_PROMOTED: [Field; 27] = host_config_fields!(nested, "~TopLevelHostConfig");
 const RESOURCES_PROMOTED: [Field; 9] = resources_fields!(nested, "~TopLevelHostConfig");
 
-// `NetworkingConfig` is left out: no field of the wrapper's embedded
-// structs shares its name, so skipping it changes nothing else, and the
-// model reads the container's network from `HostConfig.NetworkMode`.
-// Decoding it cost a sixth of a create's decoding for nothing.
-const WRAPPER_OWN: [Field; 2] = [
+// Of `NetworkingConfig` only the names of the networks are read (API 1.44
+// attaches a new container to every one): the endpoint settings are
+// skipped unbuilt, as they cost a sixth of a create's decoding.
+const NETWORKING_CONFIG: &[Field] = &[Field::new(
+    "EndpointsConfig",
+    Shape::Map(&Shape::Struct(&[])),
+)];
+
+const WRAPPER_OWN: [Field; 3] = [
     Field::new("HostConfig", Shape::PtrStruct(HOST_CONFIG)),
     Field::new("Cpuset", Shape::Str),
+    Field::new("NetworkingConfig", Shape::PtrStruct(NETWORKING_CONFIG)),
 ];
 
-const WRAPPER_CONFIG: [Field; 6] = concat_fields::<6>(&WRAPPER_OWN, CONFIG);
+const WRAPPER_CONFIG: [Field; 7] = concat_fields::<7>(&WRAPPER_OWN, CONFIG);
 const WRAPPER_HOST: [Field; 36] = concat_fields::<36>(&HOST_CONFIG_PROMOTED, &RESOURCES_PROMOTED);
 
 /// The body of `POST /containers/create`.
@@ -157,7 +162,7 @@ const WRAPPER_HOST: [Field; 36] = concat_fields::<36>(&HOST_CONFIG_PROMOTED, &RE
 /// settings written at the top level of the body are applied when the body
 /// has no `HostConfig` object. `{"Image":"x","Binds":["/:/host"]}` mounts
 /// the host's root on those daemons, so both places are read.
-pub const CREATE_REQUEST: &[Field] = &concat_fields::<42>(&WRAPPER_CONFIG, &WRAPPER_HOST);
+pub const CREATE_REQUEST: &[Field] = &concat_fields::<43>(&WRAPPER_CONFIG, &WRAPPER_HOST);
 
 /// The body of `POST /containers/{id}/exec` (`container.ExecOptions`).
 pub const EXEC_CONFIG: &[Field] = &[

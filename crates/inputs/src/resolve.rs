@@ -80,6 +80,20 @@ pub trait DaemonLookup: Send + Sync {
         &self,
         address: &str,
     ) -> impl Future<Output = Result<Option<bool>, LookupError>> + Send;
+    /// The network a container's reference (name, full ID, unique ID
+    /// prefix) resolves to.
+    fn network(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<NetworkFacts>, LookupError>> + Send;
+    /// The IDs of the other containers with processes in this container's
+    /// PID namespace (those that joined it, or that it joined): each of
+    /// them can reach the others' mounts through `/proc/<pid>/root`.
+    /// `Ok(None)` where the host's processes cannot be seen.
+    fn pid_namespace_peers(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Vec<String>>, LookupError>> + Send;
     /// Whether the host has a network interface of this name; `Ok(None)`
     /// where the host cannot be seen.
     fn is_host_interface(
@@ -140,6 +154,14 @@ pub async fn resolve<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
             }
             _ => {}
         }
+    }
+    for attached in workload.networks.iter_mut() {
+        let network = &mut attached.value;
+        network.driver = match lookup.network(&network.network).await {
+            Ok(Some(facts)) => Resolution::Known(facts.driver),
+            Ok(None) => Resolution::Known(String::new()),
+            Err(err) => Resolution::Failed(format!("network {:?}: {err}", network.network)),
+        };
     }
     if let Some(network) = &mut workload.network {
         if let Some(bridge) = &network.value.bridge {

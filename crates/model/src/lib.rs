@@ -177,6 +177,32 @@ pub struct NetworkRequest {
     pub bridge_exists: Resolution<bool>,
 }
 
+/// A network a workload is attached to by name, ID or ID prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttachedNetwork {
+    /// The reference as given.
+    pub network: String,
+    /// The driver of the network the daemon resolves it to (empty when
+    /// there is no such network: the daemon refuses the request).
+    pub driver: Resolution<String>,
+}
+
+impl AttachedNetwork {
+    /// A reference to be looked up.
+    pub fn named(network: &str) -> AttachedNetwork {
+        AttachedNetwork {
+            network: network.to_string(),
+            driver: Resolution::Pending,
+        }
+    }
+
+    /// Whether the daemon predefines a network of this name, which cannot
+    /// be created and is judged by the namespace rules where it matters.
+    pub fn is_predefined(network: &str) -> bool {
+        matches!(network, "" | "default" | "bridge" | "host" | "none")
+    }
+}
+
 /// A port published on the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublishedPort {
@@ -383,6 +409,9 @@ pub struct Workload {
     pub env: Vec<EnvVar>,
     /// The network a request creates.
     pub network: Option<At<NetworkRequest>>,
+    /// User-defined networks the workload is attached to: one made before
+    /// the gate (a macvlan, say) still puts containers where it leads.
+    pub networks: Vec<At<AttachedNetwork>>,
     /// A restart policy an update sets (`always`, `unless-stopped`,
     /// `on-failure`): the daemon starts the container again on its own,
     /// at the latest when it restarts, with no call a plugin sees.
@@ -463,6 +492,7 @@ impl Workload {
             e.field = rename(&e.field);
         }
         at(&mut self.network, &rename);
+        all(&mut self.networks, &rename);
         at(&mut self.restart_policy, &rename);
     }
 }

@@ -72,24 +72,30 @@ pub struct RemoteFs {
 
 impl RemoteFs {
     fn new(kind: &str, flags: &str, device: &str) -> RemoteFs {
-        let mut addresses: Vec<String> = flags
-            .split(',')
-            .filter_map(|f| {
-                let (key, value) = f.trim().split_once('=')?;
-                matches!(key, "addr" | "ip" | "mountaddr").then(|| value.to_string())
-            })
-            .collect();
-        let server = match device.strip_prefix("//") {
-            Some(unc) => unc.split('/').next().unwrap_or_default(),
-            None => device.rsplit_once(":/").map_or("", |(host, _)| host),
-        };
-        if !server.is_empty() {
-            addresses.push(server.to_string());
+        let mut addresses = Vec::new();
+        // The CIFS client takes the share from `unc=` or `source=` in the
+        // options too, after the device.
+        let mut devices = vec![device.to_string()];
+        for flag in flags.split(',') {
+            let Some((key, value)) = flag.trim().split_once('=') else {
+                continue;
+            };
+            match key {
+                "addr" | "ip" | "mountaddr" => addresses.push(value.to_string()),
+                "unc" | "source" => devices.push(value.to_string()),
+                _ => {}
+            }
+        }
+        for device in &devices {
+            if let Some(server) = server_of(device) {
+                addresses.push(server);
+            }
         }
         // `server:/path` (nfs), `//server/share` (cifs): the path part.
+        let unc = device.replace('\\', "/");
         let path = match device.split_once(':') {
             Some((_, path)) => path,
-            None => device
+            None => unc
                 .trim_start_matches('/')
                 .split_once('/')
                 .map_or("", |(_, p)| p),
@@ -110,6 +116,18 @@ impl RemoteFs {
             on_host,
         }
     }
+}
+
+/// The server a network file system's device names: `server:/path` (nfs),
+/// or a UNC, `//server/share`, whose separators the CIFS client accepts as
+/// `/` or `\` in any mix.
+fn server_of(device: &str) -> Option<String> {
+    let unc = device.replace('\\', "/");
+    let server = match unc.strip_prefix("//") {
+        Some(rest) => rest.split('/').next().unwrap_or_default(),
+        None => device.rsplit_once(":/").map_or("", |(host, _)| host),
+    };
+    (!server.is_empty()).then(|| server.to_string())
 }
 
 /// Addresses that are this host whatever its interfaces: loopback, the
@@ -341,6 +359,10 @@ mod tests {
             ("cifs", "username=u,password=p", "//127.0.0.1/"),
             ("cifs", "username=u", "//localhost/"),
             ("cifs", "ip=127.0.0.1,username=u", "//fileserver/"),
+            ("cifs", "username=u", r"\\127.0.0.1\"),
+            ("cifs", "username=u", r"/\127.0.0.1/"),
+            ("cifs", "unc=//127.0.0.1/,username=u", "//192.0.2.9/"),
+            ("cifs", "source=//127.0.0.1/", "//192.0.2.9/"),
         ] {
             assert_eq!(
                 effect(&[("type", kind), ("o", o), ("device", device)]),

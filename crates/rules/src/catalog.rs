@@ -202,7 +202,7 @@ const DOCS: &[RuleDoc] = &[
     },
     RuleDoc {
         id: RuleId::NetworkDriver,
-        summary: "Networks may be created only with drivers on an allow-list.",
+        summary: "Networks may be created, and containers attached to them, only with drivers on an allow-list; a bridge network may not take over an interface the host already has.",
         why: "A macvlan or ipvlan network with a host interface as its parent puts containers on the host's own layer 2 segment, past the host's firewall and Docker's NAT, where they can reach and impersonate other machines; a network plugin does whatever it likes.",
         fix: "use a bridge or overlay network, or ask an administrator to allow this driver",
         parameters: "allow (driver names; bridge and overlay by default)",

@@ -375,8 +375,32 @@ fn devices(w: &Workload, p: &Params) -> Vec<Hit> {
 }
 
 fn network_driver(w: &Workload, p: &Params) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    for attached in &w.networks {
+        let name = &attached.value.network;
+        match &attached.value.driver {
+            Resolution::Known(driver)
+                if !driver.is_empty()
+                    && !matches!(driver.as_str(), "host" | "null")
+                    && !p.network_driver_allow.contains(driver) =>
+            {
+                hits.push(hit(
+                    &attached.field,
+                    format!(
+                        "attached to network {name:?}, whose driver {driver:?} is not on the allow-list ({})",
+                        attached.field
+                    ),
+                ))
+            }
+            Resolution::Failed(why) => hits.push(hit(
+                &attached.field,
+                format!("cannot tell which driver network {name:?} has: {why}"),
+            )),
+            _ => {}
+        }
+    }
     let Some(network) = &w.network else {
-        return Vec::new();
+        return hits;
     };
     let driver = &network.value.driver;
     if p.network_driver_allow.iter().any(|d| d == driver) {

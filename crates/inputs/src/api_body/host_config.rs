@@ -4,8 +4,8 @@
 //! field names, `docker inspect` documents.
 
 use dockgate_model::{
-    clean_path, normalize_capability, At, Device, EnvVar, Mount, MountKind, NamespaceKind,
-    NamespaceMode, PublishedPort, Resolution, VolumeBacking, Workload,
+    clean_path, normalize_capability, At, AttachedNetwork, Device, EnvVar, Mount, MountKind,
+    NamespaceKind, NamespaceMode, PublishedPort, Resolution, VolumeBacking, Workload,
 };
 use serde_json::Value;
 
@@ -321,6 +321,13 @@ fn read_namespaces(hc: Fields, workload: &mut Workload) {
         (NamespaceKind::Cgroup, "CgroupnsMode"),
     ] {
         let mode = namespace_mode(hc.str(field));
+        if let (NamespaceKind::Network, NamespaceMode::Other { value }) = (kind, &mode) {
+            if !AttachedNetwork::is_predefined(value) {
+                workload
+                    .networks
+                    .push(At::new(AttachedNetwork::named(value), hc.name(field)));
+            }
+        }
         if mode != NamespaceMode::Default {
             workload
                 .namespaces

@@ -8,8 +8,8 @@ pub mod host_config;
 mod seccomp;
 
 use dockgate_model::{
-    normalize_capability, At, Mount, MountKind, NetworkRequest, Operation, PublishedPort,
-    Resolution, VolumeBacking, Workload,
+    normalize_capability, At, AttachedNetwork, Mount, MountKind, NetworkRequest, Operation,
+    PublishedPort, Resolution, VolumeBacking, Workload,
 };
 use serde_json::Value;
 
@@ -38,6 +38,20 @@ pub fn container_create(body: &[u8]) -> Result<Workload, GoJsonError> {
         .filter(Value::is_object);
     let mut workload = Workload::new(Operation::Container);
     read_config(Fields::new(&v, ""), &mut workload);
+    let endpoints = Fields::new(&v, "").child("NetworkingConfig", "NetworkingConfig");
+    let attached: Vec<(String, String)> = endpoints
+        .get("EndpointsConfig")
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(name, _)| !AttachedNetwork::is_predefined(name))
+        .map(|(name, _)| {
+            (
+                name.clone(),
+                format!("NetworkingConfig.EndpointsConfig[{name:?}]"),
+            )
+        })
+        .collect();
     match inner {
         Some(mut inner) => {
             for field in [
@@ -58,6 +72,13 @@ pub fn container_create(body: &[u8]) -> Result<Workload, GoJsonError> {
             read_host_config(Fields::new(&inner, "HostConfig"), &mut workload);
         }
         None => read_host_config(Fields::new(&top, ""), &mut workload),
+    }
+    for (name, field) in attached {
+        if !workload.networks.iter().any(|n| n.value.network == name) {
+            workload
+                .networks
+                .push(At::new(AttachedNetwork::named(&name), field));
+        }
     }
     Ok(workload)
 }

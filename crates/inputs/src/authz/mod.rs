@@ -431,6 +431,17 @@ fn describe(
         Endpoint::ExecCreate => decoded(name, api_body::exec_create(body(req, name)?))?,
         Endpoint::VolumeCreate => decoded(name, api_body::volume_create(body(req, name)?))?,
         Endpoint::NetworkCreate => decoded(name, api_body::network_create(body(req, name)?))?,
+        // Judged by the network, in the path; the body names the container.
+        Endpoint::NetworkConnect => {
+            let mut w = Workload::new(Operation::Network);
+            if let Some(network) = &target {
+                w.networks.push(At::new(
+                    dockgate_model::AttachedNetwork::named(network),
+                    "path",
+                ));
+            }
+            w
+        }
         Endpoint::ServiceCreate | Endpoint::ServiceUpdate => {
             decoded(name, api_body::service_spec(body(req, name)?))?
         }

@@ -32,6 +32,8 @@ pub enum Endpoint {
     VolumeCreate,
     /// `POST /networks/create`.
     NetworkCreate,
+    /// `POST /networks/{id}/connect`: attaches a container to a network.
+    NetworkConnect,
     /// `PUT /volumes/{name}` (cluster volumes).
     VolumeUpdate,
     /// `POST /services/create`.
@@ -402,7 +404,7 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/networks/{id:.*}/connect",
         "network.connect",
-        Plain,
+        NetworkConnect,
     ),
     r(
         "POST",

@@ -24,6 +24,7 @@ pub struct FakeDaemon {
     links: HashMap<String, String>,
     host_addresses: Vec<String>,
     host_interfaces: Vec<String>,
+    pid_peers: HashMap<String, Vec<String>>,
     broken: Vec<String>,
     panics: bool,
     remembered: Mutex<Vec<(String, Workload)>>,
@@ -91,7 +92,8 @@ impl FakeDaemon {
         self
     }
 
-    /// Resolves a service's network reference to a network.
+    /// Resolves a network reference (a service's, a container's) to a
+    /// network.
     pub fn network(mut self, target: &str, name: &str, driver: &str) -> FakeDaemon {
         self.networks.insert(
             target.to_string(),
@@ -112,6 +114,15 @@ impl FakeDaemon {
     /// Makes an address one of the host's own.
     pub fn host_address(mut self, address: &str) -> FakeDaemon {
         self.host_addresses.push(address.to_string());
+        self
+    }
+
+    /// Puts processes of the containers `peers` in `name`'s PID namespace.
+    pub fn pid_peers(mut self, name: &str, peers: &[&str]) -> FakeDaemon {
+        self.pid_peers.insert(
+            name.to_string(),
+            peers.iter().map(|p| p.to_string()).collect(),
+        );
         self
     }
 
@@ -177,6 +188,11 @@ impl DaemonLookup for FakeDaemon {
             .cloned())
     }
 
+    async fn network(&self, name: &str) -> Result<Option<NetworkFacts>, LookupError> {
+        self.check(name)?;
+        Ok(self.networks.get(name).cloned())
+    }
+
     async fn service_network(&self, target: &str) -> Result<Option<NetworkFacts>, LookupError> {
         self.check(target)?;
         Ok(self.networks.get(target).cloned())
@@ -185,6 +201,11 @@ impl DaemonLookup for FakeDaemon {
     async fn is_host_address(&self, address: &str) -> Result<Option<bool>, LookupError> {
         self.check(address)?;
         Ok(Some(self.host_addresses.iter().any(|a| a == address)))
+    }
+
+    async fn pid_namespace_peers(&self, name: &str) -> Result<Option<Vec<String>>, LookupError> {
+        self.check(name)?;
+        Ok(Some(self.pid_peers.get(name).cloned().unwrap_or_default()))
     }
 
     async fn is_host_interface(&self, name: &str) -> Result<Option<bool>, LookupError> {
