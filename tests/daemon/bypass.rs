@@ -125,6 +125,10 @@ fn classes(generation: Generation, ids: &Ids) -> Vec<Bypass> {
             api("service on HOST", svc("bp-svc-upper", "HOST"), Deny(&["host-namespace"]), NoService("bp-svc-upper")),
         ),
         entry(
+            "swarmkit UpdateService with Rollback PREVIOUS restores the stored PreviousSpec and ignores the request's spec (docker service rollback)",
+            cli("roll a service back to a spec made while the gate audited", &["service", "rollback", "--detach", "bp-svc-rb"], Deny(&["host-mount"]), NoServiceMounts("bp-svc-rb")),
+        ),
+        entry(
             "docker swarm join-token (GET /swarm): a manager hands out the tokens that let any machine join",
             cli("read the join token", &["swarm", "join-token", "manager"], Deny(&["swarm-join"]), Nothing),
         ),
@@ -762,6 +766,26 @@ fn known_bypasses_are_refused(generation: Generation) {
             "bp-l2pre",
         ]]);
     }
+    // A service made while the gate only audited, then cleaned up.
+    let service_bind = format!("type=bind,source={},target=/data", host.private.display());
+    daemon.setup(&[
+        vec![
+            "service",
+            "create",
+            "--detach",
+            "--no-resolve-image",
+            "--name",
+            "bp-svc-rb",
+            "--mount",
+            &service_bind,
+            "testimg",
+            "sleep",
+            "600",
+        ],
+        "service update --detach --no-resolve-image --mount-rm /data bp-svc-rb"
+            .split_whitespace()
+            .collect(),
+    ]);
     let context = daemon.path("context");
     std::fs::create_dir_all(&context).unwrap();
     std::fs::write(

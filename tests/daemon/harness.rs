@@ -477,6 +477,8 @@ pub enum After {
     NoService(&'static str),
     /// No network of that name.
     NoNetwork(&'static str),
+    /// The swarm service's spec mounts nothing.
+    NoServiceMounts(&'static str),
     /// This node is in no swarm.
     NotInSwarm,
     /// The exec instance of this ID never ran.
@@ -654,6 +656,17 @@ pub fn check_case(daemon: &Daemon, case: &Case) -> Result<(), String> {
             return Err(format!(
                 "no denial of {endpoint} by {rule} in the audit log"
             ))
+        }
+        After::NoServiceMounts(name)
+            if daemon.docker_ok(&[
+                "service",
+                "inspect",
+                "--format",
+                "{{json .Spec.TaskTemplate.ContainerSpec.Mounts}}",
+                name,
+            ]) != "null" =>
+        {
+            return Err(format!("service {name} mounts something"))
         }
         After::NotInSwarm
             if daemon.docker_ok(&["info", "--format", "{{.Swarm.LocalNodeState}}"])

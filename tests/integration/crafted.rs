@@ -653,3 +653,44 @@ fn pid_namespace_peers_are_judged() {
     ));
     assert_eq!(outcome(&plain), "allow");
 }
+
+/// A service made while the gate only audited, then updated to a clean
+/// spec: a rollback (`docker service rollback`, or automatic when an update
+/// fails) restores the stored spec, whatever the request's body says.
+#[test]
+fn stored_service_specs_are_judged_on_update() {
+    const CLEAN: &str =
+        r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"testimg","User":"1000"}}}"#;
+    const BIND: &str = r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"testimg","User":"1000","Mounts":[{"Type":"bind","Source":"/etc","Target":"/e"}]}}}"#;
+    let daemon = captured_daemon()
+        .service("cleaned", CLEAN, Some(BIND))
+        .service("bad", BIND, None)
+        .broken("flaky");
+    let gate = Gate::new(Policy::default(), daemon);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let update = |target: &str| runtime.block_on(gate.decide(&post(target, CLEAN))).0;
+    assert_eq!(
+        outcome(&update("/v1.41/services/cleaned/update?version=3")),
+        "allow"
+    );
+    let rollback = update("/v1.41/services/cleaned/update?version=3&rollback=previous");
+    assert_eq!(outcome(&rollback), "host-mount");
+    assert!(
+        rollback
+            .denial_message()
+            .contains("roll service \"cleaned\" back to a spec that breaks the policy"),
+        "{}",
+        rollback.denial_message()
+    );
+    assert_eq!(
+        outcome(&update("/v1.41/services/bad/update?version=2")),
+        "host-mount"
+    );
+    assert_eq!(
+        outcome(&update("/v1.41/services/flaky/update?version=2")),
+        "unreadable-request"
+    );
+}

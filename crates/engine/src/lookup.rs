@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use dockgate_inputs::inspect::{container_from_value_with, DaemonDefaults};
-use dockgate_inputs::resolve::{DaemonLookup, ImageFacts, LookupError, NetworkFacts, VolumeFacts};
+use dockgate_inputs::resolve::{
+    DaemonLookup, ImageFacts, LookupError, NetworkFacts, ServiceSpecs, VolumeFacts,
+};
 use dockgate_model::Workload;
 
 use crate::host_fs::HostFs;
@@ -134,6 +136,50 @@ impl DockerLookup {
             Some(path) => Docker::connect_with_unix(path, 10, bollard::API_DEFAULT_VERSION),
             None => Docker::connect_with_http(&self.url, 10, bollard::API_DEFAULT_VERSION),
         }
+    }
+
+    /// One GET on the daemon's socket, for documents bollard's models do
+    /// not carry whole; HTTP/1.0, so the answer ends with the connection.
+    async fn raw_get(&self, path: &str) -> Result<(u16, Vec<u8>), LookupError> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let fail = |e: std::io::Error| {
+            LookupError(format!(
+                "cannot reach the Docker daemon at {}: {e}",
+                self.url
+            ))
+        };
+        let request = format!("GET /v1.41{path} HTTP/1.0\r\nHost: docker\r\n\r\n");
+        let mut response = Vec::new();
+        match self.url.strip_prefix("unix://") {
+            Some(socket) => {
+                let mut stream = tokio::net::UnixStream::connect(socket)
+                    .await
+                    .map_err(fail)?;
+                stream.write_all(request.as_bytes()).await.map_err(fail)?;
+                stream.read_to_end(&mut response).await.map_err(fail)?;
+            }
+            None => {
+                let address = self
+                    .url
+                    .trim_start_matches("tcp://")
+                    .trim_start_matches("http://");
+                let mut stream = tokio::net::TcpStream::connect(address)
+                    .await
+                    .map_err(fail)?;
+                stream.write_all(request.as_bytes()).await.map_err(fail)?;
+                stream.read_to_end(&mut response).await.map_err(fail)?;
+            }
+        }
+        let split = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| LookupError(format!("GET {path}: a malformed answer")))?;
+        let status = String::from_utf8_lossy(&response[..split])
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| LookupError(format!("GET {path}: a malformed answer")))?;
+        Ok((status, response[split + 4..].to_vec()))
     }
 
     /// The client, after agreeing on an API version with the daemon (1.41
@@ -273,6 +319,32 @@ impl DaemonLookup for DockerLookup {
             Err(err) if not_found(&err) => None,
             Err(err) => return Err(LookupError(err.to_string())),
         })
+    }
+
+    async fn service(&self, id: &str) -> Result<Option<ServiceSpecs>, LookupError> {
+        let id = checked(id)?;
+        // bollard's Service model has no PreviousSpec: read the document.
+        let (status, body) = self.raw_get(&format!("/services/{id}")).await?;
+        if status == 404 {
+            return Ok(None);
+        }
+        if status != 200 {
+            return Err(LookupError(format!(
+                "service {id:?}: the daemon answered {status}: {}",
+                String::from_utf8_lossy(&body).trim()
+            )));
+        }
+        let doc: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| LookupError(format!("service {id:?}: {e}")))?;
+        let spec = |key: &str| {
+            doc.get(key)
+                .filter(|s| s.is_object())
+                .map(|s| s.to_string().into_bytes())
+        };
+        Ok(Some(ServiceSpecs {
+            current: spec("Spec").unwrap_or_default(),
+            previous: spec("PreviousSpec"),
+        }))
     }
 
     async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {

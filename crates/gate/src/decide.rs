@@ -277,6 +277,16 @@ impl<L: DaemonLookup> Gate<L> {
                     Box::pin(self.judge_target(&policy, name, reach, &requester, &mut verdict))
                         .await;
                 }
+                if let Some((id, rollback)) = &read.updates_service {
+                    Box::pin(self.judge_stored_service(
+                        &policy,
+                        id,
+                        *rollback,
+                        &requester,
+                        &mut verdict,
+                    ))
+                    .await;
+                }
                 // --pid container:X: the new container's processes see X's
                 // through /proc, mounts included.
                 if let Some(target) = pid_join(workload) {
@@ -420,6 +430,57 @@ impl<L: DaemonLookup> Gate<L> {
             verdict.decision = dockgate_rules::Decision::Deny;
         }
         Some(container)
+    }
+
+    /// A service update is judged by the specs the service has stored: its
+    /// current spec, which becomes the one a failed update rolls back to,
+    /// and for `rollback=previous` the previous spec the daemon restores.
+    async fn judge_stored_service(
+        &self,
+        policy: &Policy,
+        id: &str,
+        rollback: bool,
+        requester: &Requester,
+        verdict: &mut Verdict,
+    ) {
+        let specs = match tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.service(id)).await {
+            Ok(Ok(Some(specs))) => specs,
+            // No such service: the daemon refuses the update itself.
+            Ok(Ok(None)) => return,
+            Ok(Err(err)) => {
+                *verdict = Verdict::unreadable(format!("cannot look up service {id:?}: {err}"));
+                return;
+            }
+            Err(_) => {
+                *verdict = Verdict::unreadable(format!(
+                    "looking up service {id:?} took longer than {}s",
+                    LOOKUP_TIMEOUT.as_secs()
+                ));
+                return;
+            }
+        };
+        let mut stored = vec![(specs.current, "update service {id}, whose current spec")];
+        // With nothing to go back to, the daemon refuses the rollback.
+        if let Some(previous) = specs.previous.filter(|_| rollback) {
+            stored.push((previous, "roll service {id} back to a spec that"));
+        }
+        for (spec, what) in stored {
+            let what = what.replace("{id}", &format!("{id:?}"));
+            let mut service = match dockgate_inputs::api_body::service_spec(&spec) {
+                Ok(service) => service,
+                Err(err) => {
+                    *verdict = Verdict::unreadable(format!("{what} cannot be read: {err}"));
+                    return;
+                }
+            };
+            resolve(&mut service, &self.lookup).await;
+            let stored_verdict = evaluate(policy, &service, requester);
+            for mut finding in stored_verdict.denials().cloned().collect::<Vec<_>>() {
+                finding.message = format!("{what} breaks the policy: {}", finding.message);
+                verdict.findings.push(finding);
+                verdict.decision = dockgate_rules::Decision::Deny;
+            }
+        }
     }
 
     /// The exec instance an exec start runs, as it was created.

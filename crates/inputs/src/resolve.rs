@@ -43,6 +43,18 @@ pub struct NetworkFacts {
     pub driver: String,
 }
 
+/// A swarm service's stored specs, as JSON bodies a service create would
+/// carry.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceSpecs {
+    /// `Spec`: what runs now, and what an update's automatic rollback
+    /// (`FailureAction: rollback`) returns to.
+    pub current: Vec<u8>,
+    /// `PreviousSpec`: what `?rollback=previous` restores, whatever the
+    /// request's own body says.
+    pub previous: Option<Vec<u8>>,
+}
+
 /// Questions dockgate asks the daemon. `Ok(None)` means "no such object".
 pub trait DaemonLookup: Send + Sync {
     /// A container, described by the model (from its inspect document).
@@ -53,6 +65,12 @@ pub trait DaemonLookup: Send + Sync {
     /// An exec instance, described as the exec it was created as: its
     /// privileges and user, and its container's ID as the name.
     fn exec(&self, id: &str) -> impl Future<Output = Result<Option<Workload>, LookupError>> + Send;
+    /// A swarm service's specs as the daemon stores them: the current one
+    /// (JSON), and the previous one that a rollback restores.
+    fn service(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<ServiceSpecs>, LookupError>> + Send;
     /// A volume's driver and options.
     fn volume(
         &self,

@@ -241,6 +241,11 @@ pub struct ReadRequest {
     /// An exec instance this request runs: judged by what it was created
     /// with, and by its container.
     pub starts_exec: Option<String>,
+    /// A swarm service this request updates, and whether it rolls it back
+    /// (`?rollback=previous`, which ignores the body): the stored specs are
+    /// judged too, as a rollback (asked for, or automatic on a failed
+    /// update) restores them.
+    pub updates_service: Option<(String, bool)>,
 }
 
 impl ReadRequest {
@@ -341,6 +346,10 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
     let starts_exec = (endpoint == Endpoint::ExecStart)
         .then(|| workload.name.clone())
         .flatten();
+    let updates_service = (endpoint == Endpoint::ServiceUpdate)
+        .then(|| route.as_ref().and_then(|m| m.vars.first().cloned()))
+        .flatten()
+        .map(|id| (id, path.query_value("rollback") == Some("previous")));
     Ok(ReadRequest {
         path,
         route,
@@ -349,6 +358,7 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
         starts_existing,
         enters_existing,
         starts_exec,
+        updates_service,
     })
 }
 

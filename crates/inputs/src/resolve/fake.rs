@@ -10,13 +10,14 @@ use std::sync::Mutex;
 
 use dockgate_model::Workload;
 
-use super::{DaemonLookup, ImageFacts, LookupError, NetworkFacts, VolumeFacts};
+use super::{DaemonLookup, ImageFacts, LookupError, NetworkFacts, ServiceSpecs, VolumeFacts};
 
 /// Answers look-ups from what a test put in it.
 #[derive(Default)]
 pub struct FakeDaemon {
     containers: HashMap<String, Workload>,
     execs: HashMap<String, Workload>,
+    services: HashMap<String, ServiceSpecs>,
     volumes: HashMap<String, VolumeFacts>,
     images: HashMap<String, ImageFacts>,
     any_image: Option<ImageFacts>,
@@ -52,6 +53,18 @@ impl FakeDaemon {
     /// Adds an exec instance (its name is its container's ID).
     pub fn exec(mut self, id: &str, exec: Workload) -> FakeDaemon {
         self.execs.insert(id.to_string(), exec);
+        self
+    }
+
+    /// Adds a swarm service with its current and previous spec (JSON).
+    pub fn service(mut self, id: &str, current: &str, previous: Option<&str>) -> FakeDaemon {
+        self.services.insert(
+            id.to_string(),
+            ServiceSpecs {
+                current: current.as_bytes().to_vec(),
+                previous: previous.map(|p| p.as_bytes().to_vec()),
+            },
+        );
         self
     }
 
@@ -172,6 +185,11 @@ impl DaemonLookup for FakeDaemon {
     async fn exec(&self, id: &str) -> Result<Option<Workload>, LookupError> {
         self.check(id)?;
         Ok(self.execs.get(id).cloned())
+    }
+
+    async fn service(&self, id: &str) -> Result<Option<ServiceSpecs>, LookupError> {
+        self.check(id)?;
+        Ok(self.services.get(id).cloned())
     }
 
     async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {
