@@ -82,6 +82,16 @@ fn seccomp_create(call: &str, extra: &str) -> String {
     format!(r#"{{"Image":"testimg","Cmd":["true"],"HostConfig":{{"SecurityOpt":[{option}]}}}}"#)
 }
 
+/// A service create request whose task mounts `mount` (a JSON object).
+fn svc_with_mount(name: &str, mount: &str) -> Vec<u8> {
+    json_post(
+        "/v1.41/services/create",
+        &format!(
+            r#"{{"Name":"{name}","TaskTemplate":{{"ContainerSpec":{{"Image":"testimg","Command":["sleep","600"],"Mounts":[{mount}]}}}}}}"#
+        ),
+    )
+}
+
 /// A service create body attached to one network reference.
 fn service_on(name: &str, target: &str) -> String {
     format!(
@@ -127,6 +137,26 @@ fn classes(generation: Generation, ids: &Ids) -> Vec<Bypass> {
         entry(
             "swarmkit UpdateService with Rollback PREVIOUS restores the stored PreviousSpec and ignores the request's spec (docker service rollback)",
             cli("roll a service back to a spec made while the gate audited", &["service", "rollback", "--detach", "bp-svc-rb"], Deny(&["host-mount"]), NoServiceMounts("bp-svc-rb")),
+        ),
+        entry(
+            "moby daemon/cluster/convert containerToGRPC: the mount type is upper-cased into swarm's enum",
+            api("service mount of type bInD", svc_with_mount("bp-svc-case", r#"{"Type":"bInD","Source":"/","Target":"/host"}"#), Deny(&["host-mount"]), NoService("bp-svc-case")),
+        ),
+        entry(
+            "swarmkit Mount_MountType: the zero value is BIND, so a service mount without a type is a bind",
+            api("service mount without a type", svc_with_mount("bp-svc-notype", r#"{"Source":"/","Target":"/host"}"#), Deny(&["host-mount"]), NoService("bp-svc-notype")),
+        ),
+        entry(
+            "swarm task runtime \"container\" is no OCI runtime: docker service update sends it back (no false denial)",
+            cli("update a clean service", &["service", "update", "--detach", "--no-resolve-image", "--force", "bp-svc-clean"], Allow, Nothing),
+        ),
+        entry(
+            "libnetwork: a config-only network's options (a bridge name) are copied into networks created --config-from it",
+            cli("config-only network naming the host's bridge", &["network", "create", "--config-only", "-o", "com.docker.network.bridge.name=docker_gwbridge", "bp-brtmpl2"], Deny(&["network-driver"]), NoNetwork("bp-brtmpl2")),
+        ),
+        entry(
+            "libnetwork applyConfigurationTo: --config-from a template made before the gate",
+            cli("network from a template naming the host's bridge", &["network", "create", "--config-from", "bp-brtmpl", "bp-brnet"], Deny(&["network-driver"]), NoNetwork("bp-brnet")),
         ),
         entry(
             "docker swarm join-token (GET /swarm): a manager hands out the tokens that let any machine join",
@@ -222,6 +252,10 @@ fn classes(generation: Generation, ids: &Ids) -> Vec<Bypass> {
         entry(
             "proc(5) /proc/PID/root: an exec in a container whose PID namespace a host-bind container joined",
             cli("exec into a clean container that a host-bind container joined", &["exec", "pidroot", "true"], Deny(&["host-mount"]), Nothing),
+        ),
+        entry(
+            "a restart policy brings a joiner back into the PID namespace later, with no API call: between restarts it has no process to find",
+            cli("exec into a container whose host-bind joiner is restarting", &["exec", "pidroot2", "true"], Deny(&["host-mount"]), Nothing),
         ),
         entry(
             "moby IpcMode.Container: --ipc container:NAME joins that container's IPC namespace",
@@ -695,6 +729,26 @@ fn known_bypasses_are_refused(generation: Generation) {
         "run -d --name pidroot testimg sleep 600"
             .split_whitespace()
             .collect(),
+        // ... and one whose host-bind joiner is mostly between restarts.
+        "run -d --name pidroot2 testimg sleep 600"
+            .split_whitespace()
+            .collect(),
+        vec![
+            "run",
+            "-d",
+            "--name",
+            "pidflap",
+            "--restart",
+            "always",
+            "--pid",
+            "container:pidroot2",
+            "-v",
+            &private_bind,
+            "testimg",
+            "sh",
+            "-c",
+            "exit 1",
+        ],
         vec![
             "run",
             "-d",
@@ -754,18 +808,43 @@ fn known_bypasses_are_refused(generation: Generation) {
     ));
     if let Some(link) = &link {
         let parent = format!("parent={}", link.0);
-        daemon.setup(&[vec![
-            "network",
-            "create",
-            "-d",
-            "macvlan",
-            "-o",
-            &parent,
-            "--subnet",
-            "10.213.9.0/24",
-            "bp-l2pre",
-        ]]);
+        daemon.setup(&[
+            vec![
+                "network",
+                "create",
+                "-d",
+                "macvlan",
+                "-o",
+                &parent,
+                "--subnet",
+                "10.213.9.0/24",
+                "bp-l2pre",
+            ],
+            // A swarm-scope macvlan network, for services.
+            vec![
+                "network",
+                "create",
+                "--config-only",
+                "-o",
+                &parent,
+                "--subnet",
+                "10.213.10.0/24",
+                "bp-l2cfg",
+            ],
+            "network create -d macvlan --scope swarm --config-from bp-l2cfg bp-l2swarm"
+                .split_whitespace()
+                .collect(),
+        ]);
     }
+    daemon.setup(&[
+        // A template naming the host's own bridge, made while the gate audited.
+        "network create --config-only -o com.docker.network.bridge.name=docker_gwbridge bp-brtmpl"
+            .split_whitespace()
+            .collect(),
+        "service create --detach --no-resolve-image --name bp-svc-clean testimg sleep 600"
+            .split_whitespace()
+            .collect(),
+    ]);
     // A service made while the gate only audited, then cleaned up.
     let service_bind = format!("type=bind,source={},target=/data", host.private.display());
     daemon.setup(&[
@@ -833,6 +912,10 @@ fn known_bypasses_are_refused(generation: Generation) {
         ));
     }
     if link.is_some() {
+        bypasses.push(entry(
+            "moby daemon/cluster: a swarm-scope macvlan network (--config-from a config-only network) attaches service tasks to the host's layer 2",
+            cli("service on a swarm macvlan network made before the gate", &["service", "create", "--detach", "--no-resolve-image", "--name", "bp-svc-l2", "--network", "bp-l2swarm", "testimg", "sleep", "600"], Expect::Deny(&["network-driver"]), After::NoService("bp-svc-l2")),
+        ));
         bypasses.push(entry(
             "a network that existed before the gate enforced: the driver is judged where a container uses it, not only where the network is created",
             cli("run on a macvlan network made before the gate", &["run", "--name", "bp-l2use", "--network", "bp-l2pre", "testimg", "true"], Expect::Deny(&["network-driver"]), After::NoContainer("bp-l2use")),

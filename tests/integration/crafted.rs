@@ -14,7 +14,13 @@ fn decide(request: &AuthzRequest) -> Verdict {
         .host_address("10.9.9.9")
         .host_interface("br-lan")
         .network("l2net", "l2net", "macvlan")
-        .network("app", "app", "bridge");
+        .network("app", "app", "bridge")
+        .network_with_options(
+            "tmpl",
+            "tmpl",
+            "null",
+            &[("com.docker.network.bridge.name", "br-lan")],
+        );
     let gate = Gate::new(Policy::default(), daemon);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -314,8 +320,43 @@ fn crafted_requests() {
             "allow",
         ),
         (
-            "config-only network (a template)",
-            post("/v1.41/networks/create", r#"{"Name":"cfg","Driver":"macvlan","ConfigOnly":true,"Options":{"parent":"eth0"}}"#),
+            "config-only network for a macvlan, as the docs write it",
+            post("/v1.41/networks/create", r#"{"Name":"cfg","Driver":"bridge","ConfigOnly":true,"Options":{"parent":"eth0"}}"#),
+            "allow",
+        ),
+        (
+            "config-only network naming the host's bridge",
+            post("/v1.41/networks/create", r#"{"Name":"cfg","ConfigOnly":true,"Options":{"com.docker.network.bridge.name":"br-lan"}}"#),
+            "network-driver",
+        ),
+        (
+            "network created from a template naming the host's bridge",
+            post("/v1.41/networks/create", r#"{"Name":"net","ConfigFrom":{"Network":"tmpl"}}"#),
+            "network-driver",
+        ),
+        (
+            "service on a macvlan network",
+            post("/v1.41/services/create", r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"testimg","User":"1000"},"Networks":[{"Target":"l2net"}]}}"#),
+            "network-driver",
+        ),
+        (
+            "service mount of type bInD (the swarm upper-cases it)",
+            post("/v1.41/services/create", r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"testimg","User":"1000","Mounts":[{"Type":"bInD","Source":"/srv","Target":"/h"}]}}}"#),
+            "host-mount",
+        ),
+        (
+            "service mount with no type (the swarm's zero value is a bind)",
+            post("/v1.41/services/create", r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"testimg","User":"1000","Mounts":[{"Source":"/srv","Target":"/h"}]}}}"#),
+            "host-mount",
+        ),
+        (
+            "service bind with RSHARED propagation",
+            post("/v1.41/services/create", r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"testimg","User":"1000","Mounts":[{"Type":"volume","Source":"v","Target":"/h","BindOptions":{"Propagation":"RSHARED"}}]}}}"#),
+            "mount-propagation",
+        ),
+        (
+            "service spec as the CLI sends it back (Runtime container)",
+            post("/v1.41/services/s/update?version=5", r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"testimg","User":"1000"},"Runtime":"container"}}"#),
             "allow",
         ),
         (

@@ -6,7 +6,7 @@
 //! creates waiting on look-ups never starves the look-ups' own
 //! authorization (see the gate's `server.rs`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -136,6 +136,40 @@ impl DockerLookup {
             Some(path) => Docker::connect_with_unix(path, 10, bollard::API_DEFAULT_VERSION),
             None => Docker::connect_with_http(&self.url, 10, bollard::API_DEFAULT_VERSION),
         }
+    }
+
+    /// Containers restarting now (a restart policy's back-off) whose
+    /// `--pid container:` names this one, by ID, ID prefix or name.
+    async fn restarting_joiners(&self, id: &str, name: &str) -> Result<Vec<String>, LookupError> {
+        let docker = self.client().await?;
+        let options = bollard::query_parameters::ListContainersOptions {
+            all: true,
+            filters: Some(
+                [("status".to_string(), vec!["restarting".to_string()])]
+                    .into_iter()
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let listed = docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| LookupError(e.to_string()))?;
+        let mut joiners = Vec::new();
+        for other in listed.into_iter().filter_map(|c| c.id) {
+            let doc = match docker.inspect_container(&other, None).await {
+                Ok(doc) => doc,
+                Err(err) if not_found(&err) => continue,
+                Err(err) => return Err(LookupError(err.to_string())),
+            };
+            let mode = doc.host_config.and_then(|h| h.pid_mode).unwrap_or_default();
+            if let Some(target) = mode.strip_prefix("container:") {
+                if !target.is_empty() && (target == name || id.starts_with(target)) {
+                    joiners.push(other);
+                }
+            }
+        }
+        Ok(joiners)
     }
 
     /// One GET on the daemon's socket, for documents bollard's models do
@@ -385,6 +419,7 @@ impl DaemonLookup for DockerLookup {
                     Ok(network) => Some(NetworkFacts {
                         name: network.name.unwrap_or_default(),
                         driver: network.driver.unwrap_or_default(),
+                        options: network.options.unwrap_or_default().into_iter().collect(),
                     }),
                     Err(err) if not_found(&err) => None,
                     Err(err) => return Err(LookupError(err.to_string())),
@@ -409,6 +444,7 @@ impl DaemonLookup for DockerLookup {
         let facts = |n: bollard::models::NetworkInspect| NetworkFacts {
             name: n.name.unwrap_or_default(),
             driver: n.driver.unwrap_or_default(),
+            options: n.options.unwrap_or_default().into_iter().collect(),
         };
         // With scope=swarm the daemon answers with the swarm's own
         // resolution (cluster getNetwork), as a service create does.
@@ -431,6 +467,7 @@ impl DaemonLookup for DockerLookup {
                             local.name.clone()
                         },
                         name: local.name,
+                        options: BTreeMap::new(),
                     }))
             }
             Err(err) if not_found(&err) => Ok(None),
@@ -471,16 +508,28 @@ impl DaemonLookup for DockerLookup {
             Err(err) => return Err(LookupError(err.to_string())),
         };
         let id = doc.id.unwrap_or_default();
+        let own_name = doc
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string();
         let pid = doc.state.and_then(|s| s.pid).unwrap_or(0);
-        if pid <= 0 {
-            // Not running: no process shares anything with it.
-            return Ok(Some(Vec::new()));
-        }
-        tokio::task::spawn_blocking(move || crate::host_proc::pid_namespace_peers(pid, &id))
+        // A container that joined it but is between restarts has no
+        // process now and will have one soon: its configuration tells.
+        let mut peers = self.restarting_joiners(&id, &own_name).await?;
+        if pid > 0 {
+            let own = id.clone();
+            let running = tokio::task::spawn_blocking(move || {
+                crate::host_proc::pid_namespace_peers(pid, &own)
+            })
             .await
             .map_err(|e| LookupError(format!("reading /proc: {e}")))?
-            .map(Some)
-            .map_err(|e| LookupError(format!("reading /proc: {e}")))
+            .map_err(|e| LookupError(format!("reading /proc: {e}")))?;
+            peers.extend(running);
+        }
+        peers.sort();
+        peers.dedup();
+        Ok(Some(peers))
     }
 
     async fn is_host_interface(&self, name: &str) -> Result<Option<bool>, LookupError> {

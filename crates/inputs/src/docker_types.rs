@@ -198,12 +198,15 @@ pub const VOLUME_CREATE: &[Field] = &[
     Field::new("ClusterVolumeSpec", Shape::Any),
 ];
 
+const CONFIG_REFERENCE: &[Field] = &[Field::new("Network", Shape::Str)];
+
 /// `types.NetworkCreateRequest`: what decides where the network's
 /// containers end up.
 pub const NETWORK_CREATE: &[Field] = &[
     Field::new("Name", Shape::Str),
     Field::new("Driver", Shape::Str),
     Field::new("ConfigOnly", Shape::Bool),
+    Field::new("ConfigFrom", Shape::PtrStruct(CONFIG_REFERENCE)),
     Field::new("Options", Shape::Map(&Shape::Str)),
 ];
 

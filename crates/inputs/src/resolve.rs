@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use dockgate_model::{
-    Mount, MountKind, NamespaceKind, NamespaceMode, Operation, Resolution, VolumeBacking, Workload,
+    At, AttachedNetwork, Mount, MountKind, NamespaceKind, NamespaceMode, Operation, Resolution,
+    VolumeBacking, Workload,
 };
 
 /// A look-up failure; resolutions that hit one fail closed.
@@ -41,6 +42,8 @@ pub struct NetworkFacts {
     pub name: String,
     /// Its driver: `host` puts the tasks in the host's network namespace.
     pub driver: String,
+    /// Its driver options (`parent`, `com.docker.network.bridge.name`).
+    pub options: BTreeMap<String, String>,
 }
 
 /// A swarm service's stored specs, as JSON bodies a service create would
@@ -149,6 +152,7 @@ pub async fn resolve<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
             *real_path = lookup.real_path(host_path).filter(|p| p != host_path);
         }
     }
+    let mut service_networks = Vec::new();
     for (kind, mode) in workload.namespaces.iter_mut() {
         match &mut mode.value {
             NamespaceMode::Container {
@@ -164,7 +168,17 @@ pub async fn resolve<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
             }
             NamespaceMode::ServiceNetwork { target, is_host } => {
                 *is_host = match lookup.service_network(target).await {
-                    Ok(Some(network)) => Resolution::Known(network.driver == "host"),
+                    Ok(Some(network)) => {
+                        // Its driver is judged like a container's network's.
+                        service_networks.push(At::new(
+                            AttachedNetwork {
+                                network: target.clone(),
+                                driver: Resolution::Known(network.driver.clone()),
+                            },
+                            mode.field.clone(),
+                        ));
+                        Resolution::Known(network.driver == "host")
+                    }
                     // The daemon refuses to create the service.
                     Ok(None) => Resolution::Known(false),
                     Err(err) => Resolution::Failed(format!("network {target:?}: {err}")),
@@ -173,7 +187,11 @@ pub async fn resolve<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
             _ => {}
         }
     }
-    for attached in workload.networks.iter_mut() {
+    for attached in workload
+        .networks
+        .iter_mut()
+        .filter(|n| n.value.driver == Resolution::Pending)
+    {
         let network = &mut attached.value;
         network.driver = match lookup.network(&network.network).await {
             Ok(Some(facts)) => Resolution::Known(facts.driver),
@@ -181,9 +199,36 @@ pub async fn resolve<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
             Err(err) => Resolution::Failed(format!("network {:?}: {err}", network.network)),
         };
     }
+    workload.networks.extend(service_networks);
     if let Some(network) = &mut workload.network {
-        if let Some(bridge) = &network.value.bridge {
-            network.value.bridge_exists = match lookup.is_host_interface(bridge).await {
+        if let Some(template) = network.value.config_from.clone() {
+            match lookup.network(&template).await {
+                Ok(Some(facts)) => {
+                    let request = &mut network.value;
+                    let option =
+                        |key: &str| facts.options.get(key).filter(|v| !v.is_empty()).cloned();
+                    request.parent = request.parent.take().or_else(|| option("parent"));
+                    request.bridge = request
+                        .bridge
+                        .take()
+                        .or_else(|| option("com.docker.network.bridge.name"));
+                }
+                // The daemon refuses a missing template.
+                Ok(None) => {}
+                Err(err) => {
+                    network.value.bridge_exists =
+                        Resolution::Failed(format!("network {template:?}: {err}"));
+                    network.value.bridge.get_or_insert(template);
+                }
+            }
+        }
+        if let Some(bridge) = network
+            .value
+            .bridge
+            .clone()
+            .filter(|_| !matches!(network.value.bridge_exists, Resolution::Failed(_)))
+        {
+            network.value.bridge_exists = match lookup.is_host_interface(&bridge).await {
                 Ok(Some(exists)) => Resolution::Known(exists),
                 Ok(None) => Resolution::Pending,
                 Err(err) => Resolution::Failed(format!("interface {bridge:?}: {err}")),

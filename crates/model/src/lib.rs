@@ -175,6 +175,9 @@ pub struct NetworkRequest {
     /// Whether that bridge is already one of the host's interfaces, with
     /// whatever else it connects.
     pub bridge_exists: Resolution<bool>,
+    /// The config-only network whose options this one takes
+    /// (`--config-from`): its `parent` and bridge name count as this one's.
+    pub config_from: Option<String>,
 }
 
 /// A network a workload is attached to by name, ID or ID prefix.

@@ -483,12 +483,17 @@ pub fn read_mount(mount: Fields) -> Mount {
     let source = mount.str("Source");
     let field = mount.prefix.to_string();
     let bind_options = mount.child("BindOptions", "");
-    let propagation = bind_options.str("Propagation").to_string();
+    // The swarm converts Type and Propagation with strings.ToUpper into its
+    // enums, whose zero value is BIND (moby daemon/cluster/convert,
+    // containerToGRPC): a service mount of type "BIND", "bInD" or none at
+    // all is a bind. A container create refuses those, so reading them as
+    // binds everywhere only errs towards denying.
+    let propagation = bind_options.str("Propagation").to_ascii_lowercase();
     // `ReadOnlyNonRecursive` (API 1.44) leaves every mount below the source
     // writable: not read-only where it matters for `allow_read_only`.
     let read_only = mount.bool("ReadOnly") && !bind_options.bool("ReadOnlyNonRecursive");
-    let kind = match mount.str("Type") {
-        "bind" => MountKind::Bind {
+    let kind = match mount.str("Type").to_ascii_lowercase().as_str() {
+        "bind" | "" => MountKind::Bind {
             host_path: clean_path(source),
             real_path: None,
         },

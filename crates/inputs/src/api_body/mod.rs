@@ -123,36 +123,40 @@ pub fn container_update(body: &[u8]) -> Result<Workload, GoJsonError> {
 
 /// `POST /networks/create`: the driver decides whether containers on the
 /// network reach the host's own layer 2 (`macvlan`, `ipvlan` with a host
-/// interface as `parent`). A config-only network is a template: its
-/// driver applies only through the network created `--config-from` it.
+/// interface as `parent`, a bridge the host already has). A config-only
+/// network is judged like any: libnetwork copies its options into every
+/// network created `--config-from` it, which the daemon looks up.
 pub fn network_create(body: &[u8]) -> Result<Workload, GoJsonError> {
     let v = decode_bytes(body, Shape::Struct(NETWORK_CREATE))?;
     let f = Fields::new(&v, "");
     let mut workload = Workload::new(Operation::Network);
     workload.name = Some(f.str("Name").to_string()).filter(|n| !n.is_empty());
-    if !f.bool("ConfigOnly") {
-        // The daemon's default driver is bridge (overlay for swarm scope).
-        let driver = match f.str("Driver") {
-            "" => "bridge",
-            d => d,
-        };
-        let options = f.string_map("Options");
-        let option = |key: &str| {
-            options
-                .iter()
-                .find(|(_, k, _)| *k == key)
-                .map(|(_, _, v)| v.to_string())
-        };
-        workload.network = Some(At::new(
-            NetworkRequest {
-                driver: driver.to_string(),
-                parent: option("parent"),
-                bridge: option("com.docker.network.bridge.name").filter(|b| !b.is_empty()),
-                bridge_exists: Resolution::Pending,
-            },
-            f.name("Driver"),
-        ));
-    }
+    // The daemon's default driver is bridge (overlay for swarm scope).
+    let driver = match f.str("Driver") {
+        "" => "bridge",
+        d => d,
+    };
+    let options = f.string_map("Options");
+    let option = |key: &str| {
+        options
+            .iter()
+            .find(|(_, k, _)| *k == key)
+            .map(|(_, _, v)| v.to_string())
+    };
+    let config_from = f
+        .child("ConfigFrom", "ConfigFrom")
+        .str("Network")
+        .to_string();
+    workload.network = Some(At::new(
+        NetworkRequest {
+            driver: driver.to_string(),
+            parent: option("parent"),
+            bridge: option("com.docker.network.bridge.name").filter(|b| !b.is_empty()),
+            bridge_exists: Resolution::Pending,
+            config_from: (!config_from.is_empty()).then_some(config_from),
+        },
+        f.name("Driver"),
+    ));
     Ok(workload)
 }
 
@@ -271,8 +275,11 @@ pub fn service_spec(body: &[u8]) -> Result<Workload, GoJsonError> {
         .int("MemoryBytes")
         .map(|m| At::new(m, limits.name("MemoryBytes")));
     workload.limits.pids = limits.int("Pids").map(|p| At::new(p, limits.name("Pids")));
+    // A swarm task runtime, not an OCI runtime: "container" (the default)
+    // runs containers; "plugin" installs a plugin; the daemon refuses the
+    // rest.
     let runtime = task.str("Runtime");
-    if !runtime.is_empty() {
+    if !matches!(runtime, "" | "container") {
         workload.runtime = Some(At::new(runtime.to_string(), task.name("Runtime")));
     }
     if !task.get("PluginSpec").is_null() {

@@ -107,12 +107,27 @@ impl FakeDaemon {
 
     /// Resolves a network reference (a service's, a container's) to a
     /// network.
-    pub fn network(mut self, target: &str, name: &str, driver: &str) -> FakeDaemon {
+    pub fn network(self, target: &str, name: &str, driver: &str) -> FakeDaemon {
+        self.network_with_options(target, name, driver, &[])
+    }
+
+    /// [`FakeDaemon::network`], with driver options.
+    pub fn network_with_options(
+        mut self,
+        target: &str,
+        name: &str,
+        driver: &str,
+        options: &[(&str, &str)],
+    ) -> FakeDaemon {
         self.networks.insert(
             target.to_string(),
             NetworkFacts {
                 name: name.to_string(),
                 driver: driver.to_string(),
+                options: options
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
             },
         );
         self
