@@ -352,6 +352,14 @@ fn classes(generation: Generation, ids: &Ids) -> Vec<Bypass> {
             cli("bridge network on the host's own bridge", &["network", "create", "-o", "com.docker.network.bridge.name=docker_gwbridge", "bp-hostbr"], Deny(&["network-driver"]), NoNetwork("bp-hostbr")),
         ),
         entry(
+            "moby daemon/logger/syslog: syslog-address unixgram:// makes the daemon, as root, write the container's output into any host socket",
+            cli("log driver writing to a host socket", &["run", "--name", "bp-logsock", "--log-driver", "syslog", "--log-opt", "syslog-address=unixgram:///run/bp-forged.sock", "--log-opt", "tag=sshd", "testimg", "true"], Deny(&["host-mount"]), NoContainer("bp-logsock")),
+        ),
+        entry(
+            "moby daemon/logger/fluentd: fluentd-address unix:// connects to a host socket",
+            cli("log driver writing into the Docker socket", &["run", "--name", "bp-logdock", "--log-driver", "fluentd", "--log-opt", "fluentd-address=unix:///var/run/docker.sock", "testimg", "true"], Deny(&["docker-socket"]), NoContainer("bp-logdock")),
+        ),
+        entry(
             "moby volume/local resolves addr= names (net.ResolveIPAddr): localhost is the host",
             cli("NFS volume from localhost", &["volume", "create", "--opt", "type=nfs", "--opt", "o=addr=localhost", "--opt", "device=:/etc", "bp-nfs-name"], Deny(&["host-mount"]), NoVolume("bp-nfs-name")),
         ),
@@ -837,6 +845,7 @@ fn known_bypasses_are_refused(generation: Generation) {
         ]);
     }
     daemon.setup(&[
+        "network create bp-okbr".split_whitespace().collect(),
         // A template naming the host's own bridge, made while the gate audited.
         "network create --config-only -o com.docker.network.bridge.name=docker_gwbridge bp-brtmpl"
             .split_whitespace()
@@ -912,6 +921,15 @@ fn known_bypasses_are_refused(generation: Generation) {
         ));
     }
     if link.is_some() {
+        let l2 = leak(daemon.docker_ok(&["network", "inspect", "--format", "{{.Id}}", "bp-l2pre"]));
+        bypasses.push(entry(
+            "moby getNetworkID: an endpoint's NetworkID wins over the network name it is keyed by",
+            api("create on an allowed network whose endpoint names a macvlan network", json_post("/v1.41/containers/create?name=bp-nid", leak(format!(r#"{{"Image":"testimg","Cmd":["true"],"HostConfig":{{"NetworkMode":"bp-okbr"}},"NetworkingConfig":{{"EndpointsConfig":{{"bp-okbr":{{"NetworkID":"{l2}"}}}}}}}}"#))), Expect::Deny(&["network-driver"]), After::NoContainer("bp-nid")),
+        ));
+        bypasses.push(entry(
+            "moby findAndAttachNetwork: a connect's EndpointConfig.NetworkID wins over the network in the path",
+            api("connect to an allowed network naming a macvlan network's ID", json_post("/v1.41/networks/bp-okbr/connect", leak(format!(r#"{{"Container":"benign","EndpointConfig":{{"NetworkID":"{l2}"}}}}"#))), Expect::Deny(&["network-driver"]), After::Nothing),
+        ));
         bypasses.push(entry(
             "moby daemon/cluster: a swarm-scope macvlan network (--config-from a config-only network) attaches service tasks to the host's layer 2",
             cli("service on a swarm macvlan network made before the gate", &["service", "create", "--detach", "--no-resolve-image", "--name", "bp-svc-l2", "--network", "bp-l2swarm", "testimg", "sleep", "600"], Expect::Deny(&["network-driver"]), After::NoService("bp-svc-l2")),

@@ -310,6 +310,31 @@ fn crafted_requests() {
             "network-driver",
         ),
         (
+            "container on an allowed network whose endpoint names a macvlan network's ID",
+            post("/v1.41/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"NetworkMode":"app"},"NetworkingConfig":{"EndpointsConfig":{"app":{"NetworkID":"l2net"}}}}"#),
+            "network-driver",
+        ),
+        (
+            "connect to an allowed network with a macvlan network's ID in the endpoint",
+            post("/v1.41/networks/app/connect", r#"{"Container":"i-plain","EndpointConfig":{"NetworkID":"l2net"}}"#),
+            "network-driver",
+        ),
+        (
+            "log driver writing to a host socket",
+            post("/v1.41/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"LogConfig":{"Type":"syslog","Config":{"syslog-address":"unixgram:///run/sshd/forge.sock","tag":"sshd"}}}}"#),
+            "host-mount",
+        ),
+        (
+            "log driver writing into the Docker socket",
+            post("/v1.41/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"LogConfig":{"Type":"fluentd","Config":{"fluentd-address":"unix:///var/run/docker.sock"}}}}"#),
+            "host-mount,docker-socket",
+        ),
+        (
+            "log driver over the network",
+            post("/v1.41/containers/create", r#"{"Image":"testimg","User":"1000","HostConfig":{"LogConfig":{"Type":"syslog","Config":{"syslog-address":"udp://127.0.0.1:514"}}}}"#),
+            "allow",
+        ),
+        (
             "connect a container to a bridge network",
             post("/v1.41/networks/app/connect", r#"{"Container":"i-plain"}"#),
             "allow",

@@ -121,21 +121,22 @@ macro_rules! host_config_fields {
             Field::$field("MaskedPaths", STR_LIST $(, $nest)?),
             Field::$field("ReadonlyPaths", STR_LIST $(, $nest)?),
             Field::$field("Init", Shape::Opt(&Shape::Bool) $(, $nest)?),
+            Field::$field("LogConfig", Shape::Struct(LOG_CONFIG) $(, $nest)?),
         ]
     };
 }
 
-const HOST_CONFIG_OWN: [Field; 27] = host_config_fields!(new);
+const HOST_CONFIG_OWN: [Field; 28] = host_config_fields!(new);
 const RESOURCES_OWN: [Field; 9] = resources_fields!(new);
 
 /// `container.HostConfig`.
-pub const HOST_CONFIG: &[Field] = &concat_fields::<36>(&HOST_CONFIG_OWN, &RESOURCES_OWN);
+pub const HOST_CONFIG: &[Field] = &concat_fields::<37>(&HOST_CONFIG_OWN, &RESOURCES_OWN);
 
 /// The key under which the create request's deprecated top-level host
 /// config fields are kept in the canonical output.
 pub const TOP_LEVEL_HOST_CONFIG: &str = "~TopLevelHostConfig";
 
-const HOST_CONFIG_PROMOTED: [Field; 27] = host_config_fields!(nested, "~TopLevelHostConfig");
+const HOST_CONFIG_PROMOTED: [Field; 28] = host_config_fields!(nested, "~TopLevelHostConfig");
 const RESOURCES_PROMOTED: [Field; 9] = resources_fields!(nested, "~TopLevelHostConfig");
 
 // Of `NetworkingConfig` only the names of the networks are read (API 1.44
@@ -143,8 +144,26 @@ const RESOURCES_PROMOTED: [Field; 9] = resources_fields!(nested, "~TopLevelHostC
 // skipped unbuilt, as they cost a sixth of a create's decoding.
 const NETWORKING_CONFIG: &[Field] = &[Field::new(
     "EndpointsConfig",
-    Shape::Map(&Shape::Struct(&[])),
+    Shape::Map(&Shape::Struct(ENDPOINT_SETTINGS)),
 )];
+
+/// Of `network.EndpointSettings`, the network the daemon connects to:
+/// `NetworkID`, when set, wins over the name the settings are keyed by
+/// (moby `getNetworkID`, for user-defined networks).
+const ENDPOINT_SETTINGS: &[Field] = &[Field::new("NetworkID", Shape::Str)];
+
+/// The body of `POST /networks/{id}/connect` (`types.NetworkConnect`).
+pub const NETWORK_CONNECT: &[Field] = &[
+    Field::new("Container", Shape::Str),
+    Field::new("EndpointConfig", Shape::PtrStruct(ENDPOINT_SETTINGS)),
+];
+
+/// `container.LogConfig`: the log driver and its options, some of which
+/// name a socket on the host that the daemon connects to.
+const LOG_CONFIG: &[Field] = &[
+    Field::new("Type", Shape::Str),
+    Field::new("Config", STR_MAP),
+];
 
 const WRAPPER_OWN: [Field; 3] = [
     Field::new("HostConfig", Shape::PtrStruct(HOST_CONFIG)),
@@ -153,7 +172,7 @@ const WRAPPER_OWN: [Field; 3] = [
 ];
 
 const WRAPPER_CONFIG: [Field; 7] = concat_fields::<7>(&WRAPPER_OWN, CONFIG);
-const WRAPPER_HOST: [Field; 36] = concat_fields::<36>(&HOST_CONFIG_PROMOTED, &RESOURCES_PROMOTED);
+const WRAPPER_HOST: [Field; 37] = concat_fields::<37>(&HOST_CONFIG_PROMOTED, &RESOURCES_PROMOTED);
 
 /// The body of `POST /containers/create`.
 ///
@@ -162,7 +181,7 @@ const WRAPPER_HOST: [Field; 36] = concat_fields::<36>(&HOST_CONFIG_PROMOTED, &RE
 /// settings written at the top level of the body are applied when the body
 /// has no `HostConfig` object. `{"Image":"x","Binds":["/:/host"]}` mounts
 /// the host's root on those daemons, so both places are read.
-pub const CREATE_REQUEST: &[Field] = &concat_fields::<43>(&WRAPPER_CONFIG, &WRAPPER_HOST);
+pub const CREATE_REQUEST: &[Field] = &concat_fields::<44>(&WRAPPER_CONFIG, &WRAPPER_HOST);
 
 /// The body of `POST /containers/{id}/exec` (`container.ExecOptions`).
 pub const EXEC_CONFIG: &[Field] = &[

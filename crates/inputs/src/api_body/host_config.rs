@@ -203,6 +203,7 @@ pub fn read_host_config(hc: Fields, workload: &mut Workload) {
             .push(At::new(source.to_string(), name));
     }
     read_namespaces(hc, workload);
+    read_log_sockets(hc, workload);
     workload.cap_add = read_caps(hc, "CapAdd");
     workload.cap_drop = read_caps(hc, "CapDrop");
     for (name, device) in hc.objects("Devices") {
@@ -334,6 +335,57 @@ fn read_namespaces(hc: Fields, workload: &mut Workload) {
                 .push((kind, At::new(mode, hc.name(field))));
         }
     }
+}
+
+/// Log options that name a socket on the host, which the daemon connects
+/// to as root from the host's namespaces and writes the container's output
+/// into (syslog's `syslog-address`, fluentd's `fluentd-address`).
+const LOG_SOCKET_OPTIONS: &[&str] = &["syslog-address", "fluentd-address"];
+
+/// A log driver's host socket is described as a writable bind of that
+/// path: the mount rules, allow-lists and socket checks then apply as to
+/// any bind.
+fn read_log_sockets(hc: Fields, workload: &mut Workload) {
+    let log = hc.child("LogConfig", "LogConfig");
+    let driver = log.str("Type");
+    for (field, key, value) in log.string_map("Config") {
+        if !LOG_SOCKET_OPTIONS.contains(&key) {
+            continue;
+        }
+        for path in unix_socket_paths(value) {
+            workload.mounts.push(Mount {
+                kind: MountKind::Bind {
+                    host_path: path,
+                    real_path: None,
+                },
+                target: String::new(),
+                read_only: false,
+                propagation: None,
+                via: Some(format!("log driver {driver:?}, {key}")),
+                field: field.clone(),
+            });
+        }
+    }
+}
+
+/// The host paths a `unix://` or `unixgram://` address may name: syslog
+/// dials the URL's path (`unix://x/y` is `/y`), fluentd the rest of the
+/// string (`x/y`, from the daemon's working directory, `/`).
+fn unix_socket_paths(address: &str) -> Vec<String> {
+    let lower = address.to_ascii_lowercase();
+    let Some(rest) = ["unixgram://", "unix://"]
+        .iter()
+        .find(|scheme| lower.starts_with(*scheme))
+        .map(|scheme| &address[scheme.len()..])
+    else {
+        return Vec::new();
+    };
+    let mut paths = vec![clean_path(&format!("/{rest}"))];
+    if let Some(slash) = rest.find('/') {
+        paths.push(clean_path(&rest[slash..]));
+    }
+    paths.dedup();
+    paths
 }
 
 /// Reads `SecurityOpt`, `MaskedPaths` and `ReadonlyPaths` the way
@@ -572,5 +624,21 @@ mod tests {
         assert!(matches!(m.kind, MountKind::Volume { ref name, .. } if name.is_empty()));
         assert!(m.read_only);
         assert_eq!(bind("a:b:c:d"), None);
+    }
+
+    #[test]
+    fn log_driver_sockets() {
+        assert_eq!(unix_socket_paths("unixgram:///dev/log"), vec!["/dev/log"]);
+        assert_eq!(
+            unix_socket_paths("UNIX://run/../var/run/docker.sock"),
+            vec!["/var/run/docker.sock"]
+        );
+        // syslog dials the URL's path, fluentd the rest of the string.
+        assert_eq!(
+            unix_socket_paths("unix://tmp/x.sock"),
+            vec!["/tmp/x.sock", "/x.sock"]
+        );
+        assert!(unix_socket_paths("udp://127.0.0.1:514").is_empty());
+        assert!(unix_socket_paths("tcp://logs:24224").is_empty());
     }
 }

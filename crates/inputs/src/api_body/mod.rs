@@ -14,8 +14,8 @@ use dockgate_model::{
 use serde_json::Value;
 
 use crate::docker_types::{
-    CREATE_REQUEST, EXEC_CONFIG, HOST_CONFIG, NETWORK_CREATE, SERVICE_SPEC, TOP_LEVEL_HOST_CONFIG,
-    UPDATE_CONFIG, VOLUME_CREATE,
+    CREATE_REQUEST, EXEC_CONFIG, HOST_CONFIG, NETWORK_CONNECT, NETWORK_CREATE, SERVICE_SPEC,
+    TOP_LEVEL_HOST_CONFIG, UPDATE_CONFIG, VOLUME_CREATE,
 };
 use crate::gojson::{decode_bytes, GoJsonError, Shape};
 use host_config::{read_config, read_env, read_host_config, read_mount, Fields};
@@ -45,11 +45,12 @@ pub fn container_create(body: &[u8]) -> Result<Workload, GoJsonError> {
         .into_iter()
         .flatten()
         .filter(|(name, _)| !AttachedNetwork::is_predefined(name))
-        .map(|(name, _)| {
-            (
-                name.clone(),
-                format!("NetworkingConfig.EndpointsConfig[{name:?}]"),
-            )
+        .flat_map(|(name, settings)| {
+            let field = format!("NetworkingConfig.EndpointsConfig[{name:?}]");
+            // NetworkID wins over the key for a user-defined network.
+            let id = Fields::new(settings, "").str("NetworkID").to_string();
+            let by_id = (!id.is_empty() && id != *name).then(|| (id, format!("{field}.NetworkID")));
+            std::iter::once((name.clone(), field)).chain(by_id)
         })
         .collect();
     match inner {
@@ -157,6 +158,30 @@ pub fn network_create(body: &[u8]) -> Result<Workload, GoJsonError> {
         },
         f.name("Driver"),
     ));
+    Ok(workload)
+}
+
+/// `POST /networks/{id}/connect`: the container joins the network the
+/// path names, or, for a user-defined one, `EndpointConfig.NetworkID`
+/// (moby `findAndAttachNetwork`, `getNetworkID`).
+pub fn network_connect(network: &str, body: &[u8]) -> Result<Workload, GoJsonError> {
+    let v = decode_bytes(body, Shape::Struct(NETWORK_CONNECT))?;
+    let f = Fields::new(&v, "");
+    let mut workload = Workload::new(Operation::Network);
+    workload.name = Some(network.to_string());
+    if !AttachedNetwork::is_predefined(network) {
+        workload
+            .networks
+            .push(At::new(AttachedNetwork::named(network), "path"));
+        let settings = f.child("EndpointConfig", "EndpointConfig");
+        let id = settings.str("NetworkID");
+        if !id.is_empty() && id != network {
+            workload.networks.push(At::new(
+                AttachedNetwork::named(id),
+                settings.name("NetworkID"),
+            ));
+        }
+    }
     Ok(workload)
 }
 

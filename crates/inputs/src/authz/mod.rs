@@ -441,17 +441,11 @@ fn describe(
         Endpoint::ExecCreate => decoded(name, api_body::exec_create(body(req, name)?))?,
         Endpoint::VolumeCreate => decoded(name, api_body::volume_create(body(req, name)?))?,
         Endpoint::NetworkCreate => decoded(name, api_body::network_create(body(req, name)?))?,
-        // Judged by the network, in the path; the body names the container.
-        Endpoint::NetworkConnect => {
-            let mut w = Workload::new(Operation::Network);
-            if let Some(network) = &target {
-                w.networks.push(At::new(
-                    dockgate_model::AttachedNetwork::named(network),
-                    "path",
-                ));
-            }
-            w
-        }
+        // Judged by the network: the path's, or the body's NetworkID.
+        Endpoint::NetworkConnect => decoded(
+            name,
+            api_body::network_connect(target.as_deref().unwrap_or_default(), body(req, name)?),
+        )?,
         Endpoint::ServiceCreate | Endpoint::ServiceUpdate => {
             decoded(name, api_body::service_spec(body(req, name)?))?
         }
