@@ -20,7 +20,8 @@ fn decide(request: &AuthzRequest) -> Verdict {
             "tmpl",
             "null",
             &[("com.docker.network.bridge.name", "br-lan")],
-        );
+        )
+        .broken("tmpl-unreachable");
     let gate = Gate::new(Policy::default(), daemon);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -357,6 +358,11 @@ fn crafted_requests() {
         (
             "network created from a template naming the host's bridge",
             post("/v1.41/networks/create", r#"{"Name":"net","ConfigFrom":{"Network":"tmpl"}}"#),
+            "network-driver",
+        ),
+        (
+            "network created from a template the daemon cannot be asked about",
+            post("/v1.41/networks/create", r#"{"Name":"net","ConfigFrom":{"Network":"tmpl-unreachable"}}"#),
             "network-driver",
         ),
         (

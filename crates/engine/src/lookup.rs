@@ -6,7 +6,7 @@
 //! creates waiting on look-ups never starves the look-ups' own
 //! authorization (see the gate's `server.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -182,28 +182,35 @@ impl DockerLookup {
                 self.url
             ))
         };
+        async fn exchange<S: AsyncReadExt + AsyncWriteExt + Unpin>(
+            mut stream: S,
+            request: &[u8],
+        ) -> std::io::Result<Vec<u8>> {
+            let mut response = Vec::new();
+            stream.write_all(request).await?;
+            stream.read_to_end(&mut response).await?;
+            Ok(response)
+        }
         let request = format!("GET /v1.41{path} HTTP/1.0\r\nHost: docker\r\n\r\n");
-        let mut response = Vec::new();
-        match self.url.strip_prefix("unix://") {
+        let request = request.as_bytes();
+        let response = match self.url.strip_prefix("unix://") {
             Some(socket) => {
-                let mut stream = tokio::net::UnixStream::connect(socket)
+                let stream = tokio::net::UnixStream::connect(socket)
                     .await
                     .map_err(fail)?;
-                stream.write_all(request.as_bytes()).await.map_err(fail)?;
-                stream.read_to_end(&mut response).await.map_err(fail)?;
+                exchange(stream, request).await.map_err(fail)?
             }
             None => {
                 let address = self
                     .url
                     .trim_start_matches("tcp://")
                     .trim_start_matches("http://");
-                let mut stream = tokio::net::TcpStream::connect(address)
+                let stream = tokio::net::TcpStream::connect(address)
                     .await
                     .map_err(fail)?;
-                stream.write_all(request.as_bytes()).await.map_err(fail)?;
-                stream.read_to_end(&mut response).await.map_err(fail)?;
+                exchange(stream, request).await.map_err(fail)?
             }
-        }
+        };
         let split = response
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
@@ -272,6 +279,14 @@ fn checked(name: &str) -> Result<&str, LookupError> {
         Err(LookupError(format!(
             "{name:?} is not a name dockgate can look up"
         )))
+    }
+}
+
+fn network_facts(network: bollard::models::NetworkInspect) -> NetworkFacts {
+    NetworkFacts {
+        name: network.name.unwrap_or_default(),
+        driver: network.driver.unwrap_or_default(),
+        options: network.options.unwrap_or_default().into_iter().collect(),
     }
 }
 
@@ -416,11 +431,7 @@ impl DaemonLookup for DockerLookup {
         self.cached("network", &self.networks, name, async {
             Ok(
                 match self.client().await?.inspect_network(name, None).await {
-                    Ok(network) => Some(NetworkFacts {
-                        name: network.name.unwrap_or_default(),
-                        driver: network.driver.unwrap_or_default(),
-                        options: network.options.unwrap_or_default().into_iter().collect(),
-                    }),
+                    Ok(network) => Some(network_facts(network)),
                     Err(err) if not_found(&err) => None,
                     Err(err) => return Err(LookupError(err.to_string())),
                 },
@@ -441,35 +452,18 @@ impl DaemonLookup for DockerLookup {
                 }),
             )
         };
-        let facts = |n: bollard::models::NetworkInspect| NetworkFacts {
-            name: n.name.unwrap_or_default(),
-            driver: n.driver.unwrap_or_default(),
-            options: n.options.unwrap_or_default().into_iter().collect(),
-        };
         // With scope=swarm the daemon answers with the swarm's own
         // resolution (cluster getNetwork), as a service create does.
         match inspect("swarm").await {
-            Ok(network) => return Ok(Some(facts(network))),
+            Ok(network) => return Ok(Some(network_facts(network))),
             Err(err) if not_found(&err) => {}
             Err(err) => return Err(LookupError(err.to_string())),
         }
         match inspect("local").await {
-            Ok(network) => {
-                let local = facts(network);
-                // Only predefined networks stand for a swarm network of the
-                // same name; the daemon refuses any other local one.
-                Ok(["host", "bridge", "none"]
-                    .contains(&local.name.as_str())
-                    .then_some(NetworkFacts {
-                        driver: if local.name == "none" {
-                            "null".into()
-                        } else {
-                            local.name.clone()
-                        },
-                        name: local.name,
-                        options: BTreeMap::new(),
-                    }))
-            }
+            // Only predefined networks stand for the swarm network of the
+            // same name (and driver); the daemon refuses any other local one.
+            Ok(network) => Ok(Some(network_facts(network))
+                .filter(|local| ["host", "bridge", "none"].contains(&local.name.as_str()))),
             Err(err) if not_found(&err) => Ok(None),
             Err(err) => Err(LookupError(err.to_string())),
         }

@@ -9,7 +9,7 @@ use dockgate_inputs::authz::{
     created_as, created_container, read_request, reads_existing_container, same_request,
     AuthzRequest, AuthzResponseCall,
 };
-use dockgate_inputs::resolve::{resolve, DaemonLookup};
+use dockgate_inputs::resolve::{resolve, DaemonLookup, LookupError};
 use dockgate_model::{NamespaceKind, NamespaceMode, Operation, Workload};
 use dockgate_rules::{evaluate, Policy, PolicyError, Requester, Verdict};
 
@@ -40,6 +40,36 @@ fn pid_join(workload: &Workload) -> Option<String> {
     match &workload.namespace(NamespaceKind::Pid)?.value {
         NamespaceMode::Container { target, .. } => Some(target.clone()),
         _ => None,
+    }
+}
+
+/// Asks the daemon about `subject` within [`LOOKUP_TIMEOUT`]; a failure or
+/// a time-out is the reason to deny, in the words the audit log keeps:
+/// "cannot look up SUBJECT PURPOSE: ..." or "looking up SUBJECT took
+/// longer than 5s".
+async fn look_up<T>(
+    subject: &str,
+    purpose: &str,
+    asked: impl std::future::Future<Output = Result<T, LookupError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(LOOKUP_TIMEOUT, asked).await {
+        Ok(Ok(found)) => Ok(found),
+        Ok(Err(err)) => Err(format!("cannot look up {subject}{purpose}: {err}")),
+        Err(_) => Err(format!(
+            "looking up {subject} took longer than {}s",
+            LOOKUP_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Adds what an object the request reaches breaks (a container it enters,
+/// a spec a rollback restores) to the request's verdict, each denial
+/// prefixed with how the request reaches it.
+fn adopt_denials(verdict: &mut Verdict, reached: &Verdict, how: &str) {
+    for mut finding in reached.denials().cloned().collect::<Vec<_>>() {
+        finding.message = format!("{how} breaks the policy: {}", finding.message);
+        verdict.findings.push(finding);
+        verdict.decision = dockgate_rules::Decision::Deny;
     }
 }
 
@@ -351,10 +381,10 @@ impl<L: DaemonLookup> Gate<L> {
             // Containers that joined its PID namespace reach it, and it
             // reaches them: the API names only the one a container joined,
             // so the host's processes tell the rest.
-            let peers =
-                tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.pid_namespace_peers(&name)).await;
+            let subject = format!("the PID namespace of {name:?}");
+            let peers = look_up(&subject, "", self.lookup.pid_namespace_peers(&name)).await;
             match peers {
-                Ok(Ok(peers)) => {
+                Ok(peers) => {
                     let shared =
                         format!("{reach} container {name:?}, which shares its PID namespace with");
                     for peer in peers.into_iter().flatten() {
@@ -362,17 +392,8 @@ impl<L: DaemonLookup> Gate<L> {
                             .await;
                     }
                 }
-                Ok(Err(err)) => {
-                    *verdict = Verdict::unreadable(format!(
-                        "cannot tell which containers share the PID namespace of {name:?}: {err}"
-                    ));
-                    return;
-                }
-                Err(_) => {
-                    *verdict = Verdict::unreadable(format!(
-                        "looking up the PID namespace of {name:?} took longer than {}s",
-                        LOOKUP_TIMEOUT.as_secs()
-                    ));
+                Err(why) => {
+                    *verdict = Verdict::unreadable(why);
                     return;
                 }
             }
@@ -399,36 +420,24 @@ impl<L: DaemonLookup> Gate<L> {
         requester: &Requester,
         verdict: &mut Verdict,
     ) -> Option<Workload> {
-        let container =
-            match tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.container(name)).await {
-                Ok(Ok(Some(container))) => container,
-                // No such container: the daemon refuses the request itself.
-                Ok(Ok(None)) => return None,
-                Ok(Err(err)) => {
-                    *verdict = Verdict::unreadable(format!(
-                        "cannot look up container {name:?} to {reach}: {err}"
-                    ));
-                    return None;
-                }
-                Err(_) => {
-                    *verdict = Verdict::unreadable(format!(
-                        "looking up container {name:?} took longer than {}s",
-                        LOOKUP_TIMEOUT.as_secs()
-                    ));
-                    return None;
-                }
-            };
-        let mut container = container;
+        let subject = format!("container {name:?}");
+        let purpose = format!(" to {reach}");
+        let mut container = match look_up(&subject, &purpose, self.lookup.container(name)).await {
+            Ok(Some(container)) => container,
+            // No such container: the daemon refuses the request itself.
+            Ok(None) => return None,
+            Err(why) => {
+                *verdict = Verdict::unreadable(why);
+                return None;
+            }
+        };
         resolve(&mut container, &self.lookup).await;
         let target = evaluate(policy, &container, requester);
-        for mut finding in target.denials().cloned().collect::<Vec<_>>() {
-            finding.message = format!(
-                "{reach} container {name:?}, which breaks the policy: {}",
-                finding.message
-            );
-            verdict.findings.push(finding);
-            verdict.decision = dockgate_rules::Decision::Deny;
-        }
+        adopt_denials(
+            verdict,
+            &target,
+            &format!("{reach} container {name:?}, which"),
+        );
         Some(container)
     }
 
@@ -443,79 +452,55 @@ impl<L: DaemonLookup> Gate<L> {
         requester: &Requester,
         verdict: &mut Verdict,
     ) {
-        let specs = match tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.service(id)).await {
-            Ok(Ok(Some(specs))) => specs,
+        let specs = match look_up(&format!("service {id:?}"), "", self.lookup.service(id)).await {
+            Ok(Some(specs)) => specs,
             // No such service: the daemon refuses the update itself.
-            Ok(Ok(None)) => return,
-            Ok(Err(err)) => {
-                *verdict = Verdict::unreadable(format!("cannot look up service {id:?}: {err}"));
-                return;
-            }
-            Err(_) => {
-                *verdict = Verdict::unreadable(format!(
-                    "looking up service {id:?} took longer than {}s",
-                    LOOKUP_TIMEOUT.as_secs()
-                ));
+            Ok(None) => return,
+            Err(why) => {
+                *verdict = Verdict::unreadable(why);
                 return;
             }
         };
-        let mut stored = vec![(specs.current, "update service {id}, whose current spec")];
+        let mut stored = vec![(
+            specs.current,
+            format!("update service {id:?}, whose current spec"),
+        )];
         // With nothing to go back to, the daemon refuses the rollback.
         if let Some(previous) = specs.previous.filter(|_| rollback) {
-            stored.push((previous, "roll service {id} back to a spec that"));
+            stored.push((previous, format!("roll service {id:?} back to a spec that")));
         }
-        for (spec, what) in stored {
-            let what = what.replace("{id}", &format!("{id:?}"));
+        for (spec, how) in stored {
             let mut service = match dockgate_inputs::api_body::service_spec(&spec) {
                 Ok(service) => service,
                 Err(err) => {
-                    *verdict = Verdict::unreadable(format!("{what} cannot be read: {err}"));
+                    *verdict = Verdict::unreadable(format!("{how} cannot be read: {err}"));
                     return;
                 }
             };
             resolve(&mut service, &self.lookup).await;
-            let stored_verdict = evaluate(policy, &service, requester);
-            for mut finding in stored_verdict.denials().cloned().collect::<Vec<_>>() {
-                finding.message = format!("{what} breaks the policy: {}", finding.message);
-                verdict.findings.push(finding);
-                verdict.decision = dockgate_rules::Decision::Deny;
-            }
+            adopt_denials(verdict, &evaluate(policy, &service, requester), &how);
         }
     }
 
     /// The exec instance an exec start runs, as it was created.
     async fn stored_exec(&self, id: &str, request: &Workload) -> Result<Option<Workload>, String> {
-        match tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.exec(id)).await {
-            Err(_) => Err(format!(
-                "looking up exec instance {id:?} took longer than {}s",
-                LOOKUP_TIMEOUT.as_secs()
-            )),
-            Ok(Err(err)) => Err(format!(
-                "cannot look up exec instance {id:?} to start: {err}"
-            )),
-            Ok(Ok(found)) => Ok(found.map(|mut exec| {
-                exec.call = request.call.clone();
-                exec
-            })),
-        }
+        let subject = format!("exec instance {id:?}");
+        let found = look_up(&subject, " to start", self.lookup.exec(id)).await?;
+        Ok(found.map(|mut exec| {
+            exec.call = request.call.clone();
+            exec
+        }))
     }
 
     /// The container a start request starts, as the daemon describes it.
     async fn existing(&self, name: &str, request: &Workload) -> Result<Option<Workload>, String> {
-        let lookup = tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup.container(name)).await;
-        match lookup {
-            Err(_) => Err(format!(
-                "looking up container {name:?} took longer than {}s",
-                LOOKUP_TIMEOUT.as_secs()
-            )),
-            Ok(Err(err)) => Err(format!("cannot look up container {name:?} to start: {err}")),
-            Ok(Ok(None)) => Ok(None),
-            Ok(Ok(Some(mut existing))) => {
-                existing.call = request.call.clone();
-                existing.name = Some(name.to_string());
-                Ok(Some(existing))
-            }
-        }
+        let subject = format!("container {name:?}");
+        let found = look_up(&subject, " to start", self.lookup.container(name)).await?;
+        Ok(found.map(|mut existing| {
+            existing.call = request.call.clone();
+            existing.name = Some(name.to_string());
+            existing
+        }))
     }
 }
 

@@ -217,8 +217,7 @@ pub async fn resolve<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
                 Ok(None) => {}
                 Err(err) => {
                     network.value.bridge_exists =
-                        Resolution::Failed(format!("network {template:?}: {err}"));
-                    network.value.bridge.get_or_insert(template);
+                        Resolution::Failed(format!("template network {template:?}: {err}"));
                 }
             }
         }
@@ -226,7 +225,7 @@ pub async fn resolve<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
             .value
             .bridge
             .clone()
-            .filter(|_| !matches!(network.value.bridge_exists, Resolution::Failed(_)))
+            .filter(|_| network.value.bridge_exists == Resolution::Pending)
         {
             network.value.bridge_exists = match lookup.is_host_interface(&bridge).await {
                 Ok(Some(exists)) => Resolution::Known(exists),
@@ -243,9 +242,10 @@ async fn resolve_volumes<L: DaemonLookup>(mounts: &mut [Mount], lookup: &L, by_n
         let MountKind::Volume { name, backing, .. } = &mut mount.kind else {
             continue;
         };
-        let found = match name.is_empty() || !by_name {
-            true => Ok(None),
-            false => lookup.volume(name).await,
+        let found = if name.is_empty() || !by_name {
+            Ok(None)
+        } else {
+            lookup.volume(name).await
         };
         match found {
             // An existing volume is used as it is; inline options are ignored.

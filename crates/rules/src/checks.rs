@@ -2,8 +2,8 @@
 //! parameters, and say what they found in words an operator knows.
 
 use dockgate_model::{
-    is_root_user, ApiCall, CallKind, HostPathEffect, ImageRef, Mount, MountKind, NamespaceMode,
-    Operation, Resolution, Workload, DEFAULT_CAPABILITIES,
+    is_root_user, ApiCall, At, CallKind, HostPathEffect, ImageRef, Mount, MountKind, NamespaceMode,
+    NetworkRequest, Operation, Resolution, Workload, DEFAULT_CAPABILITIES,
 };
 
 use crate::catalog::RuleId;
@@ -375,7 +375,11 @@ fn devices(w: &Workload, p: &Params) -> Vec<Hit> {
 }
 
 fn network_driver(w: &Workload, p: &Params) -> Vec<Hit> {
-    let mut hits = Vec::new();
+    let mut hits: Vec<Hit> = w
+        .network
+        .iter()
+        .filter_map(|n| created_network(n, p))
+        .collect();
     for attached in &w.networks {
         let name = &attached.value.network;
         match &attached.value.driver {
@@ -399,28 +403,34 @@ fn network_driver(w: &Workload, p: &Params) -> Vec<Hit> {
             _ => {}
         }
     }
-    let Some(network) = &w.network else {
-        return hits;
-    };
+    hits
+}
+
+/// What a network being created would join.
+fn created_network(network: &At<NetworkRequest>, p: &Params) -> Option<Hit> {
     let driver = &network.value.driver;
-    if p.network_driver_allow.iter().any(|d| d == driver) {
+    if p.network_driver_allow.contains(driver) {
         // A bridge the host already has joins the network to whatever it
         // connects (the host's LAN), and the daemon reconfigures it.
-        let Some(bridge) = &network.value.bridge else {
-            return Vec::new();
+        let why = match (&network.value.bridge_exists, &network.value.bridge) {
+            (Resolution::Failed(why), _) => {
+                return Some(hit(
+                    &network.field,
+                    format!("cannot tell which bridge the network would join: {why}"),
+                ))
+            }
+            (_, None) | (Resolution::Known(false), _) => return None,
+            (Resolution::Known(true), Some(bridge)) => {
+                format!("bridge {bridge:?} (com.docker.network.bridge.name) is an interface the host already has")
+            }
+            (Resolution::Pending, Some(bridge)) => {
+                format!("bridge {bridge:?} (com.docker.network.bridge.name) may be an interface the host already has")
+            }
         };
-        let why = match &network.value.bridge_exists {
-            Resolution::Known(false) => return Vec::new(),
-            Resolution::Known(true) => "is an interface the host already has".to_string(),
-            Resolution::Failed(why) => format!("cannot be checked: {why}"),
-            Resolution::Pending => "may be an interface the host already has".to_string(),
-        };
-        return vec![hit(
+        return Some(hit(
             &network.field,
-            format!(
-                "bridge {bridge:?} (com.docker.network.bridge.name) {why}: the network would join the host's own layer 2"
-            ),
-        )];
+            format!("{why}: the network would join the host's own layer 2"),
+        ));
     }
     let on = match &network.value.parent {
         Some(parent) => format!(" on host interface {parent:?}"),
@@ -431,13 +441,13 @@ fn network_driver(w: &Workload, p: &Params) -> Vec<Hit> {
         "host" | "null" => "is one the daemon predefines",
         _ => "is not on the allow-list",
     };
-    vec![hit(
+    Some(hit(
         &network.field,
         format!(
             "network driver {driver:?}{on} {why} ({}={driver})",
             network.field
         ),
-    )]
+    ))
 }
 
 fn security_profile(w: &Workload, p: &Params) -> Vec<Hit> {
