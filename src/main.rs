@@ -10,7 +10,8 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use dockgate_engine::DockerLookup;
-use dockgate_gate::{Gate, Limits};
+use dockgate_gate::policy_file::{self, PolicyFile};
+use dockgate_gate::{AuditFailure, AuditTrail, Connections, Gate, Limits};
 use dockgate_outputs::AuditLog;
 use dockgate_rules::{Policy, RuleId};
 
@@ -74,9 +75,15 @@ struct ServeArgs {
         default_value = DEFAULT_DOCKER_HOST
     )]
     docker_host: String,
-    /// Also append audit records to this file.
+    /// Also append audit records to this file. It is reopened on SIGHUP and
+    /// when it is renamed or removed (log rotation).
     #[arg(long, value_name = "PATH")]
     audit_log: Option<PathBuf>,
+    /// When a record cannot be written to the audit log file (a full disk):
+    /// `continue` decides as if it had been, counts the loss and logs it;
+    /// `deny` refuses the request, so that nothing happens unrecorded.
+    #[arg(long, value_name = "ACTION", default_value = "continue", value_parser = ["continue", "deny"])]
+    audit_failure: String,
     /// Requests that may wait on daemon look-ups at once.
     #[arg(long, value_name = "N", default_value_t = 64)]
     max_lookups: usize,
@@ -233,7 +240,21 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
                 .unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let (policy, policy_file) = load_policy(args.policy.as_deref())?;
+    let (policy, policy_file) = match args.policy.as_deref() {
+        Some(path) => PolicyFile::load(path)?,
+        None if Path::new(DEFAULT_POLICY).exists() => PolicyFile::load(Path::new(DEFAULT_POLICY))?,
+        // Without a file the default path is still followed, so that an
+        // operator can create one later (a plugin's mounted /etc/dockgate).
+        None => (
+            Policy::default(),
+            PolicyFile::absent(Path::new(DEFAULT_POLICY)),
+        ),
+    };
+    let policy_source = if policy_file.path().exists() {
+        policy_file.path().display().to_string()
+    } else {
+        "built-in baseline".to_string()
+    };
     let metrics = dockgate_gate::Metrics::new(policy.hash());
     let observed = metrics.clone();
     let mut lookup = DockerLookup::connect(&args.docker_host)?
@@ -249,19 +270,39 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
         lookup = lookup.with_host_root(root);
     }
-    let mut audit = AuditLog::open(args.audit_log.as_deref(), true)
-        .with_context(|| format!("cannot open audit log {:?}", args.audit_log))?;
+    let audit_failure: AuditFailure = args
+        .audit_failure
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--audit-failure {e}"))?;
+    let (mut audit, opened) = AuditLog::open_or_retry(args.audit_log.as_deref(), true);
+    if let Err(err) = opened {
+        // Refusing to start would refuse every Docker request: the file is
+        // tried again each second, and each lost record counts meanwhile.
+        tracing::error!(error = %err, ?audit_failure, "audit log not open; retrying on each record");
+    }
     if let Some(url) = &args.syslog {
         let target = dockgate_outputs::syslog::Target::parse(url)?;
         audit = audit.with_syslog(dockgate_outputs::syslog::Syslog::start(target));
     }
+    let open_files = match dockgate_gate::server::raise_open_file_limit() {
+        Ok(limit) => limit,
+        Err(err) => {
+            tracing::warn!(%err, "cannot read the open file limit");
+            1024
+        }
+    };
+    let connections = Connections {
+        max: dockgate_gate::server::connection_cap(open_files, args.max_lookups),
+        metrics: Some(metrics.clone()),
+        ..Connections::default()
+    };
     let inherited = dockgate_gate::inherited_listener()?;
     let activated = inherited.is_some();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = match inherited {
             Some(listener) => tokio::net::UnixListener::from_std(listener)
                 .context("cannot use the inherited socket")?,
@@ -270,8 +311,10 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         tracing::info!(
             socket = %args.socket.display(),
             activated,
-            policy = policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in baseline".into()),
+            policy = policy_source,
             hash = policy.hash(),
+            open_files,
+            max_connections = connections.max,
             "dockgate gate listening"
         );
         let gate = Arc::new(Gate::with_metrics(policy, lookup, metrics.clone()));
@@ -287,19 +330,22 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
                 }
             });
         }
+        let audit = Arc::new(audit);
         let app = dockgate_gate::router(
             gate.clone(),
-            Arc::new(audit),
+            AuditTrail {
+                log: audit.clone(),
+                on_failure: audit_failure,
+            },
             Limits {
                 lookups: args.max_lookups,
                 ..Limits::default()
             },
         );
-        // Without a file the default path is still watched, so that an
-        // operator can create one later (a plugin's mounted /etc/dockgate).
-        let watched = policy_file.unwrap_or_else(|| PathBuf::from(DEFAULT_POLICY));
-        tokio::spawn(reload_policy(gate, watched));
-        dockgate_gate::serve(listener, app, shutdown_signal()).await?;
+        let follower = policy_file::follow(gate, policy_file, policy_file::Timing::default());
+        let audit_file = args.audit_log.is_some().then_some(audit);
+        tokio::spawn(on_hangup(follower, audit_file));
+        dockgate_gate::serve(listener, app, connections, shutdown_signal()).await?;
         // An inherited socket belongs to the service manager, which keeps
         // it open so that requests wait while dockgate restarts.
         if !activated {
@@ -307,7 +353,11 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
         tracing::info!("dockgate gate stopped");
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // A thread stuck in a file system that hangs (an audit write) must not
+    // keep the process from exiting.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served
 }
 
 /// Completes on SIGTERM or SIGINT.
@@ -326,58 +376,23 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
-/// How often the policy file is checked for changes.
-const POLICY_POLL: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// What identifies a version of a file: editors replace files by renaming,
-/// which changes the inode; in-place writes change size or time.
-fn file_version(path: &Path) -> Option<(u64, u64, std::time::SystemTime)> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.ino(), meta.len(), meta.modified().ok()?))
-}
-
-/// Reloads the policy file on SIGHUP and whenever it changes. An invalid
-/// file is logged and counted, and the policy in force stays.
-async fn reload_policy<L>(gate: Arc<Gate<L>>, path: PathBuf)
-where
-    L: dockgate_inputs::resolve::DaemonLookup,
-{
+/// On SIGHUP: the policy file is read again at once, and the audit log
+/// file reopened (after logrotate).
+async fn on_hangup(policy: policy_file::Follower, audit: Option<Arc<AuditLog>>) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hup = match signal(SignalKind::hangup()) {
-        Ok(hup) => Some(hup),
+        Ok(hup) => hup,
         Err(err) => {
             tracing::error!(%err, "cannot watch SIGHUP");
-            None
+            return;
         }
     };
-    let mut seen = file_version(&path);
-    let mut tick = tokio::time::interval(POLICY_POLL);
-    loop {
-        let trigger = tokio::select! {
-            Some(()) = async { match hup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => "SIGHUP",
-            _ = tick.tick() => "file change",
-        };
-        let version = file_version(&path);
-        if version.is_none() {
-            // A missing file is no policy: what is in force stays.
-            if trigger == "SIGHUP" {
-                tracing::info!(path = %path.display(), hash = gate.policy().hash(), "SIGHUP: no policy file; the policy in force stays");
-            }
-            continue;
-        }
-        if trigger == "file change" && version == seen {
-            continue;
-        }
-        seen = version;
-        match gate.reload(&path) {
-            Ok(hash) => tracing::info!(%hash, trigger, "policy reloaded"),
-            Err(err) => tracing::error!(
-                error = %err,
-                hash = gate.policy().hash(),
-                trigger,
-                "policy not reloaded; the previous policy stays in force"
-            ),
+    while hup.recv().await.is_some() {
+        policy.reload_now();
+        match audit.as_ref().map(|audit| audit.reopen()) {
+            None => {}
+            Some(Ok(())) => tracing::info!("SIGHUP: audit log reopened"),
+            Some(Err(err)) => tracing::error!(error = %err, "SIGHUP: audit log not reopened"),
         }
     }
 }

@@ -553,9 +553,12 @@ fn gate_on_a_real_daemon(generation: Generation) {
             .contains("policy not reloaded")
     });
     let out = daemon.docker(&["run", "--rm", "--privileged", "testimg", "true"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success(),
-        "the baseline must still deny after a bad reload"
+        !out.status.success()
+            && stderr.contains("authorization denied by plugin")
+            && stderr.contains("dockgate: denied by rule privileged: "),
+        "the baseline must still deny after a bad reload, by its own rule: {stderr}"
     );
 
     // SIGTERM: the gate stops cleanly, and the daemon then refuses

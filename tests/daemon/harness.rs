@@ -126,7 +126,12 @@ impl Daemon {
     /// policy is given.
     pub fn start_on(generation: Generation, policy: Option<&str>) -> Daemon {
         let dir = short_dir();
-        let plugin = format!("dge2e{}", std::process::id());
+        // One name per daemon: tests run side by side, and a name shared
+        // by the process would let one daemon read another's spec file and
+        // ask another test's gate.
+        static DAEMONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = DAEMONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let plugin = format!("dge2e{}x{n}", std::process::id());
         let spec = PathBuf::from(format!("/etc/docker/plugins/{plugin}.spec"));
         std::fs::create_dir_all("/etc/docker/plugins").expect("create /etc/docker/plugins");
         let mut daemon = Daemon {

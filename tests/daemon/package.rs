@@ -90,6 +90,9 @@ fn debian_package_installs_and_works() {
     }
     let unit = std::fs::read_to_string("/lib/systemd/system/dockgate.service").unwrap();
     assert!(unit.contains("ExecStart=/usr/bin/dockgate serve"), "{unit}");
+    // Descriptors for every connection and look-up (issue: an exhausted
+    // limit of 1,024 stalled the daemon's requests).
+    assert!(unit.contains("\nLimitNOFILE=65536\n"), "{unit}");
     let (ok, conffiles) =
         run(Command::new("dpkg-query").args(["-W", "-f=${Conffiles}", "dockgate"]));
     assert!(

@@ -242,6 +242,7 @@ fn patrol_on_a_real_daemon() {
 
     // Watch: a violating container started after it began is removed.
     let log = daemon.path("watch.log");
+    let watch_audit = daemon.path("watch-audit.log");
     let mut watch = Command::new(dockgate_bin())
         .args([
             "watch",
@@ -249,6 +250,8 @@ fn patrol_on_a_real_daemon() {
             &daemon.host(),
             "--remediate",
             "remove",
+            "--audit-log",
+            watch_audit.to_str().unwrap(),
         ])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -294,7 +297,7 @@ fn patrol_on_a_real_daemon() {
 
     // The daemon restarts; watch reconnects and keeps working.
     daemon.restart_dockerd();
-    let _ = daemon.docker(&[
+    let out = daemon.docker(&[
         "run",
         "-d",
         "--name",
@@ -305,11 +308,27 @@ fn patrol_on_a_real_daemon() {
         "sleep",
         "600",
     ]);
+    assert!(
+        out.status.success(),
+        "the container must start, or its absence proves nothing: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
     wait_for(
         "watch to reconnect and remove after-restart",
         Duration::from_secs(60),
         || !daemon.container_exists("after-restart"),
     );
+    // Removed by the watch, not by anything else.
+    let removed = std::fs::read_to_string(&watch_audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["container"] == "after-restart")
+        .unwrap_or_else(|| panic!("no watch record for after-restart ({id})"));
+    assert_eq!(removed["method"], "remove");
+    assert_eq!(removed["source"], "patrol");
+    assert_eq!(removed["rules"][0], "host-namespace", "{removed}");
     assert!(std::fs::read_to_string(&log)
         .unwrap()
         .contains("reconnecting"));

@@ -165,7 +165,7 @@ fn failed_lookups_fail_closed() {
     check(
         &gate,
         "run-join-namespaces",
-        &with_started((Deny, &["unreadable-request"])),
+        &with_started((Deny, &["gate-failure"])),
     );
 }
 

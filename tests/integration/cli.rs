@@ -48,7 +48,7 @@ fn policy_validate_names_the_line_and_problem() {
              `mount-propagation`, `run-as-root`, `published-ports`, `image-latest`, \
              `image-digest`, `no-new-privileges`, `read-only-rootfs`, `memory-limit`, `pids-limit`, \
              `plugin-management`, `swarm-join`, `buildkit`, `copy-into-container`, `unknown-endpoint`, `unreadable-request`, \
-             `host-namespace`, `devices`, \
+             `gate-failure`, `host-namespace`, `devices`, \
              `sysctls`, `runtime`, `runtime-annotations`, `cgroup-parent`, `network-driver`, `image-registry`, `host-mount`, `docker-socket`, \
              `capabilities`, `env-secrets`, `security-profile`",
         ),
@@ -62,7 +62,7 @@ fn policy_validate_names_the_line_and_problem() {
         ),
         (
             "[rules.unreadable-request]\naction = \"off\"\n",
-            "rules.unreadable-request: this rule always denies; dockgate never allows a request it cannot read",
+            "rules.unreadable-request: this rule always denies; dockgate never allows a request it could not judge",
         ),
         (
             "[[exemptions]]\nrules = [\"privileged\"]\n",

@@ -680,9 +680,9 @@ fn stored_exec_instances_are_judged_when_started() {
     assert_eq!(outcome(&start("e-none")), "allow");
     assert_eq!(
         start("e-broken").denial_message(),
-        "dockgate: denied by rule unreadable-request: cannot look up exec instance \"e-broken\" to \
-         start: daemon unreachable; send the request with a JSON body and a Content-Length, as the \
-         docker CLI does (dockgate explain unreadable-request)"
+        "dockgate: denied by rule gate-failure: cannot look up exec instance \"e-broken\" to \
+         start: daemon unreachable; retry; if it keeps happening, check that the daemon answers \
+         (docker info) and read dockgate's log and its metrics (dockgate explain gate-failure)"
     );
 }
 
@@ -763,6 +763,6 @@ fn stored_service_specs_are_judged_on_update() {
     );
     assert_eq!(
         outcome(&update("/v1.41/services/flaky/update?version=2")),
-        "unreadable-request"
+        "gate-failure"
     );
 }

@@ -4,12 +4,15 @@
 //! - `captured`: requests captured from a real daemon, decided in-process;
 //! - `crafted`: requests crafted to be read differently, decided in-process;
 //! - `cli`: the command line, its outputs and its errors;
+//! - `faults`: the gate under faults: a hung daemon, a flood, exhausted
+//!   descriptors, slow clients, a full disk, a rotated audit log;
 //! - `properties`: generated requests, re-written the ways Go still reads
 //!   alike, get the same verdict.
 
 mod captured;
 mod cli;
 mod crafted;
+mod faults;
 mod lint;
 mod policy;
 mod properties;

@@ -1,82 +1,19 @@
 //! The plugin protocol, spoken to the real binary over its socket.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use dockgate_inputs::authz::AuthzRequest;
 
-use crate::util::{dockgate_bin, http_unix, Dir};
-
-struct Served {
-    child: Option<Child>,
-}
-
-impl Served {
-    fn start(args: &[&str], socket: &Path, stdout: Stdio) -> Served {
-        let child = Command::new(dockgate_bin())
-            .arg("serve")
-            .args(args)
-            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-            .stdout(stdout)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start dockgate");
-        let start = Instant::now();
-        while !socket.exists() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "no socket at {}",
-                socket.display()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Served { child: Some(child) }
-    }
-
-    /// SIGTERM, then everything it printed on stdout.
-    fn stop(mut self) -> std::process::Output {
-        let child = self.child.take().unwrap();
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        child.wait_with_output().unwrap()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn authz(socket: &Path, request: &AuthzRequest) -> (u16, serde_json::Value) {
-    let body = serde_json::to_vec(request).unwrap();
-    let (status, text) = http_unix(socket, "POST", "/AuthZPlugin.AuthZReq", &body);
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
-}
+use crate::util::{authz, dockgate_bin, free_local_address, http_get, http_unix, Dir, Served};
 
 #[test]
 fn plugin_protocol_on_the_socket() {
     let dir = Dir::new("protocol");
     let socket = dir.path().join("p.sock");
     let audit = dir.path().join("audit.log");
-    let served = Served::start(
-        &[
-            "--socket",
-            socket.to_str().unwrap(),
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ],
-        &socket,
-        Stdio::null(),
-    );
+    let served = Served::with_audit_log(&socket, &audit, Stdio::null());
 
     let (status, body) = http_unix(&socket, "POST", "/Plugin.Activate", b"");
     assert_eq!(
@@ -182,30 +119,13 @@ fn serve_without_arguments_enforces_the_baseline() {
     assert!(!socket.exists());
 }
 
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect metrics");
-    let _ = write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    );
-    let mut text = String::new();
-    let _ = stream.read_to_string(&mut text);
-    text
-}
-
 #[test]
 fn reload_on_change_and_metrics() {
     let dir = Dir::new("reload");
     let socket = dir.path().join("r.sock");
     let policy = dir.path().join("policy.toml");
     std::fs::write(&policy, "").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let metrics_addr = format!("127.0.0.1:{port}");
+    let metrics_addr = free_local_address();
     let served = Served::start(
         &[
             "--socket",
@@ -506,7 +426,7 @@ fn soak() {
         &socket,
         Stdio::null(),
     );
-    let pid = served.child.as_ref().unwrap().id();
+    let pid = served.pid();
     let mix: Vec<Vec<u8>> = [
         AuthzRequest::new("GET", "/v1.41/containers/json", None),
         AuthzRequest::new(
@@ -640,7 +560,7 @@ fn created_containers_are_remembered() {
         reply["Msg"]
             .as_str()
             .unwrap()
-            .contains("denied by rule unreadable-request: cannot look up container"),
+            .contains("denied by rule gate-failure: cannot look up container"),
         "{reply}"
     );
 

@@ -2,8 +2,9 @@
 //! running the dockgate binary, captured fixtures and a daemon stand-in.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use dockgate_inputs::authz::AuthzRequest;
 use dockgate_inputs::inspect::{container_from_value_with, DaemonDefaults};
@@ -198,4 +199,102 @@ pub fn http_unix(socket: &Path, method: &str, target: &str, body: &[u8]) -> (u16
 pub fn etc_dockgate_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `dockgate serve` running until dropped (killed) or stopped (SIGTERM).
+pub struct Served {
+    child: Option<Child>,
+}
+
+impl Served {
+    /// Starts it and waits for its socket; its stderr is dropped.
+    pub fn start(args: &[&str], socket: &Path, stdout: Stdio) -> Served {
+        Served::start_with(args, socket, stdout, Stdio::null())
+    }
+
+    /// Starts it with the built-in policy and an audit log file.
+    pub fn with_audit_log(socket: &Path, audit: &Path, stderr: Stdio) -> Served {
+        let (socket_arg, audit_arg) = (socket.to_str().unwrap(), audit.to_str().unwrap());
+        let args = ["--socket", socket_arg, "--audit-log", audit_arg];
+        Served::start_with(&args, socket, Stdio::null(), stderr)
+    }
+
+    /// Starts it with its stderr where the test wants it.
+    pub fn start_with(args: &[&str], socket: &Path, stdout: Stdio, stderr: Stdio) -> Served {
+        let child = Command::new(dockgate_bin())
+            .arg("serve")
+            .args(args)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("start dockgate");
+        let start = Instant::now();
+        while !socket.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no socket at {}",
+                socket.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Served { child: Some(child) }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
+    }
+
+    /// SIGTERM, then everything it printed on stdout.
+    pub fn stop(mut self) -> std::process::Output {
+        let child = self.child.take().unwrap();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Asks the plugin at `socket` about one request; the status and the reply.
+pub fn authz(socket: &Path, request: &AuthzRequest) -> (u16, serde_json::Value) {
+    let body = serde_json::to_vec(request).unwrap();
+    let (status, text) = http_unix(socket, "POST", "/AuthZPlugin.AuthZReq", &body);
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A plain HTTP GET over TCP (the metrics endpoint); the whole response.
+pub fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect metrics");
+    let _ = write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    );
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    text
+}
+
+/// A loopback address with a port nothing listens on now (for
+/// `--metrics-addr`).
+pub fn free_local_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
 }

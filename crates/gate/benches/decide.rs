@@ -35,7 +35,7 @@ fn decide(c: &mut Criterion) {
         ("container create, plain", "run-plain"),
         ("container create, bind /", "run-bind-root"),
         ("exec create", "exec-plain"),
-        ("GET containers", "rm-container"),
+        ("DELETE container", "rm-container"),
     ] {
         let bytes = wire(name);
         c.bench_function(label, |b| {

@@ -4,6 +4,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use dockgate_inputs::authz::routes::Endpoint;
 use dockgate_inputs::authz::{
     created_as, created_container, read_request, reads_existing_container, same_request,
@@ -17,9 +19,10 @@ use dockgate_outputs::AuditRecord;
 
 use crate::metrics::Metrics;
 
-/// How long resolving a request's references may take before the request
-/// is denied.
-pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long deciding one request may take, waiting for a look-up slot and
+/// every look-up included, before the request is denied. The daemon waits
+/// for the answer while its client waits for the daemon.
+pub const DECISION_TIME: Duration = Duration::from_secs(5);
 
 /// The decision engine: the policy in force and a way to ask the daemon.
 pub struct Gate<L> {
@@ -30,6 +33,13 @@ pub struct Gate<L> {
     /// request reads as: the daemon's response call repeats the request,
     /// and learning from it need not read the same body again.
     pending_creates: Mutex<VecDeque<(AuthzRequest, Workload)>>,
+}
+
+/// What judging the objects a request reaches needs.
+struct Judge<'a> {
+    policy: &'a Policy,
+    requester: &'a Requester,
+    deadline: Instant,
 }
 
 /// How many `--pid container:` joins past the first are followed.
@@ -43,23 +53,29 @@ fn pid_join(workload: &Workload) -> Option<String> {
     }
 }
 
-/// Asks the daemon about `subject` within [`LOOKUP_TIMEOUT`]; a failure or
-/// a time-out is the reason to deny, in the words the audit log keeps:
-/// "cannot look up SUBJECT PURPOSE: ..." or "looking up SUBJECT took
-/// longer than 5s".
+/// Asks the daemon about `subject` before the decision's deadline; a
+/// failure or a time-out is the reason to deny, in the words the audit log
+/// keeps: "cannot look up SUBJECT PURPOSE: ..." or "the daemon did not
+/// answer the look-up of SUBJECT in time ...".
 async fn look_up<T>(
+    deadline: Instant,
     subject: &str,
     purpose: &str,
     asked: impl std::future::Future<Output = Result<T, LookupError>>,
 ) -> Result<T, String> {
-    match tokio::time::timeout(LOOKUP_TIMEOUT, asked).await {
+    match tokio::time::timeout_at(deadline, asked).await {
         Ok(Ok(found)) => Ok(found),
         Ok(Err(err)) => Err(format!("cannot look up {subject}{purpose}: {err}")),
-        Err(_) => Err(format!(
-            "looking up {subject} took longer than {}s",
-            LOOKUP_TIMEOUT.as_secs()
-        )),
+        Err(_) => Err(late(subject)),
     }
+}
+
+/// The reason a decision that ran out of time is denied.
+fn late(subject: &str) -> String {
+    format!(
+        "the daemon did not answer the look-up of {subject} in time ({}s for the whole decision)",
+        DECISION_TIME.as_secs()
+    )
 }
 
 /// Adds what an object the request reaches breaks (a container it enters,
@@ -108,10 +124,11 @@ impl<L: DaemonLookup> Gate<L> {
         &self.metrics
     }
 
-    /// Reads, validates and puts in force a policy file. An invalid file
-    /// leaves the policy in force untouched; the error says why.
-    pub fn reload(&self, path: &std::path::Path) -> Result<String, PolicyError> {
-        match Policy::from_file(path) {
+    /// Puts a freshly read policy in force, and counts the reload; an
+    /// invalid one (the error) leaves the policy in force untouched.
+    /// Returns the new policy's hash.
+    pub fn install(&self, read: Result<Policy, PolicyError>) -> Result<String, PolicyError> {
+        match read {
             Ok(policy) => {
                 let hash = policy.hash().to_string();
                 self.metrics.reload(Ok(&hash));
@@ -178,11 +195,35 @@ impl<L: DaemonLookup> Gate<L> {
         }
     }
 
-    /// Decides one request, and counts it.
+    /// Decides one request within [`DECISION_TIME`], and counts it.
     pub async fn decide(&self, request: &AuthzRequest) -> (Verdict, AuditRecord) {
+        self.decide_by(request, Instant::now() + DECISION_TIME)
+            .await
+    }
+
+    /// Decides one request, and counts it. Whatever it looks up, the
+    /// decision ends by `deadline`: each look-up is bounded by it, and the
+    /// whole decision too, so that nothing unbounded hides in between.
+    pub async fn decide_by(
+        &self,
+        request: &AuthzRequest,
+        deadline: Instant,
+    ) -> (Verdict, AuditRecord) {
         let started = std::time::Instant::now();
         let mut route = "unknown";
-        let (verdict, record) = self.decide_uncounted(request, &mut route).await;
+        let deciding = self.decide_uncounted(request, &mut route, deadline);
+        let (verdict, record) = match tokio::time::timeout_at(deadline, deciding).await {
+            Ok(decided) => decided,
+            Err(_) => {
+                let verdict = Verdict::unjudged(late("what the request reaches"));
+                let mut record = AuditRecord::begin(request, self.policy().hash());
+                if let Ok(read) = read_request(request) {
+                    record.path = read.path.path.clone();
+                    record.endpoint = read.endpoint_name();
+                }
+                (verdict.clone(), record.finish(&verdict))
+            }
+        };
         let decision = if verdict.allowed() { "allow" } else { "deny" };
         // Labelled by route, never by path: paths are the client's to
         // choose, and each new label value would be kept forever.
@@ -199,6 +240,7 @@ impl<L: DaemonLookup> Gate<L> {
         &self,
         request: &AuthzRequest,
         route: &mut &'static str,
+        deadline: Instant,
     ) -> (Verdict, AuditRecord) {
         let policy = self.policy();
         let requester = Requester {
@@ -225,7 +267,7 @@ impl<L: DaemonLookup> Gate<L> {
                     *route = matched.route.name;
                 }
                 if let Some(id) = read.starts_exec.clone() {
-                    match Box::pin(self.stored_exec(&id, &read.workload)).await {
+                    match Box::pin(self.stored_exec(deadline, &id, &read.workload)).await {
                         Ok(Some(exec)) => {
                             read.enters_existing = exec.name.clone();
                             read.workload = exec;
@@ -233,7 +275,7 @@ impl<L: DaemonLookup> Gate<L> {
                         // The daemon answers "no such exec instance".
                         Ok(None) => {}
                         Err(why) => {
-                            let verdict = Verdict::unreadable(why);
+                            let verdict = Verdict::unjudged(why);
                             let record = record.finish(&verdict);
                             return (verdict, record);
                         }
@@ -244,12 +286,12 @@ impl<L: DaemonLookup> Gate<L> {
                     // Boxed, like every look-up below: their state would
                     // otherwise make every decision's future several KiB,
                     // copied on each spawn even for a GET that never looks up.
-                    match Box::pin(self.existing(&name, &read.workload)).await {
+                    match Box::pin(self.existing(deadline, &name, &read.workload)).await {
                         Ok(Some(existing)) => read.workload = existing,
                         // The daemon answers "no such container".
                         Ok(None) => {}
                         Err(why) => {
-                            let verdict = Verdict::unreadable(why);
+                            let verdict = Verdict::unjudged(why);
                             record.container = Some(name);
                             let record = record.finish(&verdict);
                             return (verdict, record);
@@ -267,17 +309,14 @@ impl<L: DaemonLookup> Gate<L> {
                             | Operation::Network
                     );
                 if needs_lookup
-                    && Box::pin(tokio::time::timeout(
-                        LOOKUP_TIMEOUT,
+                    && Box::pin(tokio::time::timeout_at(
+                        deadline,
                         resolve(workload, &self.lookup),
                     ))
                     .await
                     .is_err()
                 {
-                    let verdict = Verdict::unreadable(format!(
-                        "looking up what the request names took longer than {}s",
-                        LOOKUP_TIMEOUT.as_secs()
-                    ));
+                    let verdict = Verdict::unjudged(late("what the request names"));
                     record.container = workload.name.clone();
                     let record = record.finish(&verdict);
                     return (verdict, record);
@@ -304,25 +343,31 @@ impl<L: DaemonLookup> Gate<L> {
                         (_, Some("container.attach" | "container.attach-ws")) => "attach to",
                         _ => "copy files in or out of",
                     };
-                    Box::pin(self.judge_target(&policy, name, reach, &requester, &mut verdict))
-                        .await;
+                    let judge = Judge {
+                        policy: &policy,
+                        requester: &requester,
+                        deadline,
+                    };
+                    Box::pin(self.judge_target(&judge, name, reach, &mut verdict)).await;
                 }
                 if let Some((id, rollback)) = &read.updates_service {
-                    Box::pin(self.judge_stored_service(
-                        &policy,
-                        id,
-                        *rollback,
-                        &requester,
-                        &mut verdict,
-                    ))
-                    .await;
+                    let judge = Judge {
+                        policy: &policy,
+                        requester: &requester,
+                        deadline,
+                    };
+                    Box::pin(self.judge_stored_service(&judge, id, *rollback, &mut verdict)).await;
                 }
                 // --pid container:X: the new container's processes see X's
                 // through /proc, mounts included.
                 if let Some(target) = pid_join(workload) {
                     let reach = "join the PID namespace of";
-                    Box::pin(self.judge_target(&policy, &target, reach, &requester, &mut verdict))
-                        .await;
+                    let judge = Judge {
+                        policy: &policy,
+                        requester: &requester,
+                        deadline,
+                    };
+                    Box::pin(self.judge_target(&judge, &target, reach, &mut verdict)).await;
                 }
                 if let Some(workload) = as_read.filter(|_| verdict.allowed()) {
                     self.await_response(request, workload);
@@ -361,10 +406,9 @@ impl<L: DaemonLookup> Gate<L> {
     /// `/proc/<pid>/root`, so X is judged the same way, along the chain.
     async fn judge_target(
         &self,
-        policy: &Policy,
+        judge: &Judge<'_>,
         name: &str,
         reach: &str,
-        requester: &Requester,
         verdict: &mut Verdict,
     ) {
         let mut next = Some((name.to_string(), reach.to_string()));
@@ -372,28 +416,30 @@ impl<L: DaemonLookup> Gate<L> {
             let Some((name, reach)) = next.take() else {
                 return;
             };
-            let Some(container) = self
-                .judge_one(policy, &name, &reach, requester, verdict)
-                .await
-            else {
+            let Some(container) = self.judge_one(judge, &name, &reach, verdict).await else {
                 return;
             };
             // Containers that joined its PID namespace reach it, and it
             // reaches them: the API names only the one a container joined,
             // so the host's processes tell the rest.
             let subject = format!("the PID namespace of {name:?}");
-            let peers = look_up(&subject, "", self.lookup.pid_namespace_peers(&name)).await;
+            let peers = look_up(
+                judge.deadline,
+                &subject,
+                "",
+                self.lookup.pid_namespace_peers(&name),
+            )
+            .await;
             match peers {
                 Ok(peers) => {
                     let shared =
                         format!("{reach} container {name:?}, which shares its PID namespace with");
                     for peer in peers.into_iter().flatten() {
-                        self.judge_one(policy, &peer, &shared, requester, verdict)
-                            .await;
+                        self.judge_one(judge, &peer, &shared, verdict).await;
                     }
                 }
                 Err(why) => {
-                    *verdict = Verdict::unreadable(why);
+                    *verdict = Verdict::unjudged(why);
                     return;
                 }
             }
@@ -405,7 +451,7 @@ impl<L: DaemonLookup> Gate<L> {
             });
         }
         if let Some((name, _)) = next {
-            *verdict = Verdict::unreadable(format!(
+            *verdict = Verdict::unjudged(format!(
                 "container {name:?}: more than {PID_JOINS_FOLLOWED} nested --pid container: joins"
             ));
         }
@@ -414,25 +460,31 @@ impl<L: DaemonLookup> Gate<L> {
     /// Judges one container a request reaches; returns it, resolved.
     async fn judge_one(
         &self,
-        policy: &Policy,
+        judge: &Judge<'_>,
         name: &str,
         reach: &str,
-        requester: &Requester,
         verdict: &mut Verdict,
     ) -> Option<Workload> {
         let subject = format!("container {name:?}");
         let purpose = format!(" to {reach}");
-        let mut container = match look_up(&subject, &purpose, self.lookup.container(name)).await {
+        let asked = self.lookup.container(name);
+        let mut container = match look_up(judge.deadline, &subject, &purpose, asked).await {
             Ok(Some(container)) => container,
             // No such container: the daemon refuses the request itself.
             Ok(None) => return None,
             Err(why) => {
-                *verdict = Verdict::unreadable(why);
+                *verdict = Verdict::unjudged(why);
                 return None;
             }
         };
-        resolve(&mut container, &self.lookup).await;
-        let target = evaluate(policy, &container, requester);
+        if !self
+            .resolve_by(judge.deadline, &subject, &mut container)
+            .await
+        {
+            *verdict = Verdict::unjudged(late(&format!("what {subject} has")));
+            return None;
+        }
+        let target = evaluate(judge.policy, &container, judge.requester);
         adopt_denials(
             verdict,
             &target,
@@ -446,18 +498,19 @@ impl<L: DaemonLookup> Gate<L> {
     /// and for `rollback=previous` the previous spec the daemon restores.
     async fn judge_stored_service(
         &self,
-        policy: &Policy,
+        judge: &Judge<'_>,
         id: &str,
         rollback: bool,
-        requester: &Requester,
         verdict: &mut Verdict,
     ) {
-        let specs = match look_up(&format!("service {id:?}"), "", self.lookup.service(id)).await {
+        let subject = format!("service {id:?}");
+        let asked = self.lookup.service(id);
+        let specs = match look_up(judge.deadline, &subject, "", asked).await {
             Ok(Some(specs)) => specs,
             // No such service: the daemon refuses the update itself.
             Ok(None) => return,
             Err(why) => {
-                *verdict = Verdict::unreadable(why);
+                *verdict = Verdict::unjudged(why);
                 return;
             }
         };
@@ -473,19 +526,41 @@ impl<L: DaemonLookup> Gate<L> {
             let mut service = match dockgate_inputs::api_body::service_spec(&spec) {
                 Ok(service) => service,
                 Err(err) => {
-                    *verdict = Verdict::unreadable(format!("{how} cannot be read: {err}"));
+                    *verdict = Verdict::unjudged(format!("{how} cannot be read: {err}"));
                     return;
                 }
             };
-            resolve(&mut service, &self.lookup).await;
-            adopt_denials(verdict, &evaluate(policy, &service, requester), &how);
+            if !self
+                .resolve_by(judge.deadline, &subject, &mut service)
+                .await
+            {
+                *verdict = Verdict::unjudged(late(&format!("what {subject} has")));
+                return;
+            }
+            let stored = evaluate(judge.policy, &service, judge.requester);
+            adopt_denials(verdict, &stored, &how);
         }
     }
 
+    /// Fills in what a reached object's references name, by the deadline;
+    /// false when the daemon did not answer in time.
+    async fn resolve_by(&self, deadline: Instant, subject: &str, workload: &mut Workload) -> bool {
+        let resolved = tokio::time::timeout_at(deadline, resolve(workload, &self.lookup)).await;
+        if resolved.is_err() {
+            tracing::debug!(%subject, "look-ups past the decision's deadline");
+        }
+        resolved.is_ok()
+    }
+
     /// The exec instance an exec start runs, as it was created.
-    async fn stored_exec(&self, id: &str, request: &Workload) -> Result<Option<Workload>, String> {
+    async fn stored_exec(
+        &self,
+        deadline: Instant,
+        id: &str,
+        request: &Workload,
+    ) -> Result<Option<Workload>, String> {
         let subject = format!("exec instance {id:?}");
-        let found = look_up(&subject, " to start", self.lookup.exec(id)).await?;
+        let found = look_up(deadline, &subject, " to start", self.lookup.exec(id)).await?;
         Ok(found.map(|mut exec| {
             exec.call = request.call.clone();
             exec
@@ -493,9 +568,14 @@ impl<L: DaemonLookup> Gate<L> {
     }
 
     /// The container a start request starts, as the daemon describes it.
-    async fn existing(&self, name: &str, request: &Workload) -> Result<Option<Workload>, String> {
+    async fn existing(
+        &self,
+        deadline: Instant,
+        name: &str,
+        request: &Workload,
+    ) -> Result<Option<Workload>, String> {
         let subject = format!("container {name:?}");
-        let found = look_up(&subject, " to start", self.lookup.container(name)).await?;
+        let found = look_up(deadline, &subject, " to start", self.lookup.container(name)).await?;
         Ok(found.map(|mut existing| {
             existing.call = request.call.clone();
             existing.name = Some(name.to_string());

@@ -6,8 +6,13 @@
 
 pub mod decide;
 pub mod metrics;
+pub mod policy_file;
 pub mod server;
+mod throttle;
 
 pub use decide::Gate;
 pub use metrics::Metrics;
-pub use server::{bind, inherited_listener, metrics_router, router, serve, Limits};
+pub use server::{
+    bind, inherited_listener, metrics_router, router, serve, AuditFailure, AuditTrail, Connections,
+    Limits,
+};

@@ -43,6 +43,8 @@ pub struct Metrics {
     lookups: Family<LookupLabels, Counter>,
     cache_hits: Family<LookupLabels, Counter>,
     audit_failures: Counter,
+    shed: Counter,
+    accept_errors: Counter,
 }
 
 impl Metrics {
@@ -92,8 +94,20 @@ impl Metrics {
         let audit_failures = Counter::default();
         registry.register(
             "audit_write_failures",
-            "Audit records that could not be written",
+            "Audit records that did not reach the audit file",
             audit_failures.clone(),
+        );
+        let shed = Counter::default();
+        registry.register(
+            "requests_shed",
+            "Requests denied at once because too many were waiting, or none got a slot in time",
+            shed.clone(),
+        );
+        let accept_errors = Counter::default();
+        registry.register(
+            "accept_errors",
+            "Failed accepts on the plugin socket (file descriptors exhausted, say)",
+            accept_errors.clone(),
         );
         policy
             .get_or_create(&HashLabels {
@@ -110,6 +124,8 @@ impl Metrics {
             lookups,
             cache_hits,
             audit_failures,
+            shed,
+            accept_errors,
         })
     }
 
@@ -176,6 +192,16 @@ impl Metrics {
         self.audit_failures.inc();
     }
 
+    /// Counts a request denied at once for want of a slot.
+    pub fn shed(&self) {
+        self.shed.inc();
+    }
+
+    /// Counts a failed accept on the plugin socket.
+    pub fn accept_error(&self) {
+        self.accept_errors.inc();
+    }
+
     /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -204,6 +230,9 @@ mod tests {
         m.reload(Err(()));
         m.lookup("volume", false);
         m.lookup("volume", true);
+        m.audit_failure();
+        m.shed();
+        m.accept_error();
         let text = m.render();
         for line in [
             "dockgate_decisions_total{endpoint=\"container.create\",decision=\"deny\",rule=\"privileged\"} 1",
@@ -214,6 +243,9 @@ mod tests {
             "dockgate_policy_info{hash=\"sha256:bbbb\"} 1",
             "dockgate_daemon_lookups_total{kind=\"volume\"} 1",
             "dockgate_daemon_lookup_cache_hits_total{kind=\"volume\"} 1",
+            "dockgate_audit_write_failures_total 1",
+            "dockgate_requests_shed_total 1",
+            "dockgate_accept_errors_total 1",
         ] {
             assert!(text.contains(line), "{line} missing in\n{text}");
         }

@@ -6,12 +6,17 @@
 //! rest. The look-ups themselves come back to the gate as GET requests,
 //! which draw from the second budget, so the first can never deadlock
 //! waiting on its own look-ups.
+//!
+//! Nothing waits without bound: a request waits for a slot only within its
+//! decision's time and only behind a bounded queue, connections are capped
+//! and must send their request promptly, and a failing accept backs off.
 
 use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,13 +24,16 @@ use axum::routing::post;
 use axum::Router;
 use dockgate_inputs::authz::{AuthzRequest, AuthzResponseCall};
 use dockgate_inputs::resolve::DaemonLookup;
+use dockgate_rules::Verdict;
 use futures_util::FutureExt;
 use serde::Serialize;
 use tokio::net::UnixListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
 
-use crate::decide::{Gate, Need};
-use dockgate_outputs::{AuditLog, AuditRecord};
+use crate::decide::{Gate, Need, DECISION_TIME};
+use crate::throttle::Throttled;
+use dockgate_outputs::{AuditError, AuditLog, AuditRecord};
 
 /// Limits of the server.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +42,9 @@ pub struct Limits {
     pub lookups: usize,
     /// Requests deciding at once that need none.
     pub plain: usize,
+    /// Requests that may wait for a slot, in each budget; more are refused
+    /// at once rather than queued behind a slow daemon.
+    pub waiting: usize,
 }
 
 impl Default for Limits {
@@ -41,15 +52,108 @@ impl Default for Limits {
         Limits {
             lookups: 64,
             plain: 256,
+            waiting: 256,
         }
+    }
+}
+
+/// What the gate does when a record cannot be written to the audit file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuditFailure {
+    /// Decide as if it had been written; count and log the failure. The
+    /// record still reaches stdout (journald) and syslog.
+    #[default]
+    Continue,
+    /// Deny the request whose record was lost: nothing happens unrecorded.
+    Deny,
+}
+
+impl std::str::FromStr for AuditFailure {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "continue" => Ok(AuditFailure::Continue),
+            "deny" => Ok(AuditFailure::Deny),
+            other => Err(format!("{other:?}: expected deny or continue")),
+        }
+    }
+}
+
+/// The audit log, and what a failure to write it does.
+pub struct AuditTrail {
+    /// Where records go.
+    pub log: Arc<AuditLog>,
+    /// What a record that does not reach the file does.
+    pub on_failure: AuditFailure,
+}
+
+/// A concurrency budget: so many deciding at once, so many waiting.
+struct Budget {
+    slots: Semaphore,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+/// Why a request got no slot.
+#[derive(Debug, thiserror::Error)]
+enum Busy {
+    #[error("dockgate is overloaded: {0} requests already wait for a slot; retry shortly")]
+    Queue(usize),
+    #[error("dockgate is overloaded: no slot came free within {}s", DECISION_TIME.as_secs())]
+    Waited,
+    #[error("the gate is shutting down")]
+    Closing,
+}
+
+impl Budget {
+    fn new(slots: usize, max_waiting: usize) -> Budget {
+        Budget {
+            slots: Semaphore::new(slots.max(1)),
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+        }
+    }
+
+    /// A slot, at once or by the deadline, unless too many already wait.
+    async fn enter(&self, deadline: Instant) -> Result<SemaphorePermit<'_>, Busy> {
+        match self.slots.try_acquire() {
+            Ok(permit) => return Ok(permit),
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(Busy::Closing),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {}
+        }
+        let ahead = self.waiting.fetch_add(1, Ordering::AcqRel);
+        // Counted out however the wait ends, the future dropped included.
+        let _queued = Queued(&self.waiting);
+        if ahead >= self.max_waiting {
+            return Err(Busy::Queue(self.max_waiting));
+        }
+        match tokio::time::timeout_at(deadline, self.slots.acquire()).await {
+            // A slot with no time left to decide in is no slot.
+            Ok(Ok(_)) if Instant::now() + TIME_TO_DECIDE >= deadline => Err(Busy::Waited),
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(Busy::Closing),
+            Err(_) => Err(Busy::Waited),
+        }
+    }
+}
+
+/// The least time worth starting a decision with after waiting for a slot.
+const TIME_TO_DECIDE: Duration = Duration::from_millis(100);
+
+struct Queued<'a>(&'a AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 struct Shared<L> {
     gate: Arc<Gate<L>>,
-    audit: Arc<AuditLog>,
-    lookups: Semaphore,
-    plain: Semaphore,
+    audit: AuditTrail,
+    lookups: Budget,
+    plain: Budget,
 }
 
 /// `authorization.Response`.
@@ -78,14 +182,14 @@ fn reply<T: Serialize>(body: &T) -> Response {
 /// The plugin's routes, for serving or for tests.
 pub fn router<L: DaemonLookup + 'static>(
     gate: Arc<Gate<L>>,
-    audit: Arc<AuditLog>,
+    audit: AuditTrail,
     limits: Limits,
 ) -> Router {
     let shared = Arc::new(Shared {
         gate,
         audit,
-        lookups: Semaphore::new(limits.lookups.max(1)),
-        plain: Semaphore::new(limits.plain.max(1)),
+        lookups: Budget::new(limits.lookups, limits.waiting),
+        plain: Budget::new(limits.plain, limits.waiting),
     });
     Router::new()
         .route("/Plugin.Activate", post(activate))
@@ -114,7 +218,8 @@ async fn authz_response<L: DaemonLookup + 'static>(
     let mut frames = body.into_data_stream();
     let mut kept = Vec::new();
     let mut keep = true;
-    while let Some(frame) = frames.next().await {
+    let deadline = Instant::now() + BODY_TIME;
+    while let Ok(Some(frame)) = tokio::time::timeout_at(deadline, frames.next()).await {
         let Ok(frame) = frame else {
             keep = false;
             break;
@@ -155,35 +260,72 @@ fn reports_a_create(body: &[u8]) -> bool {
     has(b"\"RequestMethod\":\"POST\"") && has(b"/containers/create")
 }
 
+/// How long the daemon may take to send a request's body: it sends it
+/// whole at once, so only a stuck or hostile client is slower.
+const BODY_TIME: Duration = Duration::from_secs(10);
+
+/// The largest AuthZ request read: new daemons forward bodies up to 4 MiB,
+/// base64-encoded in the request.
+const REQUEST_LIMIT: usize = 16 << 20;
+
 async fn authz_request<L: DaemonLookup + 'static>(
     State(shared): State<Arc<Shared<L>>>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
+    let read = tokio::time::timeout(BODY_TIME, axum::body::to_bytes(body, REQUEST_LIMIT)).await;
+    let body = match read {
+        Ok(Ok(body)) => body,
+        Ok(Err(err)) => {
+            let detail = format!("cannot read the daemon's AuthZ request: {err}");
+            return failure(
+                &shared,
+                AuthzRequest::default(),
+                Verdict::unreadable(detail),
+            );
+        }
+        Err(_) => {
+            let detail = format!(
+                "the daemon's AuthZ request did not arrive whole within {}s",
+                BODY_TIME.as_secs()
+            );
+            return failure(&shared, AuthzRequest::default(), Verdict::unjudged(detail));
+        }
+    };
+    // The decision's time starts once the request is read: waiting for a
+    // slot counts against it.
+    let deadline = Instant::now() + DECISION_TIME;
     let request: AuthzRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(err) => {
             let detail = format!("cannot read the daemon's AuthZ request: {err}");
             tracing::error!(error = %err, "unreadable AuthZ request from the daemon");
-            return failure(&shared, AuthzRequest::default(), detail);
+            return failure(
+                &shared,
+                AuthzRequest::default(),
+                Verdict::unreadable(detail),
+            );
         }
     };
     let budget = match Gate::<L>::need(&request) {
         Need::Lookups => &shared.lookups,
         Need::Nothing => &shared.plain,
     };
-    let Ok(_permit) = budget.acquire().await else {
-        let msg = "dockgate: denied: the gate is shutting down".to_string();
-        return reply(&AuthzResponse {
-            allow: false,
-            msg: msg.clone(),
-            err: msg,
-        });
+    let _permit = match budget.enter(deadline).await {
+        Ok(permit) => permit,
+        Err(busy) => {
+            shared.gate.metrics().shed();
+            SHED.occurred(|unlogged| {
+                tracing::warn!(reason = %busy, unlogged, "requests refused at once");
+            });
+            let summary = request.summary();
+            return failure(&shared, summary, Verdict::unjudged(busy.to_string()));
+        }
     };
     // A bug that panics while deciding still ends in a denial and an audit
     // record, never in an allow. Caught in place rather than in a task of
     // its own: a spawn per decision woke a parked worker thread for each
     // request, which cost more CPU than deciding a GET.
-    let decided = std::panic::AssertUnwindSafe(shared.gate.decide(&request))
+    let decided = std::panic::AssertUnwindSafe(shared.gate.decide_by(&request, deadline))
         .catch_unwind()
         .await;
     let (verdict, record) = match decided {
@@ -191,20 +333,11 @@ async fn authz_request<L: DaemonLookup + 'static>(
         Err(panic) => {
             let why = panic_message(panic.as_ref());
             tracing::error!(error = %why, "deciding a request failed");
-            let summary = AuthzRequest {
-                user: request.user,
-                method: request.method,
-                uri: request.uri,
-                ..AuthzRequest::default()
-            };
-            return failure(
-                &shared,
-                summary,
-                format!("internal error while deciding: {why}"),
-            );
+            let why = format!("internal error while deciding: {why}");
+            return failure(&shared, request.summary(), Verdict::unjudged(why));
         }
     };
-    shared.audit.write(&record);
+    let verdict = shared.keep(&record, verdict);
     if verdict.allowed() {
         for finding in verdict.findings.iter().filter(|f| f.exempted.is_none()) {
             tracing::warn!(rule = %finding.rule, action = finding.action.name(), endpoint = %record.endpoint, "{}", finding.message);
@@ -234,11 +367,57 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Shed requests, logged at most once every ten seconds.
+static SHED: Throttled = Throttled::new(Duration::from_secs(10));
+/// Lost audit records, logged at most once every ten seconds.
+static AUDIT_LOST: Throttled = Throttled::new(Duration::from_secs(10));
+
+impl<L: DaemonLookup> Shared<L> {
+    /// Writes the record of a decision; returns the verdict that stands.
+    /// A record that does not reach the audit file is counted, and with
+    /// [`AuditFailure::Deny`] turns an allow into a denial.
+    fn keep(&self, record: &AuditRecord, verdict: Verdict) -> Verdict {
+        let mut denied = None;
+        let deny = self.audit.on_failure == AuditFailure::Deny && verdict.allowed();
+        let written = self.audit.log.write_or_replace(record, |err| {
+            let denial = Verdict::unjudged(unrecorded(err));
+            // Stdout and syslog get the denial the daemon hears.
+            let replacement = deny.then(|| record.clone().finish(&denial));
+            denied = Some(denial);
+            replacement
+        });
+        let Err(err) = written else {
+            return verdict;
+        };
+        self.gate.metrics().audit_failure();
+        AUDIT_LOST.occurred(|unlogged| {
+            tracing::error!(error = %err, unlogged, on_failure = ?self.audit.on_failure, "audit record lost");
+        });
+        match denied {
+            Some(denial) if deny => denial,
+            _ => verdict,
+        }
+    }
+}
+
+/// Why a request that was not recorded is denied.
+fn unrecorded(err: &AuditError) -> String {
+    format!("{err}; nothing is allowed unrecorded (--audit-failure deny)")
+}
+
 /// Denies with dockgate's own failure, and records it.
-fn failure<L: DaemonLookup>(shared: &Shared<L>, request: AuthzRequest, detail: String) -> Response {
-    let verdict = dockgate_rules::Verdict::unreadable(detail.clone());
+fn failure<L: DaemonLookup>(
+    shared: &Shared<L>,
+    request: AuthzRequest,
+    verdict: Verdict,
+) -> Response {
     let record = AuditRecord::begin(&request, shared.gate.policy().hash()).finish(&verdict);
-    shared.audit.write(&record);
+    let verdict = shared.keep(&record, verdict);
+    let detail = verdict
+        .denials()
+        .map(|f| f.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
     let msg = format!("dockgate: denied: {detail}");
     reply(&AuthzResponse {
         allow: false,
@@ -339,11 +518,79 @@ pub fn inherited_listener() -> Result<Option<std::os::unix::net::UnixListener>, 
     Ok(Some(std_listener))
 }
 
+/// Raises the soft limit on open files to the hard limit, as Go programs
+/// (dockerd among them) do at start: the default soft limit of 1,024 is
+/// for programs that use `select(2)`. Returns the limit now in force.
+pub fn raise_open_file_limit() -> std::io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    Ok(limit.rlim_cur)
+}
+
+/// How many plugin connections to hold open under a limit of `open_files`
+/// descriptors: what is left after the look-ups' connections to the daemon
+/// and a margin for the rest (audit file, syslog, metrics, policy reads),
+/// and never more than [`Connections::default`]'s.
+pub fn connection_cap(open_files: u64, lookups: usize) -> usize {
+    const MARGIN: u64 = 64;
+    const FLOOR: usize = 16;
+    let spare = open_files.saturating_sub(lookups as u64 + MARGIN);
+    let cap = usize::try_from(spare).unwrap_or(usize::MAX);
+    cap.clamp(FLOOR, Connections::default().max)
+}
+
 /// How long connections accepted just before shutdown get to send their
 /// request before they are told to finish.
 const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
 /// The longest a shutdown waits for requests in flight.
 const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How the socket's connections are held.
+#[derive(Clone)]
+pub struct Connections {
+    /// Connections open at once, at most; more wait in the socket's
+    /// backlog. Keep it below the file descriptor limit.
+    pub max: usize,
+    /// How long a connection may take to send a request's head, and how
+    /// long an idle one is kept: the daemon opens a new one when it needs
+    /// it, and a client that sends a byte a second holds nothing for long.
+    pub header_timeout: Duration,
+    /// Where failed accepts are counted.
+    pub metrics: Option<Arc<crate::Metrics>>,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Connections {
+            max: 1024,
+            header_timeout: Duration::from_secs(10),
+            metrics: None,
+        }
+    }
+}
+
+/// The first pause after a failed accept, and the longest: a failure such
+/// as exhausted file descriptors repeats at once if retried at once.
+const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
+/// Failed accepts, logged at most once every ten seconds.
+static ACCEPT_FAILED: Throttled = Throttled::new(Duration::from_secs(10));
 
 /// Serves until `shutdown` completes, then stops accepting and finishes
 /// the requests in flight.
@@ -356,30 +603,57 @@ const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 pub async fn serve(
     listener: UnixListener,
     app: Router,
+    limits: Connections,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    use hyper_util::rt::TokioIo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
+    let open = Arc::new(Semaphore::new(limits.max.max(1)));
+    let mut backoff = ACCEPT_BACKOFF.0;
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
     tokio::pin!(shutdown);
     loop {
+        // At the cap, stop accepting: new connections wait in the backlog
+        // instead of taking descriptors the look-ups need.
+        let slot = tokio::select! {
+            _ = &mut shutdown => break,
+            slot = open.clone().acquire_owned() => slot,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let Ok(slot) = slot else { break };
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
                 let (stream, _) = match accepted {
                     Ok(pair) => pair,
                     Err(err) => {
-                        tracing::warn!(%err, "accept failed");
+                        if let Some(metrics) = &limits.metrics {
+                            metrics.accept_error();
+                        }
+                        ACCEPT_FAILED.occurred(|unlogged| {
+                            tracing::warn!(%err, unlogged, open = limits.max - open.available_permits(), "accept failed; backing off");
+                        });
+                        drop(slot);
+                        tokio::select! {
+                            _ = &mut shutdown => break,
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(ACCEPT_BACKOFF.1);
                         continue;
                     }
                 };
+                backoff = ACCEPT_BACKOFF.0;
                 let service = TowerToHyperService::new(app.clone());
                 let mut stop = stop_rx.clone();
+                let http = http.clone();
                 connections.spawn(async move {
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service);
+                    let _slot = slot;
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
                     tokio::pin!(conn);
                     let stopping = async move {
                         // The guard wait_for returns is not Send; drop it at once.
@@ -425,12 +699,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dockgate-panic-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let audit_path = dir.join("audit.log");
-        let audit = AuditLog::open(Some(&audit_path), false).unwrap();
+        let audit = AuditTrail {
+            log: Arc::new(AuditLog::open(Some(&audit_path), false).unwrap()),
+            on_failure: AuditFailure::Deny,
+        };
         let gate = Arc::new(Gate::new(Policy::default(), FakeDaemon::new().panicking()));
-        let app = router(gate, Arc::new(audit), Limits::default());
+        let app = router(gate, audit, Limits::default());
         let socket = dir.join("gate.sock");
         let listener = bind(&socket).unwrap();
-        tokio::spawn(serve(listener, app, std::future::pending()));
+        let connections = Connections::default();
+        tokio::spawn(serve(listener, app, connections, std::future::pending()));
 
         // A start is judged by what the container has: a look-up.
         let request = AuthzRequest::new("POST", "/v1.41/containers/web/start", None);
@@ -467,10 +745,7 @@ mod tests {
         assert_eq!(records.len(), 1, "{audit}");
         assert_eq!(records[0]["decision"], "deny");
         assert_eq!(records[0]["path"], "/v1.41/containers/web/start");
-        assert_eq!(
-            records[0]["rules"],
-            serde_json::json!(["unreadable-request"])
-        );
+        assert_eq!(records[0]["rules"], serde_json::json!(["gate-failure"]));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

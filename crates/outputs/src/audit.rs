@@ -5,10 +5,10 @@
 //! the decision was about and why.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, Seek, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dockgate_inputs::authz::AuthzRequest;
 use dockgate_rules::{Decision, Finding, Verdict};
@@ -105,27 +105,50 @@ impl AuditRecord {
     }
 }
 
-/// Where records go: stdout, and a file when one is configured.
+/// Where records go: stdout, a file when one is configured, and syslog.
 pub struct AuditLog {
-    file: Option<Mutex<File>>,
+    file: Option<AuditFile>,
     stdout: bool,
     syslog: Option<crate::syslog::Syslog>,
 }
 
+/// A record that did not reach the audit file.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the audit record to {path}: {source}")]
+pub struct AuditError {
+    /// The audit file.
+    pub path: String,
+    /// Why.
+    pub source: io::Error,
+}
+
 impl AuditLog {
-    /// Writes to stdout and, if given, appends to `path`.
+    /// Writes to stdout and, if given, appends to `path`; fails if the file
+    /// cannot be opened.
     pub fn open(path: Option<&Path>, stdout: bool) -> io::Result<AuditLog> {
-        let file = match path {
-            Some(p) => Some(Mutex::new(
-                OpenOptions::new().create(true).append(true).open(p)?,
-            )),
-            None => None,
+        let (log, opened) = AuditLog::open_or_retry(path, stdout);
+        opened.map_err(|err| err.source)?;
+        Ok(log)
+    }
+
+    /// Like [`AuditLog::open`], but a file that cannot be opened now is
+    /// tried again on each write (at most once a second): a gate must not
+    /// refuse to start, and lock every user out, over its audit file. The
+    /// error says why it could not be opened.
+    pub fn open_or_retry(path: Option<&Path>, stdout: bool) -> (AuditLog, Result<(), AuditError>) {
+        let (file, opened) = match path {
+            Some(path) => {
+                let (file, opened) = AuditFile::open(path);
+                (Some(file), opened)
+            }
+            None => (None, Ok(())),
         };
-        Ok(AuditLog {
+        let log = AuditLog {
             file,
             stdout,
             syslog: None,
-        })
+        };
+        (log, opened)
     }
 
     /// Also sends every record to syslog.
@@ -134,33 +157,326 @@ impl AuditLog {
         self
     }
 
-    /// Writes one record as one line. A write error is reported on stderr
-    /// and never changes the decision, which was made before.
-    pub fn write(&self, record: &AuditRecord) {
-        let mut line = match serde_json::to_vec(record) {
+    /// Closes and opens the audit file again, as after rotation (SIGHUP).
+    pub fn reopen(&self) -> Result<(), AuditError> {
+        match &self.file {
+            Some(file) => file.reopen(),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes one record as one line. The error says the record did not
+    /// reach the audit file; the file holds no part of it then. Stdout and
+    /// syslog failures are reported on stderr.
+    pub fn write(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        self.write_or_replace(record, |_| None)
+    }
+
+    /// Writes one record: to the file first, then to stdout and syslog. If
+    /// the file refuses it, `instead` may give the record that stdout and
+    /// syslog get in its place (the denial that the lost record became),
+    /// so that no copy of the trail tells another story than the daemon
+    /// heard.
+    pub fn write_or_replace(
+        &self,
+        record: &AuditRecord,
+        instead: impl FnOnce(&AuditError) -> Option<AuditRecord>,
+    ) -> Result<(), AuditError> {
+        let line = match encode(record) {
             Ok(line) => line,
             Err(err) => {
-                eprintln!("dockgate: cannot encode audit record: {err}");
-                return;
+                return Err(AuditError {
+                    path: self.file_path(),
+                    source: io::Error::other(format!("cannot encode the record: {err}")),
+                })
             }
         };
-        if let Some(syslog) = &self.syslog {
-            syslog.send(record, &String::from_utf8_lossy(&line));
+        let filed = match &self.file {
+            Some(file) => file.append(&line),
+            None => Ok(()),
+        };
+        let replaced = filed.as_ref().err().and_then(instead);
+        match replaced.as_ref().map(|r| (r, encode(r))) {
+            Some((replacement, Ok(other))) => self.publish(replacement, &other),
+            _ => self.publish(record, &line),
         }
-        line.push(b'\n');
+        filed
+    }
+
+    fn file_path(&self) -> String {
+        self.file
+            .as_ref()
+            .map(|f| f.path.display().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Sends an encoded record to stdout and syslog.
+    fn publish(&self, record: &AuditRecord, line: &[u8]) {
+        if let Some(syslog) = &self.syslog {
+            let message = line.strip_suffix(b"\n").unwrap_or(line);
+            syslog.send(record, &String::from_utf8_lossy(message));
+        }
         if self.stdout {
             let mut out = io::stdout().lock();
-            if let Err(err) = out.write_all(&line).and_then(|_| out.flush()) {
+            if let Err(err) = out.write_all(line).and_then(|_| out.flush()) {
                 eprintln!("dockgate: cannot write audit record to stdout: {err}");
             }
         }
-        if let Some(file) = &self.file {
-            let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(err) = file.write_all(&line) {
-                eprintln!("dockgate: cannot write audit record: {err}");
+    }
+}
+
+/// A record as one JSON line, newline included.
+fn encode(record: &AuditRecord) -> serde_json::Result<Vec<u8>> {
+    let mut line = serde_json::to_vec(record)?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// How often a write checks whether the file was rotated away (renamed or
+/// removed), or retries opening one that could not be opened.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// A write that has not returned after this long (a hung network file
+/// system) makes the writes behind it fail at once instead of queueing
+/// every decision behind it.
+const STUCK_AFTER: Duration = Duration::from_secs(1);
+
+/// The audit file. One writer per file: a record that fails half-written
+/// is cut back off the end, which is only safe while nobody else appends.
+struct AuditFile {
+    path: PathBuf,
+    state: Mutex<FileState>,
+    /// When the write in progress began (milliseconds since `epoch`), or 0.
+    writing_since: std::sync::atomic::AtomicU64,
+    epoch: Instant,
+}
+
+struct FileState {
+    file: Option<File>,
+    /// Why the file is not open, or why the path no longer names it.
+    closed: Option<(io::ErrorKind, String)>,
+    checked: Instant,
+}
+
+impl AuditFile {
+    fn open(path: &Path) -> (AuditFile, Result<(), AuditError>) {
+        let (file, closed) = match open_repaired(path) {
+            Ok(file) => (Some(file), None),
+            Err(err) => (None, Some((err.kind(), err.to_string()))),
+        };
+        let file = AuditFile {
+            path: path.to_path_buf(),
+            state: Mutex::new(FileState {
+                file,
+                closed,
+                checked: Instant::now(),
+            }),
+            writing_since: std::sync::atomic::AtomicU64::new(0),
+            epoch: Instant::now(),
+        };
+        let opened = match file.lock_state().closed.clone() {
+            Some((kind, why)) => Err(file.error(io::Error::new(kind, why))),
+            None => Ok(()),
+        };
+        (file, opened)
+    }
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, FileState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn error(&self, source: io::Error) -> AuditError {
+        AuditError {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    fn reopen(&self) -> Result<(), AuditError> {
+        let mut state = self.state_unless_stuck()?;
+        state.checked = Instant::now();
+        state.file = None;
+        match open_repaired(&self.path) {
+            Ok(file) => {
+                state.file = Some(file);
+                state.closed = None;
+                Ok(())
+            }
+            Err(err) => {
+                state.closed = Some((err.kind(), err.to_string()));
+                Err(self.error(err))
             }
         }
     }
+
+    /// The state, unless a write has been stuck for [`STUCK_AFTER`]: then
+    /// waiting for the lock could take forever.
+    fn state_unless_stuck(&self) -> Result<std::sync::MutexGuard<'_, FileState>, AuditError> {
+        use std::sync::atomic::Ordering;
+        match self.state.try_lock() {
+            Ok(state) => return Ok(state),
+            Err(std::sync::TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
+        let since = self.writing_since.load(Ordering::Acquire);
+        let now = self.epoch.elapsed().as_millis() as u64;
+        if since != 0 && now.saturating_sub(since) >= STUCK_AFTER.as_millis() as u64 {
+            let stuck = Duration::from_millis(now - since).as_secs_f64();
+            return Err(self.error(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("a write has not returned for {stuck:.1}s"),
+            )));
+        }
+        Ok(self.lock_state())
+    }
+
+    fn append(&self, line: &[u8]) -> Result<(), AuditError> {
+        use std::sync::atomic::Ordering;
+        let mut state = self.state_unless_stuck()?;
+        if state.checked.elapsed() >= CHECK_EVERY {
+            state.checked = Instant::now();
+            let stale = match &state.file {
+                Some(file) => rotated(file, &self.path),
+                None => true,
+            };
+            if stale {
+                match open_repaired(&self.path) {
+                    Ok(file) => {
+                        state.file = Some(file);
+                        state.closed = None;
+                    }
+                    // Writing on into a file the path no longer names
+                    // (removed, a directory in its place) would lose the
+                    // records unseen: they fail until it can be reopened.
+                    Err(err) => {
+                        state.file = None;
+                        state.closed = Some((err.kind(), err.to_string()));
+                    }
+                }
+            }
+        }
+        let Some(file) = state.file.as_mut() else {
+            let (kind, why) = state
+                .closed
+                .clone()
+                .unwrap_or((io::ErrorKind::NotFound, "not open".to_string()));
+            return Err(self.error(io::Error::new(kind, format!("cannot open it: {why}"))));
+        };
+        let began = (self.epoch.elapsed().as_millis() as u64).max(1);
+        self.writing_since.store(began, Ordering::Release);
+        let written = write_whole(file, line);
+        self.writing_since.store(0, Ordering::Release);
+        written.map_err(|err| self.error(err))
+    }
+}
+
+/// Whether `path` no longer names the open file: logrotate renamed it away,
+/// or someone removed it.
+fn rotated(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(open), Ok(named)) => (open.dev(), open.ino()) != (named.dev(), named.ino()),
+        (_, Err(_)) => true,
+        (Err(_), Ok(_)) => false,
+    }
+}
+
+/// Opens the file for appending, first cutting off a torn record at its
+/// end (a crash or a full disk in the middle of a write), so that the next
+/// record starts a line of its own. What was cut off goes to stderr.
+///
+/// Only a regular file is taken, and never through a symbolic link: the
+/// gate runs as root, and whoever can write to the log's directory could
+/// otherwise point it at any file (and have its torn tail cut), or at a
+/// FIFO whose first full write would block every decision.
+fn open_repaired(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|err| match err.raw_os_error() {
+            Some(libc::ELOOP) => io::Error::other("it is a symbolic link"),
+            _ => err,
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let len = meta.len();
+    if len == 0 {
+        return Ok(file);
+    }
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, len - 1)?;
+    if last[0] == b'\n' {
+        return Ok(file);
+    }
+    // A record is a few KiB; look back far enough for the longest.
+    let window = len.min(TORN_LIMIT);
+    let mut tail = vec![0u8; window as usize];
+    file.read_exact_at(&mut tail, len - window)?;
+    let keep = match tail.iter().rposition(|&b| b == b'\n') {
+        Some(at) => len - window + at as u64 + 1,
+        None if window == len => 0,
+        // No line end in the window: more than one torn record's worth.
+        // End the line rather than cut what may be more than one record.
+        None => {
+            (&file).write_all(b"\n")?;
+            eprintln!(
+                "dockgate: audit log {}: its last {} bytes hold no line end; ended the line",
+                path.display(),
+                window
+            );
+            return Ok(file);
+        }
+    };
+    let torn = String::from_utf8_lossy(&tail[(keep - (len - window)) as usize..]).into_owned();
+    file.set_len(keep)?;
+    eprintln!(
+        "dockgate: audit log {}: cut off a torn record at its end ({} bytes): {torn}",
+        path.display(),
+        len - keep
+    );
+    Ok(file)
+}
+
+/// The most a torn record is looked back for.
+const TORN_LIMIT: u64 = 1 << 20;
+
+/// Writes the line whole or not at all: a write cut short (a full disk)
+/// is cut back off the end, so no torn record stays in the file.
+fn write_whole(file: &mut File, line: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    let failure = loop {
+        if written == line.len() {
+            return Ok(());
+        }
+        match file.write(&line[written..]) {
+            Ok(0) => break io::Error::from(io::ErrorKind::WriteZero),
+            Ok(n) => written += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => break err,
+        }
+    };
+    if written > 0 {
+        if let Err(err) = cut_back(file, written as u64) {
+            eprintln!("dockgate: cannot cut a torn audit record off the end of the file: {err}");
+        }
+    }
+    Err(failure)
+}
+
+/// Removes the last `written` bytes, if nobody appended after them.
+fn cut_back(file: &mut File, written: u64) -> io::Result<()> {
+    // Appending leaves the offset at the end of what was written.
+    let end = file.stream_position()?;
+    if file.metadata()?.len() == end {
+        file.set_len(end - written)?;
+    }
+    Ok(())
 }
 
 /// The current time as RFC 3339 UTC with milliseconds.

@@ -10,5 +10,5 @@ pub mod sarif;
 pub mod syslog;
 pub mod text;
 
-pub use audit::{AuditLog, AuditRecord};
+pub use audit::{AuditError, AuditLog, AuditRecord};
 pub use report::{ContainerResult, Remediation, RemediationOutcome, ScanReport};

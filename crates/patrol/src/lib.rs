@@ -139,12 +139,17 @@ pub async fn remediate(
         RemediationOutcome::Failed(_) => format!("failed {action}"),
         RemediationOutcome::Done => action.to_string(),
     };
-    audit.write(&AuditRecord::patrol(
+    let record = AuditRecord::patrol(
         &logged,
         &container.name,
         &container.image,
         &container.verdict,
         policy.hash(),
-    ));
+    );
+    // The remediation is done either way; the failure is the operator's
+    // to see.
+    if let Err(err) = audit.write(&record) {
+        tracing::error!(error = %err, container = %container.name, "audit record lost");
+    }
     Some(Remediation { action, outcome })
 }

@@ -72,6 +72,7 @@ rules! {
     CopyIntoContainer = "copy-into-container", Off, Deny;
     UnknownEndpoint = "unknown-endpoint", Deny, Deny;
     UnreadableRequest = "unreadable-request", Deny, Deny;
+    GateFailure = "gate-failure", Deny, Deny;
 }
 
 impl RuleId {
@@ -81,9 +82,10 @@ impl RuleId {
     }
 
     /// Whether a policy may change the rule's action. dockgate never allows
-    /// a request it could not read, whatever the policy says.
+    /// a request it could not read or could not finish judging, whatever
+    /// the policy says.
     pub fn is_fixed(self) -> bool {
-        self == RuleId::UnreadableRequest
+        matches!(self, RuleId::UnreadableRequest | RuleId::GateFailure)
     }
 
     /// The rule's documentation.
@@ -317,6 +319,13 @@ const DOCS: &[RuleDoc] = &[
         summary: "A request dockgate cannot read the way the daemon does is refused: malformed JSON, a body the daemon did not forward, an unparseable URI.",
         why: "Whatever dockgate cannot read, it cannot judge; allowing it would be a bypass (CVE-2024-41110 was exactly that).",
         fix: "send the request with a JSON body and a Content-Length, as the docker CLI does",
+        parameters: "none; this rule always denies",
+    },
+    RuleDoc {
+        id: RuleId::GateFailure,
+        summary: "A request dockgate could not finish judging is refused: the daemon did not answer a look-up within the decision's 5 seconds, too many requests were already waiting, the gate failed inside, or (with --audit-failure deny) its record could not be written.",
+        why: "A request the gate has not judged to the end may be the one that owns the host; the client can retry, an attacker who slows the daemon down must not get through.",
+        fix: "retry; if it keeps happening, check that the daemon answers (docker info) and read dockgate's log and its metrics",
         parameters: "none; this rule always denies",
     },
 ];

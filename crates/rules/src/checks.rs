@@ -56,8 +56,8 @@ pub fn run(rule: RuleId, w: &Workload, p: &Params) -> Vec<Hit> {
         RuleId::SwarmJoin => swarm_membership(w),
         RuleId::BuildKit => buildkit(w),
         RuleId::UnknownEndpoint => unknown_endpoint(w),
-        // Raised by the reader, never by looking at a model.
-        RuleId::UnreadableRequest => Vec::new(),
+        // Raised by the reader and the gate, never by looking at a model.
+        RuleId::UnreadableRequest | RuleId::GateFailure => Vec::new(),
     }
 }
 

@@ -69,7 +69,7 @@ pub enum Mode {
     /// Actions apply as configured.
     #[default]
     Enforce,
-    /// Every deny becomes a warning (unreadable requests are still denied).
+    /// Every deny becomes a warning (requests dockgate could not judge are still denied).
     Warn,
     /// Every deny and warning is only recorded.
     Audit,
@@ -244,7 +244,13 @@ impl Policy {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
-        Policy::from_toml(&text).map_err(|e| {
+        Policy::from_file_text(path, &text)
+    }
+
+    /// Parses and validates what was read from a policy file; errors name
+    /// the file as [`Policy::from_file`]'s do.
+    pub fn from_file_text(path: &std::path::Path, text: &str) -> Result<Policy, PolicyError> {
+        Policy::from_toml(text).map_err(|e| {
             PolicyError::Invalid(format!("invalid policy file {}: {e}", path.display()))
         })
     }
@@ -269,7 +275,7 @@ impl Policy {
             }
             if let Some(rule) = exemption.rules.iter().find(|r| r.is_fixed()) {
                 return Err(PolicyError::Invalid(format!(
-                    "exemptions[{i}]: rule {rule} cannot be exempted: dockgate never allows a request it cannot read"
+                    "exemptions[{i}]: rule {rule} cannot be exempted: dockgate never allows a request it could not judge"
                 )));
             }
         }
@@ -547,7 +553,7 @@ macro_rules! file_rules {
                     if let Some(action) = action {
                         if rule.is_fixed() && action != Action::Deny {
                             return Err(PolicyError::Invalid(format!(
-                                "rules.{}: this rule always denies; dockgate never allows a request it cannot read",
+                                "rules.{}: this rule always denies; dockgate never allows a request it could not judge",
                                 rule.id()
                             )));
                         }
@@ -615,6 +621,7 @@ file_rules! {
         copy_into_container = "copy-into-container" => CopyIntoContainer,
         unknown_endpoint = "unknown-endpoint" => UnknownEndpoint,
         unreadable_request = "unreadable-request" => UnreadableRequest,
+        gate_failure = "gate-failure" => GateFailure,
     }
     allow {
         host_namespace = "host-namespace" => HostNamespace => namespace_allow,

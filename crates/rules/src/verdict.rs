@@ -67,13 +67,24 @@ pub struct Verdict {
 impl Verdict {
     /// A denial of a request that could not be read.
     pub fn unreadable(message: impl Into<String>) -> Verdict {
+        Verdict::refused(RuleId::UnreadableRequest, message.into())
+    }
+
+    /// A denial of a request dockgate could not finish judging: a look-up
+    /// the daemon did not answer in time, too many requests waiting, a
+    /// failure inside the gate.
+    pub fn unjudged(message: impl Into<String>) -> Verdict {
+        Verdict::refused(RuleId::GateFailure, message.into())
+    }
+
+    fn refused(rule: RuleId, message: String) -> Verdict {
         Verdict {
             decision: Decision::Deny,
             findings: vec![Finding {
-                rule: RuleId::UnreadableRequest,
+                rule,
                 action: Action::Deny,
                 field: "request".to_string(),
-                message: message.into(),
+                message,
                 exempted: None,
             }],
         }

@@ -42,12 +42,17 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         work_us: u64,
     },
-    /// Serve a stand-in Docker daemon for the gate's look-ups: it knows no
-    /// container or volume, and every image runs as root. It answers at
-    /// once, so a run measures the gate rather than a daemon.
+    /// Serve a stand-in Docker daemon for the gate's look-ups: every
+    /// container it is asked about is the one in `--inspect` (as created,
+    /// not yet started: what an attach or start of `docker run` finds), it
+    /// knows no volume or exec instance, and every image runs as root. It
+    /// answers at once, so a run measures the gate rather than a daemon.
     ServeFakeDaemon {
         /// Socket path.
         socket: PathBuf,
+        /// A container's inspect document, as `docker inspect` prints it.
+        #[arg(long, default_value = "fixtures/captured/inspect/i-plain.json")]
+        inspect: PathBuf,
     },
     /// Drive one or more plugin sockets, one after the other.
     Run {
@@ -89,7 +94,9 @@ fn main() -> Result<()> {
             Command::ServeAllowAll { socket, work_us } => {
                 serve_allow_all(&socket, Duration::from_micros(work_us)).await
             }
-            Command::ServeFakeDaemon { socket } => serve_fake_daemon(&socket).await,
+            Command::ServeFakeDaemon { socket, inspect } => {
+                serve_fake_daemon(&socket, &inspect).await
+            }
             Command::Run {
                 sockets,
                 pids,
@@ -171,40 +178,75 @@ async fn serve_allow_all(socket: &Path, work: Duration) -> Result<()> {
         .route("/AuthZPlugin.AuthZReq", post(allow_after_work))
         .route("/AuthZPlugin.AuthZRes", post(allow_after_work))
         .layer(axum::extract::DefaultBodyLimit::max(16 << 20));
+    serve_on(socket, app).await
+}
+
+/// Serves `app` on a Unix socket, on the gate's server stack, forever.
+async fn serve_on(socket: &Path, app: Router) -> Result<()> {
     let listener = dockgate_gate::bind(socket)?;
-    dockgate_gate::serve(listener, app, std::future::pending()).await?;
+    let connections = dockgate_gate::Connections::default();
+    dockgate_gate::serve(listener, app, connections, std::future::pending()).await?;
     Ok(())
 }
 
-async fn fake_daemon(uri: axum::http::Uri) -> axum::response::Response {
+/// The stand-in daemon's answer to one look-up.
+fn fake_daemon(uri: &axum::http::Uri, container: &axum::body::Bytes) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
     let path = uri.path();
-    let json = |status: StatusCode, body: &'static str| {
+    let json = |status: StatusCode, body: axum::body::Bytes| {
         (status, [("content-type", "application/json")], body).into_response()
     };
-    if path.ends_with("/version") {
-        json(
+    let fixed = |body: &'static str| axum::body::Bytes::from_static(body.as_bytes());
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        [_, "version"] | ["version"] => json(
             StatusCode::OK,
-            r#"{"ApiVersion":"1.41","MinAPIVersion":"1.12","Version":"20.10.24"}"#,
-        )
-    } else if path.ends_with("/info") {
-        json(StatusCode::OK, r#"{"CgroupVersion":"2"}"#)
-    } else if path.contains("/images/") {
-        json(
+            fixed(r#"{"ApiVersion":"1.41","MinAPIVersion":"1.12","Version":"20.10.24"}"#),
+        ),
+        [_, "info"] | ["info"] => json(StatusCode::OK, fixed(r#"{"CgroupVersion":"2"}"#)),
+        // The list a PID namespace look-up makes (restarting containers).
+        [_, "containers", "json"] => json(StatusCode::OK, fixed("[]")),
+        [_, "containers", _, "json"] => json(StatusCode::OK, container.clone()),
+        [_, "images", ..] => json(
             StatusCode::OK,
-            r#"{"Id":"sha256:c81b120e6db62a6a3b6f36d8b7a904a09f39b10619e3f712fde05442281f3280","Config":{"User":""},"RepoDigests":[]}"#,
-        )
-    } else {
-        json(StatusCode::NOT_FOUND, r#"{"message":"No such object"}"#)
+            fixed(
+                r#"{"Id":"sha256:c81b120e6db62a6a3b6f36d8b7a904a09f39b10619e3f712fde05442281f3280","Config":{"User":""},"RepoDigests":[]}"#,
+            ),
+        ),
+        _ => json(
+            StatusCode::NOT_FOUND,
+            fixed(r#"{"message":"No such object"}"#),
+        ),
     }
 }
 
-async fn serve_fake_daemon(socket: &Path) -> Result<()> {
-    let app = Router::new().fallback(fake_daemon);
-    let listener = dockgate_gate::bind(socket)?;
-    dockgate_gate::serve(listener, app, std::future::pending()).await?;
-    Ok(())
+/// The container every container look-up finds: the inspect document's
+/// first entry, as created and not yet started (no process, no PID).
+fn created_container(inspect: &Path) -> Result<axum::body::Bytes> {
+    let doc: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(inspect).with_context(|| format!("cannot read {}", inspect.display()))?,
+    )?;
+    let mut container = match doc {
+        serde_json::Value::Array(mut all) if !all.is_empty() => all.swap_remove(0),
+        object @ serde_json::Value::Object(_) => object,
+        _ => bail!("{}: not an inspect document", inspect.display()),
+    };
+    container["State"] = serde_json::json!({
+        "Status": "created", "Running": false, "Paused": false, "Restarting": false,
+        "OOMKilled": false, "Dead": false, "Pid": 0, "ExitCode": 0, "Error": "",
+        "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"
+    });
+    Ok(serde_json::to_vec(&container)?.into())
+}
+
+async fn serve_fake_daemon(socket: &Path, inspect: &Path) -> Result<()> {
+    let container = created_container(inspect)?;
+    let app = Router::new().fallback(move |uri: axum::http::Uri| {
+        let container = container.clone();
+        async move { fake_daemon(&uri, &container) }
+    });
+    serve_on(socket, app).await
 }
 
 /// One call to a plugin: the endpoint and the wire JSON body.
@@ -223,8 +265,13 @@ fn load_mix(dir: &Path, with_responses: bool) -> Result<Vec<Call>> {
     entries.sort();
     for path in entries {
         let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
-        for request in doc["requests"].as_array().into_iter().flatten() {
-            let parsed: AuthzRequest = serde_json::from_value(request.clone())?;
+        let requests: Vec<AuthzRequest> = doc["requests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| serde_json::from_value(r.clone()))
+            .collect::<Result<_, _>>()?;
+        for (i, parsed) in requests.iter().enumerate() {
             mix.push(("/AuthZPlugin.AuthZReq", serde_json::to_vec(&parsed)?));
             if with_responses {
                 let create = parsed.uri.contains("/containers/create");
@@ -236,10 +283,22 @@ fn load_mix(dir: &Path, with_responses: bool) -> Result<Vec<Call>> {
                     .filter(|b| *b == b'}')
                     .context("a request is an object")?;
                 let body = if create {
-                    // {"Id":"<64 hex>","Warnings":[]}, base64
-                    r#""eyJJZCI6IjRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmM0ZjJjNGYyYzRmMmMiLCJXYXJuaW5ncyI6W119""#
+                    // The ID the capture's attach and start name next, so
+                    // that the gate learns the container they reach.
+                    let id = requests[i + 1..]
+                        .iter()
+                        .find_map(|r| container_id(&r.uri))
+                        .unwrap_or(
+                            "4f2c4f2c4f2c4f2c4f2c4f2c4f2c4f2c4f2c4f2c4f2c4f2c4f2c4f2c4f2c4f2c",
+                        );
+                    let created = format!(r#"{{"Id":"{id}","Warnings":[]}}"#);
+                    {
+                        use base64::Engine;
+                        let encoded = base64::engine::general_purpose::STANDARD.encode(created);
+                        format!("\"{encoded}\"")
+                    }
                 } else {
-                    "null"
+                    "null".to_string()
                 };
                 response.extend_from_slice(
                     format!(
@@ -256,6 +315,13 @@ fn load_mix(dir: &Path, with_responses: bool) -> Result<Vec<Call>> {
         bail!("no captured requests in {}", dir.display());
     }
     Ok(mix)
+}
+
+/// The full container ID a request's path names, if it names one.
+fn container_id(uri: &str) -> Option<&str> {
+    let rest = uri.split("/containers/").nth(1)?;
+    let id = rest.split(['/', '?']).next()?;
+    (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
 }
 
 struct RunResult {

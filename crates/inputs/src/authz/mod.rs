@@ -108,6 +108,18 @@ impl AuthzRequest {
             ..AuthzRequest::default()
         }
     }
+
+    /// Who asked for what, without body or headers: enough for the audit
+    /// record of a request refused before it was read.
+    pub fn summary(&self) -> AuthzRequest {
+        AuthzRequest {
+            user: self.user.clone(),
+            user_authn_method: self.user_authn_method.clone(),
+            method: self.method.clone(),
+            uri: self.uri.clone(),
+            ..AuthzRequest::default()
+        }
+    }
 }
 
 mod base64_body {

@@ -27,6 +27,7 @@ pub struct FakeDaemon {
     host_interfaces: Vec<String>,
     pid_peers: HashMap<String, Vec<String>>,
     broken: Vec<String>,
+    hung: Vec<String>,
     panics: bool,
     remembered: Mutex<Vec<(String, Workload)>>,
 }
@@ -166,6 +167,13 @@ impl FakeDaemon {
         self
     }
 
+    /// Makes every look-up of `name` wait forever, as a daemon whose
+    /// endpoint hangs; `*` hangs them all.
+    pub fn hung(mut self, name: &str) -> FakeDaemon {
+        self.hung.push(name.to_string());
+        self
+    }
+
     /// Makes container look-ups panic, as a look-up with a bug would.
     pub fn panicking(mut self) -> FakeDaemon {
         self.panics = true;
@@ -180,7 +188,10 @@ impl FakeDaemon {
             .clone()
     }
 
-    fn check(&self, name: &str) -> Result<(), LookupError> {
+    async fn check(&self, name: &str) -> Result<(), LookupError> {
+        if self.hung.iter().any(|h| h == name || h == "*") {
+            std::future::pending::<()>().await;
+        }
         if self.broken.iter().any(|b| b == name || b == "*") {
             return Err(LookupError("daemon unreachable".into()));
         }
@@ -193,27 +204,27 @@ impl DaemonLookup for FakeDaemon {
         if self.panics {
             panic!("container look-up bug");
         }
-        self.check(name)?;
+        self.check(name).await?;
         Ok(self.containers.get(name).cloned())
     }
 
     async fn exec(&self, id: &str) -> Result<Option<Workload>, LookupError> {
-        self.check(id)?;
+        self.check(id).await?;
         Ok(self.execs.get(id).cloned())
     }
 
     async fn service(&self, id: &str) -> Result<Option<ServiceSpecs>, LookupError> {
-        self.check(id)?;
+        self.check(id).await?;
         Ok(self.services.get(id).cloned())
     }
 
     async fn volume(&self, name: &str) -> Result<Option<VolumeFacts>, LookupError> {
-        self.check(name)?;
+        self.check(name).await?;
         Ok(self.volumes.get(name).cloned())
     }
 
     async fn image(&self, reference: &str) -> Result<Option<ImageFacts>, LookupError> {
-        self.check(reference)?;
+        self.check(reference).await?;
         Ok(self
             .images
             .get(reference)
@@ -222,27 +233,27 @@ impl DaemonLookup for FakeDaemon {
     }
 
     async fn network(&self, name: &str) -> Result<Option<NetworkFacts>, LookupError> {
-        self.check(name)?;
+        self.check(name).await?;
         Ok(self.networks.get(name).cloned())
     }
 
     async fn service_network(&self, target: &str) -> Result<Option<NetworkFacts>, LookupError> {
-        self.check(target)?;
+        self.check(target).await?;
         Ok(self.networks.get(target).cloned())
     }
 
     async fn is_host_address(&self, address: &str) -> Result<Option<bool>, LookupError> {
-        self.check(address)?;
+        self.check(address).await?;
         Ok(Some(self.host_addresses.iter().any(|a| a == address)))
     }
 
     async fn pid_namespace_peers(&self, name: &str) -> Result<Option<Vec<String>>, LookupError> {
-        self.check(name)?;
+        self.check(name).await?;
         Ok(Some(self.pid_peers.get(name).cloned().unwrap_or_default()))
     }
 
     async fn is_host_interface(&self, name: &str) -> Result<Option<bool>, LookupError> {
-        self.check(name)?;
+        self.check(name).await?;
         Ok(Some(self.host_interfaces.iter().any(|i| i == name)))
     }
 

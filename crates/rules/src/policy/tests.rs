@@ -58,9 +58,9 @@ fn invalid_files_are_explained() {
     let cases = [
         ("[rules.privileged]\naction = \"off\"\nextra = 1\n", "TOML parse error at line 3, column 1: unknown field `extra`, expected `action`"),
         ("[rules.host-namespace]\nallow = [\"net\"]\n", "rules.host-namespace.allow: unknown namespace \"net\" (expected network, pid, ipc, uts, userns or cgroupns)"),
-        ("[[exemptions]]\nrules = [\"unreadable-request\"]\nusers = [\"a\"]\n", "exemptions[0]: rule unreadable-request cannot be exempted: dockgate never allows a request it cannot read"),
+        ("[[exemptions]]\nrules = [\"unreadable-request\"]\nusers = [\"a\"]\n", "exemptions[0]: rule unreadable-request cannot be exempted: dockgate never allows a request it could not judge"),
         ("[[exemptions]]\nrules = []\nusers = [\"a\"]\n", "exemptions[0]: list the rules it lifts"),
-        ("[[exemptions]]\nrules = [\"no-such-rule\"]\nusers = [\"a\"]\n", "TOML parse error at line 2, column 10: unknown variant `no-such-rule`, expected one of `privileged`, `host-mount`, `docker-socket`, `host-namespace`, `capabilities`, `devices`, `security-profile`, `sysctls`, `mount-propagation`, `runtime`, `runtime-annotations`, `cgroup-parent`, `network-driver`, `run-as-root`, `published-ports`, `image-registry`, `image-latest`, `image-digest`, `no-new-privileges`, `read-only-rootfs`, `memory-limit`, `pids-limit`, `env-secrets`, `plugin-management`, `swarm-join`, `buildkit`, `copy-into-container`, `unknown-endpoint`, `unreadable-request`"),
+        ("[[exemptions]]\nrules = [\"no-such-rule\"]\nusers = [\"a\"]\n", "TOML parse error at line 2, column 10: unknown variant `no-such-rule`, expected one of `privileged`, `host-mount`, `docker-socket`, `host-namespace`, `capabilities`, `devices`, `security-profile`, `sysctls`, `mount-propagation`, `runtime`, `runtime-annotations`, `cgroup-parent`, `network-driver`, `run-as-root`, `published-ports`, `image-registry`, `image-latest`, `image-digest`, `no-new-privileges`, `read-only-rootfs`, `memory-limit`, `pids-limit`, `env-secrets`, `plugin-management`, `swarm-join`, `buildkit`, `copy-into-container`, `unknown-endpoint`, `unreadable-request`, `gate-failure`"),
     ];
     for (text, message) in cases {
         assert_eq!(
