@@ -308,12 +308,16 @@ fn patrol_on_a_real_daemon() {
         "sleep",
         "600",
     ]);
+    // Created, or its absence proves nothing: the run succeeds, or the
+    // watch has already removed what the daemon created (it acts on the
+    // create event, and can win the race with the start).
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        out.status.success(),
-        "the container must start, or its absence proves nothing: {}",
-        String::from_utf8_lossy(&out.stderr)
+        out.status.success()
+            || stderr.contains("is marked for removal")
+            || stderr.contains("No such container"),
+        "the container must be created: {stderr}"
     );
-    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
     wait_for(
         "watch to reconnect and remove after-restart",
         Duration::from_secs(60),
@@ -325,7 +329,7 @@ fn patrol_on_a_real_daemon() {
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .find(|r| r["container"] == "after-restart")
-        .unwrap_or_else(|| panic!("no watch record for after-restart ({id})"));
+        .expect("the watch's record of removing after-restart");
     assert_eq!(removed["method"], "remove");
     assert_eq!(removed["source"], "patrol");
     assert_eq!(removed["rules"][0], "host-namespace", "{removed}");
