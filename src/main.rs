@@ -82,8 +82,8 @@ struct ServeArgs {
     /// When a record cannot be written to the audit log file (a full disk):
     /// `continue` decides as if it had been, counts the loss and logs it;
     /// `deny` refuses the request, so that nothing happens unrecorded.
-    #[arg(long, value_name = "ACTION", default_value = "continue", value_parser = ["continue", "deny"])]
-    audit_failure: String,
+    #[arg(long, value_name = "ACTION", default_value = "continue")]
+    audit_failure: AuditFailure,
     /// Requests that may wait on daemon look-ups at once.
     #[arg(long, value_name = "N", default_value_t = 64)]
     max_lookups: usize,
@@ -148,21 +148,21 @@ fn read_policy(path: &Path) -> Result<Policy> {
 }
 
 /// The policy in force: the named file, else the default file if present,
-/// else the baseline profile. Also returns the file it came from.
-fn load_policy(explicit: Option<&Path>) -> Result<(Policy, Option<PathBuf>)> {
-    match explicit {
-        Some(path) => Ok((read_policy(path)?, Some(path.to_path_buf()))),
-        None if Path::new(DEFAULT_POLICY).exists() => {
-            let path = PathBuf::from(DEFAULT_POLICY);
-            Ok((read_policy(&path)?, Some(path)))
-        }
-        None => Ok((Policy::default(), None)),
+/// else the baseline profile. Also returns the file to follow, which says
+/// where the policy came from ([`PolicyFile::source`]): without a file the
+/// default path is still followed, so that an operator can create one
+/// later (a plugin's mounted /etc/dockgate).
+fn load_policy(explicit: Option<&Path>) -> Result<(Policy, PolicyFile)> {
+    let path = explicit.unwrap_or(Path::new(DEFAULT_POLICY));
+    if explicit.is_none() && !path.exists() {
+        return Ok((Policy::default(), PolicyFile::absent(path)));
     }
+    Ok(PolicyFile::load(path)?)
 }
 
 fn policy_show(file: Option<&Path>) -> Result<ExitCode> {
-    let (policy, source) = load_policy(file)?;
-    match source {
+    let (policy, file) = load_policy(file)?;
+    match file.source() {
         Some(path) => println!("# effective policy from {}", path.display()),
         None => println!("# effective policy: built-in baseline profile"),
     }
@@ -240,21 +240,11 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
                 .unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let (policy, policy_file) = match args.policy.as_deref() {
-        Some(path) => PolicyFile::load(path)?,
-        None if Path::new(DEFAULT_POLICY).exists() => PolicyFile::load(Path::new(DEFAULT_POLICY))?,
-        // Without a file the default path is still followed, so that an
-        // operator can create one later (a plugin's mounted /etc/dockgate).
-        None => (
-            Policy::default(),
-            PolicyFile::absent(Path::new(DEFAULT_POLICY)),
-        ),
-    };
-    let policy_source = if policy_file.path().exists() {
-        policy_file.path().display().to_string()
-    } else {
-        "built-in baseline".to_string()
-    };
+    let (policy, policy_file) = load_policy(args.policy.as_deref())?;
+    let policy_source = policy_file.source().map_or_else(
+        || "built-in baseline".to_string(),
+        |path| path.display().to_string(),
+    );
     let metrics = dockgate_gate::Metrics::new(policy.hash());
     let observed = metrics.clone();
     let mut lookup = DockerLookup::connect(&args.docker_host)?
@@ -270,10 +260,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
         lookup = lookup.with_host_root(root);
     }
-    let audit_failure: AuditFailure = args
-        .audit_failure
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--audit-failure {e}"))?;
+    let audit_failure = args.audit_failure;
     let (mut audit, opened) = AuditLog::open_or_retry(args.audit_log.as_deref(), true);
     if let Err(err) = opened {
         // Refusing to start would refuse every Docker request: the file is

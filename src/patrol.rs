@@ -220,7 +220,7 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode> {
                 .unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let (policy, source) = load_policy(args.patrol.policy.as_deref())?;
+    let (policy, policy_file) = load_policy(args.patrol.policy.as_deref())?;
     let options = WatchOptions {
         docker_host: args.patrol.docker_host.clone(),
         scan: args.patrol.options(true)?,
@@ -234,7 +234,8 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         tracing::info!(
-            policy = source
+            policy = policy_file
+                .source()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "built-in baseline".into()),
             hash = policy.hash(),

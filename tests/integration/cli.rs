@@ -140,6 +140,17 @@ fn serve_refuses_a_host_root_without_a_host() {
 }
 
 #[test]
+fn serve_refuses_an_unknown_audit_failure_action() {
+    let (code, _, stderr) = TestCommand::new(&["serve", "--audit-failure", "loud"]).run();
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: invalid value 'loud' for '--audit-failure <ACTION>': \"loud\": expected deny or \
+         continue\n\nFor more information, try '--help'.\n"
+    );
+}
+
+#[test]
 fn explain_prints_rule_docs() {
     let (code, stdout, _) = TestCommand::new(&["explain", "docker-socket"]).run();
     assert_eq!(code, 0);

@@ -308,22 +308,23 @@ impl<L: DaemonLookup> Gate<L> {
                             | Operation::Volume
                             | Operation::Network
                     );
-                if needs_lookup
-                    && Box::pin(tokio::time::timeout_at(
-                        deadline,
-                        resolve(workload, &self.lookup),
-                    ))
-                    .await
-                    .is_err()
-                {
-                    let verdict = Verdict::unjudged(late("what the request names"));
-                    record.container = workload.name.clone();
-                    let record = record.finish(&verdict);
-                    return (verdict, record);
+                if needs_lookup {
+                    let what = "what the request names";
+                    if let Err(why) = Box::pin(self.resolve_by(deadline, what, workload)).await {
+                        let verdict = Verdict::unjudged(why);
+                        record.container = workload.name.clone();
+                        let record = record.finish(&verdict);
+                        return (verdict, record);
+                    }
                 }
                 record.container = workload.name.clone();
                 record.image = workload.image.as_ref().map(|i| i.value.clone());
                 let mut verdict = evaluate(&policy, workload, &requester);
+                let judge = Judge {
+                    policy: &policy,
+                    requester: &requester,
+                    deadline,
+                };
                 // A HostConfig given at start is applied on top of the stored
                 // container, which keeps its mounts: both are judged.
                 let reached = read
@@ -343,30 +344,15 @@ impl<L: DaemonLookup> Gate<L> {
                         (_, Some("container.attach" | "container.attach-ws")) => "attach to",
                         _ => "copy files in or out of",
                     };
-                    let judge = Judge {
-                        policy: &policy,
-                        requester: &requester,
-                        deadline,
-                    };
                     Box::pin(self.judge_target(&judge, name, reach, &mut verdict)).await;
                 }
                 if let Some((id, rollback)) = &read.updates_service {
-                    let judge = Judge {
-                        policy: &policy,
-                        requester: &requester,
-                        deadline,
-                    };
                     Box::pin(self.judge_stored_service(&judge, id, *rollback, &mut verdict)).await;
                 }
                 // --pid container:X: the new container's processes see X's
                 // through /proc, mounts included.
                 if let Some(target) = pid_join(workload) {
                     let reach = "join the PID namespace of";
-                    let judge = Judge {
-                        policy: &policy,
-                        requester: &requester,
-                        deadline,
-                    };
                     Box::pin(self.judge_target(&judge, &target, reach, &mut verdict)).await;
                 }
                 if let Some(workload) = as_read.filter(|_| verdict.allowed()) {
@@ -477,11 +463,9 @@ impl<L: DaemonLookup> Gate<L> {
                 return None;
             }
         };
-        if !self
-            .resolve_by(judge.deadline, &subject, &mut container)
-            .await
-        {
-            *verdict = Verdict::unjudged(late(&format!("what {subject} has")));
+        let what = format!("what {subject} has");
+        if let Err(why) = self.resolve_by(judge.deadline, &what, &mut container).await {
+            *verdict = Verdict::unjudged(why);
             return None;
         }
         let target = evaluate(judge.policy, &container, judge.requester);
@@ -530,11 +514,9 @@ impl<L: DaemonLookup> Gate<L> {
                     return;
                 }
             };
-            if !self
-                .resolve_by(judge.deadline, &subject, &mut service)
-                .await
-            {
-                *verdict = Verdict::unjudged(late(&format!("what {subject} has")));
+            let what = format!("what {subject} has");
+            if let Err(why) = self.resolve_by(judge.deadline, &what, &mut service).await {
+                *verdict = Verdict::unjudged(why);
                 return;
             }
             let stored = evaluate(judge.policy, &service, judge.requester);
@@ -542,14 +524,17 @@ impl<L: DaemonLookup> Gate<L> {
         }
     }
 
-    /// Fills in what a reached object's references name, by the deadline;
-    /// false when the daemon did not answer in time.
-    async fn resolve_by(&self, deadline: Instant, subject: &str, workload: &mut Workload) -> bool {
-        let resolved = tokio::time::timeout_at(deadline, resolve(workload, &self.lookup)).await;
-        if resolved.is_err() {
-            tracing::debug!(%subject, "look-ups past the decision's deadline");
-        }
-        resolved.is_ok()
+    /// Fills in what a workload's references name (`what`, for the
+    /// reason to deny) by the deadline.
+    async fn resolve_by(
+        &self,
+        deadline: Instant,
+        what: &str,
+        workload: &mut Workload,
+    ) -> Result<(), String> {
+        tokio::time::timeout_at(deadline, resolve(workload, &self.lookup))
+            .await
+            .map_err(|_| late(what))
     }
 
     /// The exec instance an exec start runs, as it was created.

@@ -85,6 +85,18 @@ impl ReadError {
     fn missing(&self) -> bool {
         matches!(self, ReadError::Io(err) if err.kind() == std::io::ErrorKind::NotFound)
     }
+
+    /// The error as a reload or a start reports it.
+    fn into_policy_error(self, path: &Path) -> PolicyError {
+        let reason = match self {
+            ReadError::Changing => "it kept changing while being read".to_string(),
+            ReadError::Io(err) => err.to_string(),
+        };
+        PolicyError::Read {
+            path: path.display().to_string(),
+            reason,
+        }
+    }
 }
 
 /// Reads the file whole: the same version before and after the read, and
@@ -145,18 +157,7 @@ impl PolicyFile {
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                Err(ReadError::Changing) => {
-                    return Err(PolicyError::Read {
-                        path: path.display().to_string(),
-                        reason: "it kept changing while being read".to_string(),
-                    })
-                }
-                Err(ReadError::Io(err)) => {
-                    return Err(PolicyError::Read {
-                        path: path.display().to_string(),
-                        reason: err.to_string(),
-                    })
-                }
+                Err(err) => return Err(err.into_policy_error(path)),
             }
         }
     }
@@ -170,9 +171,10 @@ impl PolicyFile {
         }
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The file the policy in force was read from; `None` while the file
+    /// has never been read (it did not exist).
+    pub fn source(&self) -> Option<&Path> {
+        self.loaded.map(|_| self.path.as_path())
     }
 
     /// Whether the file now differs from the version in force.
@@ -184,8 +186,13 @@ impl PolicyFile {
     /// Reads the file and, if it is valid, puts it in force.
     fn reload<L: DaemonLookup>(&mut self, gate: &Gate<L>, trigger: &str) {
         let path = self.path.display().to_string();
-        let (version, bytes) = match read_whole(&self.path) {
-            Ok(read) => read,
+        let read = match read_whole(&self.path) {
+            Ok((version, bytes)) => {
+                // This version has been judged, valid or not: it is not
+                // read again until it changes.
+                self.loaded = Some(version);
+                parse(&self.path, &bytes)
+            }
             Err(err) if err.missing() => {
                 // No file is no policy: what is in force stays.
                 tracing::info!(%path, hash = gate.policy().hash(), trigger, "no policy file; the policy in force stays");
@@ -196,22 +203,9 @@ impl PolicyFile {
                 tracing::info!(%path, trigger, "the policy file changed while being read; it is loaded once it holds still");
                 return;
             }
-            Err(ReadError::Io(err)) => {
-                gate.install(Err(PolicyError::Read {
-                    path: path.clone(),
-                    reason: err.to_string(),
-                }))
-                .err()
-                .inspect(|err| {
-                    tracing::error!(error = %err, hash = gate.policy().hash(), trigger, "policy not reloaded; the previous policy stays in force");
-                });
-                return;
-            }
+            Err(err) => Err(err.into_policy_error(&self.path)),
         };
-        // This version has been judged, valid or not: it is not read again
-        // until it changes.
-        self.loaded = Some(version);
-        match gate.install(parse(&self.path, &bytes)) {
+        match gate.install(read) {
             Ok(hash) => tracing::info!(%hash, trigger, "policy reloaded"),
             Err(err) => tracing::error!(
                 error = %err,

@@ -275,14 +275,7 @@ async fn authz_request<L: DaemonLookup + 'static>(
     let read = tokio::time::timeout(BODY_TIME, axum::body::to_bytes(body, REQUEST_LIMIT)).await;
     let body = match read {
         Ok(Ok(body)) => body,
-        Ok(Err(err)) => {
-            let detail = format!("cannot read the daemon's AuthZ request: {err}");
-            return failure(
-                &shared,
-                AuthzRequest::default(),
-                Verdict::unreadable(detail),
-            );
-        }
+        Ok(Err(err)) => return unreadable_call(&shared, &err),
         Err(_) => {
             let detail = format!(
                 "the daemon's AuthZ request did not arrive whole within {}s",
@@ -296,15 +289,7 @@ async fn authz_request<L: DaemonLookup + 'static>(
     let deadline = Instant::now() + DECISION_TIME;
     let request: AuthzRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(err) => {
-            let detail = format!("cannot read the daemon's AuthZ request: {err}");
-            tracing::error!(error = %err, "unreadable AuthZ request from the daemon");
-            return failure(
-                &shared,
-                AuthzRequest::default(),
-                Verdict::unreadable(detail),
-            );
-        }
+        Err(err) => return unreadable_call(&shared, &err),
     };
     let budget = match Gate::<L>::need(&request) {
         Need::Lookups => &shared.lookups,
@@ -356,6 +341,13 @@ async fn authz_request<L: DaemonLookup + 'static>(
     }
 }
 
+/// Denies a call whose AuthZ request could not be read at all.
+fn unreadable_call<L: DaemonLookup>(shared: &Shared<L>, err: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %err, "unreadable AuthZ request from the daemon");
+    let detail = format!("cannot read the daemon's AuthZ request: {err}");
+    failure(shared, AuthzRequest::default(), Verdict::unreadable(detail))
+}
+
 /// What a caught panic says, as `std` prints it.
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
@@ -377,14 +369,10 @@ impl<L: DaemonLookup> Shared<L> {
     /// A record that does not reach the audit file is counted, and with
     /// [`AuditFailure::Deny`] turns an allow into a denial.
     fn keep(&self, record: &AuditRecord, verdict: Verdict) -> Verdict {
-        let mut denied = None;
         let deny = self.audit.on_failure == AuditFailure::Deny && verdict.allowed();
+        // Stdout and syslog get the denial the daemon hears.
         let written = self.audit.log.write_or_replace(record, |err| {
-            let denial = Verdict::unjudged(unrecorded(err));
-            // Stdout and syslog get the denial the daemon hears.
-            let replacement = deny.then(|| record.clone().finish(&denial));
-            denied = Some(denial);
-            replacement
+            deny.then(|| record.clone().finish(&unrecorded(err)))
         });
         let Err(err) = written else {
             return verdict;
@@ -393,16 +381,19 @@ impl<L: DaemonLookup> Shared<L> {
         AUDIT_LOST.occurred(|unlogged| {
             tracing::error!(error = %err, unlogged, on_failure = ?self.audit.on_failure, "audit record lost");
         });
-        match denied {
-            Some(denial) if deny => denial,
-            _ => verdict,
+        if deny {
+            unrecorded(&err)
+        } else {
+            verdict
         }
     }
 }
 
-/// Why a request that was not recorded is denied.
-fn unrecorded(err: &AuditError) -> String {
-    format!("{err}; nothing is allowed unrecorded (--audit-failure deny)")
+/// The denial of a request that was not recorded.
+fn unrecorded(err: &AuditError) -> Verdict {
+    Verdict::unjudged(format!(
+        "{err}; nothing is allowed unrecorded (--audit-failure deny)"
+    ))
 }
 
 /// Denies with dockgate's own failure, and records it.

@@ -252,31 +252,42 @@ struct AuditFile {
 }
 
 struct FileState {
-    file: Option<File>,
-    /// Why the file is not open, or why the path no longer names it.
-    closed: Option<(io::ErrorKind, String)>,
+    /// The open file, or why it is not open (or why the path no longer
+    /// names it).
+    file: Result<File, Closed>,
     checked: Instant,
+}
+
+/// Why the audit file is not open: the last attempt's error.
+#[derive(Clone)]
+struct Closed(io::ErrorKind, String);
+
+impl Closed {
+    fn error(&self, context: &str) -> io::Error {
+        io::Error::new(self.0, format!("{context}{}", self.1))
+    }
+}
+
+/// Opens the file, keeping why it could not be.
+fn open_kept(path: &Path) -> Result<File, Closed> {
+    open_repaired(path).map_err(|err| Closed(err.kind(), err.to_string()))
 }
 
 impl AuditFile {
     fn open(path: &Path) -> (AuditFile, Result<(), AuditError>) {
-        let (file, closed) = match open_repaired(path) {
-            Ok(file) => (Some(file), None),
-            Err(err) => (None, Some((err.kind(), err.to_string()))),
-        };
+        let file = open_kept(path);
+        let opened = file.as_ref().map(|_| ()).map_err(|closed| AuditError {
+            path: path.display().to_string(),
+            source: closed.error(""),
+        });
         let file = AuditFile {
             path: path.to_path_buf(),
             state: Mutex::new(FileState {
                 file,
-                closed,
                 checked: Instant::now(),
             }),
             writing_since: std::sync::atomic::AtomicU64::new(0),
             epoch: Instant::now(),
-        };
-        let opened = match file.lock_state().closed.clone() {
-            Some((kind, why)) => Err(file.error(io::Error::new(kind, why))),
-            None => Ok(()),
         };
         (file, opened)
     }
@@ -295,17 +306,10 @@ impl AuditFile {
     fn reopen(&self) -> Result<(), AuditError> {
         let mut state = self.state_unless_stuck()?;
         state.checked = Instant::now();
-        state.file = None;
-        match open_repaired(&self.path) {
-            Ok(file) => {
-                state.file = Some(file);
-                state.closed = None;
-                Ok(())
-            }
-            Err(err) => {
-                state.closed = Some((err.kind(), err.to_string()));
-                Err(self.error(err))
-            }
+        state.file = open_kept(&self.path);
+        match &state.file {
+            Ok(_) => Ok(()),
+            Err(closed) => Err(self.error(closed.error(""))),
         }
     }
 
@@ -336,31 +340,19 @@ impl AuditFile {
         if state.checked.elapsed() >= CHECK_EVERY {
             state.checked = Instant::now();
             let stale = match &state.file {
-                Some(file) => rotated(file, &self.path),
-                None => true,
+                Ok(file) => rotated(file, &self.path),
+                Err(_) => true,
             };
+            // Writing on into a file the path no longer names (removed, a
+            // directory in its place) would lose the records unseen: they
+            // fail until it can be reopened.
             if stale {
-                match open_repaired(&self.path) {
-                    Ok(file) => {
-                        state.file = Some(file);
-                        state.closed = None;
-                    }
-                    // Writing on into a file the path no longer names
-                    // (removed, a directory in its place) would lose the
-                    // records unseen: they fail until it can be reopened.
-                    Err(err) => {
-                        state.file = None;
-                        state.closed = Some((err.kind(), err.to_string()));
-                    }
-                }
+                state.file = open_kept(&self.path);
             }
         }
-        let Some(file) = state.file.as_mut() else {
-            let (kind, why) = state
-                .closed
-                .clone()
-                .unwrap_or((io::ErrorKind::NotFound, "not open".to_string()));
-            return Err(self.error(io::Error::new(kind, format!("cannot open it: {why}"))));
+        let file = match state.file.as_mut() {
+            Ok(file) => file,
+            Err(closed) => return Err(self.error(closed.error("cannot open it: "))),
         };
         let began = (self.epoch.elapsed().as_millis() as u64).max(1);
         self.writing_since.store(began, Ordering::Release);
