@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use dockgate_inputs::api_body::container_create;
 use dockgate_inputs::inspect::{container_from_value_with, DaemonDefaults, InspectError};
-use dockgate_inputs::lint::compose::Project;
-use dockgate_inputs::lint::{run_line, Location, Target};
+use dockgate_inputs::sources::compose::{Options, Project};
+use dockgate_inputs::sources::{run_line, InputError, Location, Target};
 use dockgate_outputs::audit::now_rfc3339;
 use dockgate_outputs::{json, sarif, text, ContainerResult, ScanReport};
-use dockgate_rules::{evaluate, Policy, Requester};
+use dockgate_rules::{evaluate, Policy, Requester, Verdict};
 
 use crate::load_policy;
 
@@ -46,6 +46,12 @@ pub struct CheckArgs {
     /// A raw container-create request body to check.
     #[arg(long, value_name = "FILE")]
     create_body: Vec<PathBuf>,
+    /// An env file for compose files, read instead of the project's `.env`, as `docker compose --env-file`.
+    #[arg(long, value_name = "FILE")]
+    env_file: Vec<PathBuf>,
+    /// A compose profile to enable, as `docker compose --profile`; replaces COMPOSE_PROFILES.
+    #[arg(long, value_name = "NAME")]
+    profile: Vec<String>,
     /// Compose files, merged in order like `docker compose -f a -f b`; `-` reads run lines from stdin.
     paths: Vec<PathBuf>,
     /// A command line to check: `dockgate check -- docker run -v /:/host alpine`.
@@ -53,71 +59,123 @@ pub struct CheckArgs {
     command: Vec<String>,
 }
 
-const COMPOSE_NAMES: &[&str] = &[
-    "compose.yaml",
-    "compose.yml",
-    "docker-compose.yaml",
-    "docker-compose.yml",
-];
+/// One input, judged or not.
+enum Input {
+    /// A container the input describes.
+    Read(Box<Target>),
+    /// An input that could not be read: where, and why. It is reported in
+    /// every format, as a denial, so that CI never takes silence for a pass.
+    Unreadable(Location, String),
+}
 
-fn targets(args: &CheckArgs) -> Result<Vec<Target>> {
-    let mut targets = Vec::new();
+impl Input {
+    fn whole_file(file: &std::path::Path, message: String) -> Input {
+        Input::Unreadable(at_file(file), message)
+    }
+}
+
+impl From<InputError> for Input {
+    fn from(e: InputError) -> Input {
+        Input::Unreadable(e.location, e.message)
+    }
+}
+
+fn at_file(file: &std::path::Path) -> Location {
+    Location {
+        file: file.display().to_string(),
+        line: 0,
+        col: 0,
+    }
+}
+
+fn collect(inputs: &mut Vec<Input>, read: Result<Vec<Target>, InputError>) {
+    match read {
+        Ok(targets) => inputs.extend(targets.into_iter().map(|t| Input::Read(Box::new(t)))),
+        Err(e) => inputs.push(e.into()),
+    }
+}
+
+fn inputs(args: &CheckArgs) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    let compose = Options {
+        env_files: args.env_file.clone(),
+        profiles: args.profile.clone(),
+    };
     let env: HashMap<String, String> = std::env::vars().collect();
     let (stdin, files): (Vec<&PathBuf>, Vec<&PathBuf>) =
         args.paths.iter().partition(|p| p.as_os_str() == "-");
     if !stdin.is_empty() {
         let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read standard input")?;
-        targets.extend(run_line::parse_lines("-", &text)?);
+        match std::io::stdin().read_to_string(&mut text) {
+            Ok(_) => collect(&mut inputs, run_line::parse_lines("-", &text)),
+            Err(e) => inputs.push(Input::whole_file("-".as_ref(), format!("cannot read: {e}"))),
+        }
     }
     if args.run_lines {
         for file in &files {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            targets.extend(run_line::parse_lines(&file.display().to_string(), &text)?);
+            match std::fs::read_to_string(file) {
+                Ok(text) => collect(
+                    &mut inputs,
+                    run_line::parse_lines(&file.display().to_string(), &text),
+                ),
+                Err(e) => inputs.push(Input::whole_file(file, format!("cannot read: {e}"))),
+            }
         }
     } else if !files.is_empty() {
         let paths: Vec<PathBuf> = files.into_iter().cloned().collect();
-        targets.extend(Project::load(&paths, &env)?.targets()?);
+        collect(
+            &mut inputs,
+            Project::load(&paths, &env, &compose).and_then(|p| p.targets()),
+        );
     }
     if !args.command.is_empty() {
-        targets.push(run_line::parse_argv(&args.command)?);
+        collect(
+            &mut inputs,
+            run_line::parse_argv(&args.command).map(|t| vec![t]),
+        );
     }
     for file in &args.inspect {
-        let bytes =
-            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| InspectError::Syntax(e.to_string()))
-            .with_context(|| file.display().to_string())?;
-        // A document alone cannot tell whether `CgroupnsMode: host` was asked
-        // for or is the default of a cgroup v1 host; read it as the default.
-        let defaults = DaemonDefaults {
-            cgroupns_host: true,
-        };
-        let workload = container_from_value_with(&value, defaults)
-            .with_context(|| file.display().to_string())?;
-        targets.push(whole_file(file, workload.name.clone(), workload));
+        inputs.push(match read_inspect(file) {
+            Ok(workload) => {
+                Input::Read(Box::new(whole_file(file, workload.name.clone(), workload)))
+            }
+            Err(e) => Input::whole_file(file, format!("{e:#}")),
+        });
     }
     for file in &args.create_body {
-        let bytes =
-            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        let workload = container_create(&bytes).with_context(|| file.display().to_string())?;
-        targets.push(whole_file(file, None, workload));
+        let read = std::fs::read(file)
+            .context("cannot read")
+            .and_then(|bytes| Ok(container_create(&bytes)?));
+        inputs.push(match read {
+            Ok(workload) => Input::Read(Box::new(whole_file(file, None, workload))),
+            Err(e) => Input::whole_file(file, format!("{e:#}")),
+        });
     }
-    if targets.is_empty()
-        && args.paths.is_empty()
+    if args.paths.is_empty()
         && args.command.is_empty()
         && args.inspect.is_empty()
         && args.create_body.is_empty()
     {
-        match COMPOSE_NAMES.iter().map(PathBuf::from).find(|p| p.exists()) {
-            Some(found) => targets.extend(Project::load(&[found], &env)?.targets()?),
-            None => bail!("nothing to check: name compose files, --run-lines files, --inspect, --create-body, or a command after --"),
+        // As `docker compose` with no -f: COMPOSE_FILE, else the default
+        // names in this directory or the nearest one above.
+        match Project::discover(&std::env::current_dir()?, &env, &compose) {
+            Some(found) => collect(&mut inputs, found.and_then(|p| p.targets())),
+            None => bail!("nothing to check: name compose files, --run-lines files, --inspect, --create-body, or a command after --; no compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml here or above"),
         }
     }
-    Ok(targets)
+    Ok(inputs)
+}
+
+fn read_inspect(file: &std::path::Path) -> Result<dockgate_model::Workload> {
+    let bytes = std::fs::read(file).context("cannot read")?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| InspectError::Syntax(e.to_string()))?;
+    // A document alone cannot tell whether `CgroupnsMode: host` was asked
+    // for or is the default of a cgroup v1 host; read it as the default.
+    let defaults = DaemonDefaults {
+        cgroupns_host: true,
+    };
+    Ok(container_from_value_with(&value, defaults)?)
 }
 
 fn whole_file(
@@ -125,11 +183,7 @@ fn whole_file(
     name: Option<String>,
     workload: dockgate_model::Workload,
 ) -> Target {
-    let location = Location {
-        file: file.display().to_string(),
-        line: 0,
-        col: 0,
-    };
+    let location = at_file(file);
     Target {
         name: name.unwrap_or_else(|| location.file.clone()),
         workload,
@@ -138,8 +192,22 @@ fn whole_file(
     }
 }
 
-fn judge(policy: &Policy, target: Target) -> ContainerResult {
-    let verdict = evaluate(policy, &target.workload, &Requester::default());
+fn judge(policy: &Policy, input: Input) -> ContainerResult {
+    let (target, verdict) = match input {
+        Input::Read(target) => {
+            let verdict = evaluate(policy, &target.workload, &Requester::default());
+            (*target, verdict)
+        }
+        Input::Unreadable(location, message) => {
+            let target = Target {
+                name: location.file.clone(),
+                workload: Default::default(),
+                locations: [("request".to_string(), location.clone())].into(),
+                origin: location,
+            };
+            (target, Verdict::unreadable(message))
+        }
+    };
     let image = target
         .workload
         .image
@@ -153,22 +221,25 @@ fn judge(policy: &Policy, target: Target) -> ContainerResult {
     result
 }
 
-/// Runs the check; exit 0 when nothing is deny-level, 1 when something is.
+/// Runs the check; exit 0 when nothing is deny-level, 1 when something is,
+/// 2 when an input could not be read (reported in the output too).
 pub fn check(args: CheckArgs) -> Result<ExitCode> {
     let (policy, _) = load_policy(args.policy.as_deref())?;
-    let targets = targets(&args)?;
+    let inputs = inputs(&args)?;
     let report = ScanReport {
         time: now_rfc3339(),
         policy_hash: policy.hash().to_string(),
         rules: dockgate_patrol::evaluated_rules(&policy),
-        containers: targets.into_iter().map(|t| judge(&policy, t)).collect(),
+        containers: inputs.into_iter().map(|i| judge(&policy, i)).collect(),
     };
     match args.format {
         CheckFormat::Text => print!("{}", text::render_check(&report)),
         CheckFormat::Json => print!("{}", json::render(&report)),
         CheckFormat::Sarif => print!("{}", sarif::render(&report)),
     }
-    Ok(if report.violating() > 0 {
+    Ok(if report.unreadable().next().is_some() {
+        ExitCode::from(2)
+    } else if report.violating() > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

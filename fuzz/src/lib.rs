@@ -13,10 +13,10 @@ use std::sync::OnceLock;
 
 use dockgate_gate::Gate;
 use dockgate_inputs::authz::{read_request, AuthzRequest};
-use dockgate_inputs::lint::compose::Project;
-use dockgate_inputs::lint::run_line::parse_lines;
-use dockgate_inputs::lint::Target;
 use dockgate_inputs::resolve::{DaemonLookup, FakeDaemon};
+use dockgate_inputs::sources::compose::Project;
+use dockgate_inputs::sources::run_line::parse_lines;
+use dockgate_inputs::sources::Target;
 use dockgate_model::CallKind;
 use dockgate_rules::{evaluate, Policy, Requester};
 

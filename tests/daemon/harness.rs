@@ -366,6 +366,9 @@ impl Daemon {
         }
         self.docker(&["volume", "prune", "-f", "--all"]);
         self.docker(&["volume", "prune", "-f"]);
+        // A user-defined network's bridge outlives the daemon, and each
+        // takes one of the host's few default address pools.
+        self.docker(&["network", "prune", "-f"]);
     }
 }
 

@@ -4,15 +4,46 @@
 use crate::util::{Dir, TestCommand};
 
 /// Runs `dockgate check ARGS` from the repository root; the repository's
-/// absolute path is shown as `<repo>`.
+/// absolute path is shown as `<repo>`. Each text finding must be followed
+/// by the fix it names; those lines are checked here and left out.
 fn check(args: &[&str]) -> (i32, String, String) {
     let (code, stdout, stderr) = TestCommand::new(&[&["check"], args].concat()).run();
     let root = env!("CARGO_MANIFEST_DIR");
+    let stdout = if args.contains(&"--format") {
+        stdout
+    } else {
+        without_fixes(&stdout)
+    };
     (
         code,
         stdout.replace(root, "<repo>"),
         stderr.replace(root, "<repo>"),
     )
+}
+
+/// The text report without its `fix:` lines, after checking that every
+/// finding has one.
+fn without_fixes(stdout: &str) -> String {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut kept = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("    fix: ") {
+            assert!(
+                line.len() > "    fix: ".len() + 10,
+                "an empty fix: {stdout}"
+            );
+            continue;
+        }
+        if line.contains(": deny ") || line.contains(": warn ") {
+            assert!(
+                lines.get(i + 1).is_some_and(|l| l.starts_with("    fix: ")),
+                "no fix after {line:?}:\n{stdout}"
+            );
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    kept
 }
 
 #[test]
@@ -37,7 +68,7 @@ fn ci_runner_with_the_docker_socket() {
         "fixtures/compose/ci-runner/compose.yaml:7:9: deny host-mount: bind mount of host path \"/var/run/docker.sock\" at \"/var/run/docker.sock\" (services.runner.volumes[0])\n\
          fixtures/compose/ci-runner/compose.yaml:7:9: deny docker-socket: bind mount of host path \"/var/run/docker.sock\" at \"/var/run/docker.sock\" (services.runner.volumes[0])\n\
          fixtures/compose/ci-runner/compose.yaml:3:3: warn run-as-root: runs as the image's USER, which was not checked and may be root (services.runner.user)\n\
-         fixtures/compose/ci-runner/compose.yaml:14:9: warn env-secrets: environment variable RUNNER_TOKEN looks like it holds a secret (services.runner.environment[0])\n\
+         fixtures/compose/ci-runner/compose.yaml:14:9: warn env-secrets: environment variable RUNNER_TOKEN looks like it holds a secret (services.runner.environment.RUNNER_TOKEN)\n\
          1 of 1 container violates the policy (docker-socket, host-mount)\n"
     );
 }
@@ -95,7 +126,7 @@ fn every_field_with_an_override_file() {
         "46:20: deny cgroup-parent: cgroup parent \"/custom\" is not allowed (services.app.cgroup_parent)",
         "11:11: warn run-as-root: runs as root (services.app.user=\"0\")",
         "29:9: warn published-ports: publishes port 8080 on all interfaces for 80/tcp (services.app.ports[0])",
-        "48:9: warn env-secrets: environment variable API_TOKEN looks like it holds a secret (services.app.environment[0])",
+        "48:9: warn env-secrets: environment variable API_TOKEN looks like it holds a secret (services.app.environment.API_TOKEN)",
         "55:9: deny host-mount: bind mount (through volumes_from app) of host path \"<repo>/fixtures/compose/everything/data\" at \"/data\" read-only (services.sidecar.volumes_from[0])",
         "55:9: deny host-mount: bind mount (through volumes_from app) of host path \"/srv\" at \"/srv\" read-only (services.sidecar.volumes_from[0])",
         "55:9: deny host-mount: volume \"hostetc\" (through volumes_from app) binds host path \"/etc\" at \"/etc/host\" read-only (services.sidecar.volumes_from[0])",
@@ -162,36 +193,61 @@ fn run_lines_in_a_script_and_on_the_command_line() {
 fn parse_errors_carry_file_line_and_message() {
     let dir = Dir::new("lint-errors");
     let broken = dir.create("compose.yaml", "services:\n  web:\n    image: [alpine\n");
+    // An input that cannot be read is a result, never silence: a denial
+    // at the place of the error, and exit status 2.
+    let unreadable = |at: String, message: &str, what: &str| {
+        format!("{at}: deny unreadable-request: {message}\n1 of 1 container violates the policy (unreadable-request)\n")
+            .replace("1 of 1 container", what)
+    };
     let (code, stdout, stderr) = check(&[broken.to_str().unwrap()]);
-    assert_eq!((code, stdout.as_str()), (2, ""));
-    assert!(
-        stderr.starts_with(&format!("dockgate: {}:4:1: ", broken.display())),
-        "{stderr}"
-    );
-    let script = dir.create("run.sh", "docker run --frobnicate alpine\n");
-    let (code, _, stderr) = check(&["--run-lines", script.to_str().unwrap()]);
-    assert_eq!(code, 2);
     assert_eq!(
-        stderr,
-        format!(
-            "dockgate: {}:1:12: unknown flag: --frobnicate\n",
-            script.display()
+        (code, stdout, stderr),
+        (
+            2,
+            unreadable(
+                format!("{}:4:1", broken.display()),
+                "did not find expected ',' or ']' while parsing a flow sequence",
+                "1 of 1 container"
+            ),
+            String::new()
         )
     );
-    let (code, _, stderr) = check(&["--", "docker", "run", "-v"]);
-    assert_eq!(code, 2);
+    let script = dir.create("run.sh", "docker run --frobnicate alpine\n");
+    let (code, stdout, _) = check(&["--run-lines", script.to_str().unwrap()]);
     assert_eq!(
-        stderr,
-        "dockgate: command line:1:12: flag needs an argument: 'v' in -v\n"
+        (code, stdout),
+        (
+            2,
+            unreadable(
+                format!("{}:1:12", script.display()),
+                "unknown flag: --frobnicate",
+                "1 of 1 container"
+            )
+        )
+    );
+    let (code, stdout, _) = check(&["--", "docker", "run", "-v"]);
+    assert_eq!(
+        (code, stdout),
+        (
+            2,
+            unreadable(
+                "command line:1:12".into(),
+                "flag needs an argument: 'v' in -v",
+                "1 of 1 container"
+            )
+        )
     );
     let missing = dir.create("vars.yaml", "services:\n  a:\n    image: ${TAG:?set TAG}\n");
-    let (code, _, stderr) = check(&[missing.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    let (code, stdout, _) = check(&[missing.to_str().unwrap()]);
     assert_eq!(
-        stderr,
-        format!(
-            "dockgate: {}:3:12: required variable TAG is missing a value: set TAG\n",
-            missing.display()
+        (code, stdout),
+        (
+            2,
+            unreadable(
+                format!("{}:3:12", missing.display()),
+                "error while interpolating services.a.image: required variable TAG is missing a value: set TAG",
+                "1 of 1 container"
+            )
         )
     );
 }
@@ -303,7 +359,7 @@ fn sarif_validates_against_the_schema() {
         ],
         vec!["--format", "sarif", "fixtures/compose/webapp/compose.yaml"],
     ] {
-        let (_, stdout, stderr) = check(&args);
+        let (_, stdout, stderr) = TestCommand::new(&[&["check"], &args[..]].concat()).run();
         let log: serde_json::Value =
             serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stderr}"));
         let errors: Vec<String> = validator
@@ -315,4 +371,95 @@ fn sarif_validates_against_the_schema() {
     // A log that breaks the schema is caught, so the check can fail.
     let broken = serde_json::json!({"version": "2.1.0", "runs": [{"tool": {}}]});
     assert!(!validator.is_valid(&broken));
+}
+
+/// An unreadable file is a result in every format, at the place of the
+/// error, with paths relative to the working directory: CI must never
+/// take a file it could not read for a pass.
+#[test]
+fn unreadable_files_are_results_in_every_format() {
+    let dir = Dir::new("lint-unreadable");
+    dir.create(
+        "sub/compose.yaml",
+        "services:\n  web:\n    image: [alpine\n",
+    );
+    dir.create(
+        "sub/ok.yaml",
+        "services:\n  web:\n    image: alpine\n    user: \"1000\"\n",
+    );
+    let run = |format: &str| {
+        let mut command =
+            TestCommand::new(&["check", "--format", format, "--run-lines", "sub/missing.sh"]);
+        command.current_dir(dir.path());
+        let (code, stdout, _) = command.run();
+        assert_eq!(code, 2, "{format}: {stdout}");
+        let mut command = TestCommand::new(&["check", "--format", format, "sub/compose.yaml"]);
+        command.current_dir(dir.path());
+        let (code, broken, _) = command.run();
+        assert_eq!(code, 2, "{format}: {broken}");
+        (stdout, broken)
+    };
+    let message = "did not find expected ',' or ']' while parsing a flow sequence";
+    let (missing, broken) = run("json");
+    let errors =
+        |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap()["errors"].clone();
+    assert_eq!(
+        errors(&broken),
+        serde_json::json!([{"file": "sub/compose.yaml", "line": 4, "column": 1, "message": message}])
+    );
+    assert_eq!(
+        errors(&missing),
+        serde_json::json!([{"file": "sub/missing.sh", "line": 0, "column": 0,
+            "message": "cannot read: No such file or directory (os error 2)"}])
+    );
+    let (_, broken) = run("sarif");
+    let log: serde_json::Value = serde_json::from_str(&broken).unwrap();
+    let run = &log["runs"][0];
+    let location = serde_json::json!([{"physicalLocation": {
+        "artifactLocation": {"uri": "sub/compose.yaml", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 4, "startColumn": 1}}}]);
+    assert_eq!(run["invocations"][0]["executionSuccessful"], false);
+    let notification = &run["invocations"][0]["toolExecutionNotifications"][0];
+    assert_eq!(notification["message"]["text"], message);
+    assert_eq!(notification["locations"], location);
+    assert_eq!(run["results"][0]["ruleId"], "unreadable-request");
+    assert_eq!(run["results"][0]["level"], "error");
+    assert_eq!(run["results"][0]["locations"], location);
+    let root = format!("file://{}/", dir.path().canonicalize().unwrap().display());
+    assert_eq!(run["originalUriBaseIds"]["%SRCROOT%"]["uri"], root.as_str());
+    let (code, text, _) = check(&[
+        "--run-lines",
+        &dir.path().join("sub/missing.sh").display().to_string(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(text.contains("sub/missing.sh: deny unreadable-request: cannot read: No such file or directory (os error 2)\n"), "{text}");
+}
+
+/// go-yaml's alias budget: a billion-laughs document is refused with
+/// go-yaml's own error, fast and in bounded memory. (Compose 2.26 itself
+/// expands such a document before its decoder counts aliases, and runs out
+/// of memory; refusing is the safe reading.)
+#[test]
+fn alias_bombs_fail_fast() {
+    let dir = Dir::new("lint-bomb");
+    let mut text = String::from(
+        "x-a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for level in b'b'..=b'i' {
+        let previous = (level - 1) as char;
+        let level = level as char;
+        let aliases = vec![format!("*{previous}"); 9].join(",");
+        text.push_str(&format!("x-{level}: &{level} [{aliases}]\n"));
+    }
+    text.push_str("services:\n  web:\n    image: alpine\n    labels: *i\n");
+    let bomb = dir.create("compose.yaml", &text);
+    let started = std::time::Instant::now();
+    let (code, stdout, _) = check(&[bomb.to_str().unwrap()]);
+    let took = started.elapsed();
+    assert_eq!(code, 2);
+    assert!(
+        stdout.contains("deny unreadable-request: document contains excessive aliasing"),
+        "{stdout}"
+    );
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
 }

@@ -11,6 +11,7 @@
 
 mod captured;
 mod cli;
+mod compose_differential;
 mod crafted;
 mod faults;
 mod lint;

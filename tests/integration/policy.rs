@@ -245,7 +245,7 @@ reason = "CI builds system images"
 
 #[test]
 fn env_secrets_are_named_not_shown() {
-    let body = r#"{"Image":"testimg","User":"1000","Env":["API_TOKEN=abc123","DB_PASSWORD_FILE=/run/secrets/db","PLAIN=1"]}"#;
+    let body = r#"{"Image":"testimg","User":"1000","Env":["API_TOKEN=abc123","DB_PASSWORD_FILE=/run/secrets/db","PLAIN=1","DB_PASS=x","DATABASE_URL=mysql://root:whale@db:3306/mysql","SITE=https://user@example.com/a:b@c","EMPTY=postgres://u:@db"]}"#;
     let verdict = decide("", body);
     assert!(verdict.allowed());
     let messages: Vec<_> = verdict
@@ -255,6 +255,10 @@ fn env_secrets_are_named_not_shown() {
         .collect();
     assert_eq!(
         messages,
-        ["environment variable API_TOKEN looks like it holds a secret (Env[0])"]
+        [
+            "environment variable API_TOKEN looks like it holds a secret (Env[0])",
+            "environment variable DB_PASS looks like it holds a secret (Env[3])",
+            "environment variable DATABASE_URL holds a URL with a password in it (Env[4])"
+        ]
     );
 }

@@ -35,6 +35,9 @@ impl Dir {
     /// Writes a file and returns its path.
     pub fn create(&self, name: &str, contents: &str) -> PathBuf {
         let path = self.path.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create test directory");
+        }
         std::fs::write(&path, contents).expect("write test file");
         path
     }
@@ -68,6 +71,12 @@ impl TestCommand {
     /// Sets an environment variable.
     pub fn env(&mut self, key: &str, value: &str) -> &mut TestCommand {
         self.cmd.env(key, value);
+        self
+    }
+
+    /// Runs it in `dir`.
+    pub fn current_dir(&mut self, dir: &Path) -> &mut TestCommand {
+        self.cmd.current_dir(dir);
         self
     }
 

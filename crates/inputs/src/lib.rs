@@ -5,17 +5,20 @@
 //!   decodes them;
 //! - [`api_body`]: the Docker API request bodies behind them;
 //! - [`inspect`]: `docker inspect` documents;
-//! - [`resolve`]: looking up what a request only names.
+//! - [`resolve`]: looking up what a request only names;
+//! - [`sources`]: compose projects and `docker run`/`exec` lines, turned
+//!   into the requests Compose and the docker CLI would send.
 //!
-//! [`gojson`] holds the Go-compatible JSON decoder they share.
+//! [`gojson`] holds the Go-compatible JSON decoder they share, and
+//! [`yaml`] the go-yaml v3 reading of YAML.
 
 pub mod api_body;
 pub mod authz;
 pub mod docker_types;
 pub mod gojson;
 pub mod inspect;
-pub mod lint;
 pub mod resolve;
+pub mod sources;
 pub mod yaml;
 
 #[cfg(test)]

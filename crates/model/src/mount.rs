@@ -25,6 +25,16 @@ pub enum MountKind {
         /// What the volume is backed by on the host.
         backing: Resolution<VolumeBacking>,
     },
+    /// A host path bound into the container that the reader cannot know:
+    /// a run line's `$HOME/data` or `$(pwd)` is expanded by the shell that
+    /// runs it, on a host the reader does not see. It is a bind all the
+    /// same, and judged as one whose source is unknown.
+    UnresolvedBind {
+        /// The source as written.
+        written: String,
+        /// What could not be resolved (`$HOME`, `$(pwd)`).
+        unresolved: String,
+    },
     /// A tmpfs; it exposes nothing of the host.
     Tmpfs,
     /// A mount type dockgate does not judge further (`npipe`, `cluster`,
@@ -257,6 +267,12 @@ impl Mount {
                 Resolution::Pending => HostPathEffect::None,
                 Resolution::Failed(why) => HostPathEffect::Unknown(why.clone()),
             },
+            MountKind::UnresolvedBind {
+                written,
+                unresolved,
+            } => HostPathEffect::Unknown(format!(
+                "its host path {written:?} depends on {unresolved}, which only the shell that runs it knows"
+            )),
             MountKind::Tmpfs | MountKind::Other { .. } => HostPathEffect::None,
         }
     }

@@ -20,6 +20,17 @@ struct Document<'a> {
     summary: Summary,
     results: Vec<RuleResult<'a>>,
     remediations: Vec<RemediationEntry<'a>>,
+    /// Inputs that could not be read (`check`), each with where and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<ErrorEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct ErrorEntry<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    message: &'a str,
 }
 
 #[derive(Serialize)]
@@ -49,6 +60,7 @@ struct FindingEntry<'a> {
     action: &'static str,
     field: &'a str,
     message: &'a str,
+    fix: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     exempted: Option<&'a str>,
     /// `file:line:col`, for findings in files.
@@ -96,6 +108,7 @@ fn result_for(c: &ContainerResult, rule: RuleId) -> RuleResult<'_> {
                 action: f.action.name(),
                 field: &f.field,
                 message: &f.message,
+                fix: f.rule.doc().fix,
                 exempted: f.exempted.as_deref(),
                 location: c.location_of(f).map(ToString::to_string),
             })
@@ -127,6 +140,15 @@ pub fn render(report: &ScanReport) -> String {
                     container: container(c),
                     remediation: r,
                 })
+            })
+            .collect(),
+        errors: report
+            .unreadable()
+            .map(|(location, message)| ErrorEntry {
+                file: &location.file,
+                line: location.line,
+                column: location.col,
+                message,
             })
             .collect(),
     };

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use dockgate_inputs::lint::Location;
+use dockgate_inputs::sources::Location;
 use dockgate_rules::{Action, Finding, RuleId, Verdict};
 use serde::Serialize;
 
@@ -122,6 +122,17 @@ impl ScanReport {
             }
         }
         counts
+    }
+
+    /// The inputs `check` could not read: where, and the error.
+    pub fn unreadable(&self) -> impl Iterator<Item = (&Location, &str)> {
+        self.containers.iter().flat_map(|c| {
+            c.verdict
+                .findings
+                .iter()
+                .filter(|f| f.rule == RuleId::UnreadableRequest)
+                .filter_map(move |f| Some((c.location_of(f)?, f.message.as_str())))
+        })
     }
 
     /// The ids of the rules that deny at least one container, sorted.

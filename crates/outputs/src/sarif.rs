@@ -4,6 +4,8 @@
 use dockgate_rules::{Action, Profile, RuleId};
 use serde_json::{json, Value};
 
+use dockgate_inputs::sources::Location;
+
 use crate::report::ScanReport;
 
 fn level(action: Action) -> &'static str {
@@ -60,15 +62,7 @@ pub fn render(report: &ScanReport) -> String {
                 "message": { "text": format!("{}: {}", c.name, f.located()) },
             });
             if let Some(location) = c.location_of(f) {
-                let mut physical = json!({ "artifactLocation": { "uri": uri(&location.file) } });
-                if location.line > 0 {
-                    let mut region = json!({ "startLine": location.line });
-                    if location.col > 0 {
-                        region["startColumn"] = json!(location.col);
-                    }
-                    physical["region"] = region;
-                }
-                result["locations"] = json!([{ "physicalLocation": physical }]);
+                result["locations"] = json!([physical_location(location)]);
             }
             if let Some(reason) = &f.exempted {
                 result["suppressions"] = json!([{ "kind": "external", "justification": reason }]);
@@ -76,6 +70,18 @@ pub fn render(report: &ScanReport) -> String {
             results.push(result);
         }
     }
+    // An input that cannot be read is also a notification of the run, so
+    // that code scanning shows the run as incomplete.
+    let notifications: Vec<Value> = report
+        .unreadable()
+        .map(|(location, message)| {
+            json!({
+                "level": "error",
+                "message": { "text": message },
+                "locations": [physical_location(location)],
+            })
+        })
+        .collect();
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -86,12 +92,67 @@ pub fn render(report: &ScanReport) -> String {
                 "rules": rules,
             }},
             "results": results,
+            "invocations": [{
+                "executionSuccessful": notifications.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "originalUriBaseIds": { SOURCE_ROOT: { "uri": source_root() } },
             "properties": { "policyHash": report.policy_hash },
         }]
     });
     let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The base that result URIs are relative to: the working directory,
+/// which in CI is the checkout.
+const SOURCE_ROOT: &str = "%SRCROOT%";
+
+fn source_root() -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut root = format!("file://{}", uri(&cwd.display().to_string()));
+    if !root.ends_with('/') {
+        root.push('/');
+    }
+    root
+}
+
+/// A SARIF location: the file relative to the working directory, line and
+/// column when known.
+fn physical_location(location: &Location) -> Value {
+    let mut physical = json!({
+        "artifactLocation": { "uri": uri(&relative_to_cwd(&location.file)), "uriBaseId": SOURCE_ROOT }
+    });
+    if location.line > 0 {
+        let mut region = json!({ "startLine": location.line });
+        if location.col > 0 {
+            region["startColumn"] = json!(location.col);
+        }
+        physical["region"] = region;
+    }
+    json!({ "physicalLocation": physical })
+}
+
+/// A path as seen from the working directory: `./a` is `a`, an absolute
+/// path inside it loses the prefix, one outside it climbs with `..`.
+fn relative_to_cwd(path: &str) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    relative_to(path, &cwd.display().to_string())
+}
+
+fn relative_to(path: &str, base: &str) -> String {
+    let absolute = if path.starts_with('/') {
+        dockgate_model::clean_path(path)
+    } else {
+        dockgate_model::clean_path(&format!("{base}/{path}"))
+    };
+    let from: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    let to: Vec<&str> = absolute.split('/').filter(|p| !p.is_empty()).collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; from.len() - common];
+    parts.extend(&to[common..]);
+    parts.join("/")
 }
 
 /// A relative path as a URI reference: percent-encode what URIs reserve.
@@ -119,5 +180,9 @@ mod tests {
             uri("dir with space/compose.yaml"),
             "dir%20with%20space/compose.yaml"
         );
+        assert_eq!(relative_to("./a/compose.yaml", "/src"), "a/compose.yaml");
+        assert_eq!(relative_to("/src/a/b.yml", "/src"), "a/b.yml");
+        assert_eq!(relative_to("/etc/x.yml", "/src/repo"), "../../etc/x.yml");
+        assert_eq!(relative_to("../other/c.yml", "/src/repo"), "../other/c.yml");
     }
 }

@@ -103,7 +103,7 @@ pub fn summary(report: &ScanReport) -> String {
 }
 
 /// Renders findings in files as `file:line:col: action rule: message`,
-/// one per line, then the summary.
+/// each followed by its fix, then the summary.
 pub fn render_check(report: &ScanReport) -> String {
     let mut out = String::new();
     for c in &report.containers {
@@ -117,6 +117,7 @@ pub fn render_check(report: &ScanReport) -> String {
                 None => f.action.name(),
             };
             let _ = writeln!(out, "{location}: {action} {}: {}", f.rule, f.located());
+            let _ = writeln!(out, "    fix: {}", f.rule.doc().fix);
         }
     }
     let _ = writeln!(out, "{}", summary(report));

@@ -274,7 +274,7 @@ const DOCS: &[RuleDoc] = &[
     },
     RuleDoc {
         id: RuleId::EnvSecrets,
-        summary: "Environment values should not look like secrets.",
+        summary: "Environment values should not look like secrets: a variable named like one, or a URL with a password in it.",
         why: "Environment variables are readable by anyone who can inspect the container, and end up in logs and crash reports.",
         fix: "pass the secret as a file (a Docker secret or a read-only mount) instead",
         parameters: "names (substrings of variable names that mark a secret)",
@@ -316,9 +316,9 @@ const DOCS: &[RuleDoc] = &[
     },
     RuleDoc {
         id: RuleId::UnreadableRequest,
-        summary: "A request dockgate cannot read the way the daemon does is refused: malformed JSON, a body the daemon did not forward, an unparseable URI.",
+        summary: "A request or file dockgate cannot read the way its consumer does is refused: malformed JSON, a body the daemon did not forward, an unparseable URI, a compose file or run line that Compose or the docker CLI would reject.",
         why: "Whatever dockgate cannot read, it cannot judge; allowing it would be a bypass (CVE-2024-41110 was exactly that).",
-        fix: "send the request with a JSON body and a Content-Length, as the docker CLI does",
+        fix: "send the request with a JSON body and a Content-Length, as the docker CLI does; for a file, fix it where the error points, so that Compose or the docker CLI accepts it",
         parameters: "none; this rule always denies",
     },
     RuleDoc {

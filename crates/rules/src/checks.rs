@@ -70,10 +70,10 @@ fn is_container(w: &Workload) -> bool {
 fn privileged(w: &Workload) -> Vec<Hit> {
     match &w.privileged {
         Some(p) if p.value => {
-            let what = if w.operation == Operation::Exec {
-                "exec with --privileged"
-            } else {
-                "privileged container"
+            let what = match w.operation {
+                Operation::Exec => "exec with --privileged",
+                Operation::Build => "privileged build",
+                _ => "privileged container",
             };
             vec![hit(&p.field, format!("{what} ({}=true)", p.field))]
         }
@@ -105,7 +105,7 @@ fn bind_paths(mount: &Mount) -> Vec<&str> {
 
 fn describe_source(mount: &Mount) -> String {
     let mut text = match &mount.kind {
-        MountKind::Bind { .. } => "bind mount".to_string(),
+        MountKind::Bind { .. } | MountKind::UnresolvedBind { .. } => "bind mount".to_string(),
         MountKind::Volume { name, .. } if name.is_empty() => "volume".to_string(),
         MountKind::Volume { name, .. } => format!("volume {name:?}"),
         MountKind::Tmpfs => "tmpfs".to_string(),
@@ -811,22 +811,48 @@ fn pids_limit(w: &Workload) -> Vec<Hit> {
 fn env_secrets(w: &Workload, p: &Params) -> Vec<Hit> {
     w.env
         .iter()
-        .filter(|e| e.value.as_deref().is_some_and(|v| !v.is_empty()))
-        .filter(|e| {
+        .filter_map(|e| {
+            let value = e.value.as_deref().filter(|v| !v.is_empty())?;
             let name = e.name.to_ascii_uppercase();
             // Docker-secret conventions point at a file, not a value.
-            !name.ends_with("_FILE") && p.secret_names.iter().any(|n| name.contains(n.as_str()))
-        })
-        .map(|e| {
-            hit(
+            let named = !name.ends_with("_FILE")
+                && p.secret_names.iter().any(|n| name.contains(n.as_str()));
+            let why = if named {
+                "looks like it holds a secret"
+            } else if url_with_password(value) {
+                "holds a URL with a password in it"
+            } else {
+                return None;
+            };
+            Some(hit(
                 &e.field,
-                format!(
-                    "environment variable {} looks like it holds a secret ({})",
-                    e.name, e.field
-                ),
-            )
+                format!("environment variable {} {why} ({})", e.name, e.field),
+            ))
         })
         .collect()
+}
+
+/// `scheme://user:password@host...`: a connection string that carries
+/// its password, whatever the variable is called.
+fn url_with_password(value: &str) -> bool {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return false;
+    };
+    let scheme_ok = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let Some((userinfo, _host)) = authority.rsplit_once('@') else {
+        return false;
+    };
+    scheme_ok
+        && userinfo
+            .split_once(':')
+            .is_some_and(|(_, password)| !password.is_empty())
 }
 
 /// One hit when the request goes to an endpoint of `kind`, worded by `what`

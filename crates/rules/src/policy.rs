@@ -149,6 +149,8 @@ pub const DEFAULT_SOCKETS: &[&str] = &[
 pub const DEFAULT_SECRET_NAMES: &[&str] = &[
     "PASSWORD",
     "PASSWD",
+    "_PASS",
+    "_PWD",
     "SECRET",
     "TOKEN",
     "API_KEY",

@@ -1,0 +1,292 @@
+//! Variables as Compose reads them: `.env` and `env_file` files, and
+//! `${VAR}` interpolation. Sources: compose-go `dotenv/parser.go` and
+//! `template/template.go` (v2.4.8, the version docker-compose 2.26 on
+//! Debian links).
+
+use std::collections::HashMap;
+
+/// Why interpolating a value failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// A `${` form the grammar does not accept; the template as shown.
+    Invalid(String),
+    /// `${VAR:?message}` with VAR unset: the variable and its message.
+    Required(String, String),
+}
+
+impl Fault {
+    /// The message Compose prints, for a value at `path`
+    /// (`services.web.labels.l`).
+    pub fn message(&self, path: &str) -> String {
+        match self {
+            Fault::Invalid(template) => format!(
+                "invalid interpolation format for {path}.\nYou may need to escape any $ with another $.\n{template}"
+            ),
+            Fault::Required(name, message) => {
+                let why = if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {message}")
+                };
+                format!("error while interpolating {path}: required variable {name} is missing a value{why}")
+            }
+        }
+    }
+}
+
+/// Interpolates a value: `$$`, `$VAR`, `${VAR}` and `${VAR` followed by
+/// `:-`, `-`, `:+`, `+`, `:?` or `?`. Defaults and messages are
+/// interpolated themselves; a substituted value is never re-scanned; `$`
+/// before anything that is not a name or `{` stays as written.
+pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, Fault> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        if let Some(after) = rest.strip_prefix('$') {
+            out.push('$');
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix('{') {
+            let Some(end) = closing_brace(after) else {
+                return Err(Fault::Invalid(format!("${{{after}")));
+            };
+            let expr = &after[..end];
+            rest = &after[end + 1..];
+            out.push_str(&expand(expr, lookup)?);
+        } else {
+            let end = name_length(rest);
+            if end == 0 {
+                out.push('$');
+            } else {
+                out.push_str(&lookup(&rest[..end]).unwrap_or_default());
+                rest = &rest[end..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The length of the variable name at the start of `text`:
+/// `[_a-zA-Z][_a-zA-Z0-9]*`, or 0.
+fn name_length(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    match bytes.first() {
+        Some(b) if b.is_ascii_alphabetic() || *b == b'_' => bytes
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+            .unwrap_or(bytes.len()),
+        _ => 0,
+    }
+}
+
+/// The index of the `}` closing a `${`, allowing nested `${...}` defaults.
+fn closing_brace(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let bytes = text.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'{' if i > 0 && bytes[i - 1] == b'$' => depth += 1,
+            b'}' if depth == 0 => return Some(i),
+            b'}' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+fn expand(expr: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, Fault> {
+    let name_end = name_length(expr);
+    let invalid = || Fault::Invalid(format!("${{{expr}}}"));
+    if name_end == 0 {
+        return Err(invalid());
+    }
+    let (name, op) = expr.split_at(name_end);
+    let value = lookup(name);
+    let set_nonempty = value.as_deref().is_some_and(|v| !v.is_empty());
+    let (colon, op) = match op.strip_prefix(':') {
+        Some(op) => (true, op),
+        None => (false, op),
+    };
+    let applies = |set_nonempty: bool| if colon { set_nonempty } else { value.is_some() };
+    let mut chars = op.chars();
+    let Some(operator) = chars.next() else {
+        return if colon {
+            Err(invalid())
+        } else {
+            Ok(value.unwrap_or_default())
+        };
+    };
+    let argument = chars.as_str();
+    Ok(match operator {
+        '-' if applies(set_nonempty) => value.unwrap_or_default(),
+        '-' => interpolate(argument, lookup)?,
+        '+' if applies(set_nonempty) => interpolate(argument, lookup)?,
+        '+' => value.unwrap_or_default(),
+        '?' if applies(set_nonempty) => value.unwrap_or_default(),
+        '?' => {
+            return Err(Fault::Required(
+                name.to_string(),
+                interpolate(argument, lookup)?,
+            ))
+        }
+        _ => return Err(invalid()),
+    })
+}
+
+/// Reads an env file (`.env`, `--env-file`, a service's `env_file`) into
+/// its entries, in order. Values are interpolated, looking first in
+/// `outside` and then at earlier entries of the file; a bare `KEY` takes
+/// its value from `outside` and is left out when that has none. The error
+/// is Compose's `line N: ...` message.
+pub fn read_env_file(
+    text: &str,
+    outside: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut entries: Vec<(String, String)> = Vec::new();
+    let mut rest = text;
+    let line_of = |rest: &str| text[..text.len() - rest.len()].matches('\n').count() + 1;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            return Ok(entries);
+        }
+        if rest.starts_with('#') {
+            rest = rest.split_once('\n').map_or("", |(_, r)| r);
+            continue;
+        }
+        let line = line_of(rest);
+        if let Some(after) = rest.strip_prefix("export") {
+            if after.starts_with([' ', '\t']) {
+                rest = after.trim_start_matches([' ', '\t']);
+            }
+        }
+        let key_end = rest.find(['=', ':', '\n']).unwrap_or(rest.len());
+        let key = rest[..key_end].trim();
+        if key.contains([' ', '\t']) {
+            return Err(format!("line {line}: key cannot contain a space"));
+        }
+        if let Some(bad) = key
+            .chars()
+            .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '[' | ']')))
+        {
+            let written = rest.lines().next().unwrap_or_default();
+            return Err(format!(
+                "line {line}: unexpected character {:?} in variable name {written:?}",
+                bad.to_string()
+            ));
+        }
+        let key = key.to_string();
+        if !rest[key_end..].starts_with(['=', ':']) {
+            rest = &rest[key_end..];
+            if let Some(value) = outside(&key) {
+                entries.push((key, value));
+            }
+            continue;
+        }
+        rest = rest[key_end + 1..].trim_start_matches([' ', '\t']);
+        let lookup = |name: &str| {
+            outside(name).or_else(|| {
+                entries
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            })
+        };
+        let fail = |fault: Fault| match fault {
+            Fault::Invalid(t) => format!("line {line}: invalid interpolation format: {t}"),
+            Fault::Required(name, message) => {
+                format!("required variable {name} is missing a value: {message}")
+            }
+        };
+        let value = match rest.chars().next() {
+            Some(quote @ ('"' | '\'')) => {
+                let body = &rest[1..];
+                let end = closing_quote(body, quote).ok_or_else(|| {
+                    format!(
+                        "line {line}: unterminated quoted value {:?}",
+                        rest.lines().next().unwrap_or_default()
+                    )
+                })?;
+                rest = &body[end + 1..];
+                let raw = &body[..end];
+                if quote == '\'' {
+                    raw.replace("\\'", "'")
+                } else {
+                    interpolate(&unescape_double(raw), &lookup).map_err(fail)?
+                }
+            }
+            _ => {
+                let (line_text, after) = rest.split_once('\n').unwrap_or((rest, ""));
+                rest = after;
+                let value = line_text.split(" #").next().unwrap_or_default().trim_end();
+                interpolate(value, &lookup).map_err(fail)?
+            }
+        };
+        entries.push((key, value));
+    }
+}
+
+/// The index of the quote closing a value, skipping escaped ones.
+fn closing_quote(body: &str, quote: char) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            c if c == quote && !escaped => return Some(i),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
+/// Double-quoted escapes; `\$` becomes `$$`, which interpolation then
+/// turns into a literal `$`.
+fn unescape_double(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('a') => out.push('\u{7}'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('v') => out.push('\u{b}'),
+            Some('\\') => out.push('\\'),
+            Some('"') => out.push('"'),
+            Some('$') => out.push_str("$$"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The project environment: the process environment over the entries of
+/// env files (`<project dir>/.env`, or each `--env-file` in order, a later
+/// one seeing the earlier ones), as Compose builds it.
+pub(super) fn project_env(
+    process: &HashMap<String, String>,
+    files: &[String],
+) -> Result<HashMap<String, String>, String> {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    for text in files {
+        let earlier = vars.clone();
+        let outside = |name: &str| process.get(name).or_else(|| earlier.get(name)).cloned();
+        vars.extend(read_env_file(text, &outside)?);
+    }
+    vars.extend(process.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(vars)
+}

@@ -1,0 +1,202 @@
+//! One compose service, after loading, turned into the request `docker
+//! compose up` sends for it, through the settings table.
+
+use serde_json::{json, Map, Value as Json};
+
+use dockgate_model::{At, NamespaceKind, NamespaceMode, Operation, Workload};
+
+use super::Project;
+use crate::api_body::host_config::namespace_mode;
+use crate::sources::settings::{apply, unset_key, Item, Shape, Surroundings, Written, SETTINGS};
+use crate::sources::syntax::compose_bool;
+use crate::sources::{Draft, InputError, Request, Target};
+use crate::yaml::{Node, Pos, Value};
+
+/// What a compose project knows of host paths: its directory, the home
+/// directory Compose expands `~` to, and its top-level volumes, secrets
+/// and configs.
+struct ProjectPaths<'p> {
+    project: &'p Project,
+}
+
+impl Surroundings for ProjectPaths<'_> {
+    fn bind_source(&self, written: &str) -> Result<String, String> {
+        Ok(super::host_path(
+            written,
+            &self.project.dir,
+            &self.project.home,
+        ))
+    }
+
+    fn file_of(&self, section: &str, name: &str) -> Option<String> {
+        let def = self.project.root.get(section)?.get(name)?;
+        def.get("file").and_then(Node::as_str).map(str::to_string)
+    }
+
+    fn named_volume(&self, name: &str) -> Option<(String, Map<String, Json>)> {
+        let def = self.project.root.get("volumes")?.get(name)?;
+        let driver = def
+            .get("driver")
+            .and_then(Node::as_str)
+            .unwrap_or("local")
+            .to_string();
+        let options = def
+            .get("driver_opts")?
+            .entries()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().unwrap_or_default().to_string(),
+                    json!(v.as_str().unwrap_or_default()),
+                )
+            })
+            .collect();
+        Some((driver, options))
+    }
+}
+
+/// A value nested under dotted keys (`deploy.resources.limits.memory`).
+fn nested<'n>(node: &'n Node, path: &str) -> Option<&'n Node> {
+    path.split('.').try_fold(node, |n, key| n.get(key))
+}
+
+impl Project {
+    fn bad(&self, node: &Node, message: impl Into<String>) -> InputError {
+        InputError::at(self.location(node.pos), message)
+    }
+
+    /// The items a key's value holds, for a setting of `shape`: one for a
+    /// single value, one per entry of a list or mapping.
+    fn items<'n>(&self, shape: Shape, path: &str, node: &'n Node) -> Vec<Item<'n>> {
+        let at = |n: &Node| self.location(n.pos);
+        let one = |label: String| {
+            vec![Item {
+                written: Written::Yaml(node),
+                label,
+                at: at(node),
+            }]
+        };
+        match shape {
+            Shape::Text
+            | Shape::FirstText
+            | Shape::Bool
+            | Shape::Bytes
+            | Shape::Count
+            | Shape::Gpus
+            | Shape::ApiSocket => one(path.to_string()),
+            Shape::Pairs | Shape::Env => match &node.value {
+                Value::Map(entries) => entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = k.as_str().unwrap_or_default();
+                        let text = match v.go_text() {
+                            _ if v.is_null() => key.to_string(),
+                            Some(value) => format!("{key}={value}"),
+                            None => format!("{key}="),
+                        };
+                        Item {
+                            written: Written::Word(text),
+                            label: format!("{path}.{key}"),
+                            at: at(k),
+                        }
+                    })
+                    .collect(),
+                _ => self.listed(path, node),
+            },
+            Shape::Tmpfs if node.as_str().is_some() => one(format!("{path}[0]")),
+            _ => self.listed(path, node),
+        }
+    }
+
+    fn listed<'n>(&self, path: &str, node: &'n Node) -> Vec<Item<'n>> {
+        node.items()
+            .iter()
+            .enumerate()
+            .map(|(i, item)| Item {
+                written: Written::Yaml(item),
+                label: format!("{path}[{i}]"),
+                at: self.location(item.pos),
+            })
+            .collect()
+    }
+
+    /// The build a service asks for, when it has one whose options change
+    /// what the build's steps get on the host: `build.network` (the
+    /// network namespace of every `RUN`) and `build.privileged` (BuildKit's
+    /// `security.insecure` entitlement). `docker compose build` sends it
+    /// as its own request, so it is judged as one.
+    pub(super) fn build(&self, name: &str, svc: &Node) -> Result<Option<Target>, InputError> {
+        let Some(build) = svc.get("build") else {
+            return Ok(None);
+        };
+        let mut workload = Workload::new(Operation::Build);
+        let mut locations = std::collections::BTreeMap::new();
+        if let Some(network) = build.get("network").and_then(Node::as_str) {
+            let label = format!("services.{name}.build.network");
+            let mode = namespace_mode(network);
+            if mode != NamespaceMode::Default {
+                workload
+                    .namespaces
+                    .push((NamespaceKind::Network, At::new(mode, label.clone())));
+                locations.insert(label, self.location(build.pos));
+            }
+        }
+        if let Some(privileged) = build.get("privileged") {
+            let label = format!("services.{name}.build.privileged");
+            let value = compose_bool(privileged)
+                .map_err(|e| self.bad(privileged, format!("{label}: {e}")))?;
+            workload.privileged = Some(At::new(value, label.clone()));
+            locations.insert(label, self.location(privileged.pos));
+        }
+        if workload.namespaces.is_empty() && workload.privileged.is_none() {
+            return Ok(None);
+        }
+        if let Some(image) = svc.get("image").and_then(Node::as_str) {
+            workload.image = Some(At::new(image.to_string(), format!("services.{name}.image")));
+        }
+        Ok(Some(Target {
+            name: format!("{name} (build)"),
+            workload,
+            locations,
+            origin: self.location(build.pos),
+        }))
+    }
+
+    /// The request for one service.
+    pub(super) fn service(
+        &self,
+        name: &str,
+        key_pos: Pos,
+        svc: &Node,
+    ) -> Result<Target, InputError> {
+        let mut draft = Draft::default();
+        let around = ProjectPaths { project: self };
+        for setting in SETTINGS {
+            for key in setting.compose {
+                let Some(node) = nested(svc, key) else {
+                    continue;
+                };
+                if node.is_null() {
+                    continue;
+                }
+                let path = format!("services.{name}.{key}");
+                for item in self.items(setting.shape, &path, node) {
+                    apply(setting, item, &around, &mut draft)
+                        .map_err(|message| self.bad(node, format!("{path}: {message}")))?;
+                }
+            }
+        }
+        let origin = self.location(key_pos);
+        draft
+            .finish(
+                Request::Create,
+                name.to_string(),
+                origin.clone(),
+                |api| match unset_key(api) {
+                    Some(key) => format!("services.{name}.{key}"),
+                    None => format!("services.{name}"),
+                },
+            )
+            .map_err(|e| InputError::at(origin, e.to_string()))
+    }
+}
