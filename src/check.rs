@@ -100,6 +100,7 @@ fn inputs(args: &CheckArgs) -> Result<Vec<Input>> {
     let compose = Options {
         env_files: args.env_file.clone(),
         profiles: args.profile.clone(),
+        working_dir: None,
     };
     let env: HashMap<String, String> = std::env::vars().collect();
     let (stdin, files): (Vec<&PathBuf>, Vec<&PathBuf>) =
@@ -221,9 +222,24 @@ fn judge(policy: &Policy, input: Input) -> ContainerResult {
     result
 }
 
+/// The stack the check runs on. go-yaml, and so Compose, reads documents
+/// nested 10,000 deep; reading and judging such a tree recurses as deep.
+/// Only what is used is committed.
+const CHECK_STACK: usize = 512 << 20;
+
 /// Runs the check; exit 0 when nothing is deny-level, 1 when something is,
 /// 2 when an input could not be read (reported in the output too).
 pub fn check(args: CheckArgs) -> Result<ExitCode> {
+    std::thread::Builder::new()
+        .name("check".into())
+        .stack_size(CHECK_STACK)
+        .spawn(move || run(args))
+        .context("cannot start the check")?
+        .join()
+        .map_err(|_| anyhow::anyhow!("the check stopped unexpectedly"))?
+}
+
+fn run(args: CheckArgs) -> Result<ExitCode> {
     let (policy, _) = load_policy(args.policy.as_deref())?;
     let inputs = inputs(&args)?;
     let report = ScanReport {

@@ -11,8 +11,10 @@
 //! go stale, and on generated projects that no one wrote by hand.
 //!
 //! A case directory may hold `args` (`-f FILE`, `--env-file FILE` and
-//! `--profile NAME`, one word per line) and `env` (`KEY=VALUE` lines: the process environment).
-//! `DOCKGATE_RECORD_COMPOSE=1` rewrites the recordings.
+//! `--profile NAME`, one word per line), `cwd` (the directory below it to
+//! run from) and `env` (`KEY=VALUE` lines: the process environment).
+//! `DOCKGATE_RECORD_COMPOSE=1` rewrites the recordings; the case directory
+//! is written `@DIR@` in them, the corpus directory `@CORPUS@`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -45,6 +47,8 @@ fn compose_binary() -> Option<PathBuf> {
 /// One project: its directory, Compose's arguments, its environment.
 struct Case {
     dir: PathBuf,
+    /// Where both run: the case directory, or the one `cwd` names.
+    cwd: PathBuf,
     args: Vec<String>,
     env: Vec<(String, String)>,
 }
@@ -61,8 +65,12 @@ impl Case {
                 })
                 .unwrap_or_default()
         };
+        let dir = dir.canonicalize().unwrap();
         Case {
-            dir: dir.canonicalize().unwrap(),
+            cwd: lines("cwd")
+                .first()
+                .map_or(dir.clone(), |sub| dir.join(sub)),
+            dir,
             args: lines("args"),
             env: lines("env")
                 .iter()
@@ -97,11 +105,12 @@ impl Case {
     fn dockgate(&self) -> Result<BTreeMap<String, Value>, InputError> {
         let env = self.environment();
         let options = Options {
-            env_files: self.flag("--env-file").map(|f| self.dir.join(f)).collect(),
+            env_files: self.flag("--env-file").map(PathBuf::from).collect(),
             profiles: self.flag("--profile").map(str::to_string).collect(),
+            working_dir: Some(self.cwd.clone()),
         };
         let project = match self.files().as_slice() {
-            [] => Project::discover(&self.dir, &env, &options).expect("a compose file")?,
+            [] => Project::discover(&self.cwd, &env, &options).expect("a compose file")?,
             files => Project::load(files, &env, &options)?,
         };
         described(&project)
@@ -112,17 +121,24 @@ impl Case {
         let output = Command::new(binary)
             .args(&self.args)
             .args(["config", "--format", "json"])
-            .current_dir(&self.dir)
+            .current_dir(&self.cwd)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .envs(self.environment())
             .output()
             .expect("run docker-compose");
-        let dir = self.dir.display().to_string();
+        let portable = |text: &[u8]| {
+            String::from_utf8_lossy(text)
+                .replace(&self.dir.display().to_string(), "@DIR@")
+                .replace(
+                    &corpus().canonicalize().unwrap().display().to_string(),
+                    "@CORPUS@",
+                )
+        };
         if output.status.success() {
-            Recorded::Config(String::from_utf8_lossy(&output.stdout).replace(&dir, "@DIR@"))
+            Recorded::Config(portable(&output.stdout))
         } else {
-            let stderr = String::from_utf8_lossy(&output.stderr).replace(&dir, "@DIR@");
+            let stderr = portable(&output.stderr);
             Recorded::Refused(stderr.lines().last().unwrap_or_default().to_string())
         }
     }
@@ -164,7 +180,12 @@ impl Case {
                 Err(format!("Compose reads it, dockgate refuses it: {e}"))
             }
             (Recorded::Config(json), Ok(ours)) => {
-                let json = json.replace("@DIR@", &self.dir.display().to_string());
+                let json = json
+                    .replace("@DIR@", &self.dir.display().to_string())
+                    .replace(
+                        "@CORPUS@",
+                        &corpus().canonicalize().unwrap().display().to_string(),
+                    );
                 let normalised = Project::parse(
                     self.dir.clone(),
                     &[("compose config".to_string(), json)],
@@ -414,4 +435,55 @@ fn generated_projects_read_as_compose_reads_them() {
         differences.len(),
         differences.join("\n\n")
     );
+}
+
+/// Projects that reach the host in ways a reader could miss (each found by
+/// attacking an earlier version): reading them as Compose does is only
+/// worth something if the policy then denies them.
+#[test]
+fn dangerous_projects_are_denied() {
+    let cases = [
+        ("yaml-second-document", "privileged"),
+        (
+            "yaml-binary-tag",
+            "docker-socket, host-mount, host-namespace, security-profile",
+        ),
+        ("yaml-merge-tag-quoted", "privileged"),
+        ("yaml-merge-with-reset", "privileged"),
+        ("profiles-empty-list", "privileged"),
+        ("dotenv-unicode-space", "host-namespace"),
+        (
+            "dotenv-octal-escapes",
+            "docker-socket, host-mount, host-namespace",
+        ),
+        ("seccomp-profile-file", "security-profile"),
+        ("override-raw-target-volumes", "docker-socket, host-mount"),
+        ("override-null-keeps-base", "host-namespace, privileged"),
+        ("override-null-volume", "docker-socket, host-mount"),
+        ("extends-null-keeps-base", "privileged"),
+        ("interpolation-braces", "host-namespace, security-profile"),
+        ("network-named-host", "host-namespace"),
+        ("network-driver-macvlan", "network-driver"),
+        ("logging-socket", "docker-socket, host-mount"),
+        (
+            "service-join-chain",
+            "docker-socket, host-mount, host-namespace",
+        ),
+        ("compose-file-from-project-dotenv", "privileged"),
+    ];
+    for (name, rules) in cases {
+        let case = Case::read(&corpus().join(name));
+        let mut command = crate::util::TestCommand::new(&["check"]);
+        command.current_dir(&case.cwd);
+        for (k, v) in &case.env {
+            command.env(k, v);
+        }
+        let (code, stdout, _) = command.run();
+        let summary = stdout.lines().last().unwrap_or_default();
+        assert_eq!(code, 1, "{name}: {stdout}");
+        assert!(
+            summary.ends_with(&format!("the policy ({rules})")),
+            "{name}: {summary}"
+        );
+    }
 }

@@ -284,6 +284,48 @@ pub struct YamlError {
     pub message: String,
 }
 
+const MERGE_TAG: &str = "tag:yaml.org,2002:merge";
+const BINARY_TAG: &str = "tag:yaml.org,2002:binary";
+const STR_TAG: &str = "tag:yaml.org,2002:str";
+
+/// Go's `base64.StdEncoding.DecodeString` (padding required, line breaks
+/// ignored), as text; `None` for what it refuses.
+fn base64(text: &str) -> Option<String> {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    if !digits.len().is_multiple_of(4) {
+        return None;
+    }
+    let value = |b: u8| -> Option<u32> {
+        Some(match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut bytes = Vec::with_capacity(digits.len() / 4 * 3);
+    let chunks = digits.chunks(4).count();
+    for (i, chunk) in digits.chunks(4).enumerate() {
+        let padding = chunk.iter().rev().take_while(|&&b| b == b'=').count();
+        if padding > 2 || (padding > 0 && i + 1 != chunks) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &b in &chunk[..4 - padding] {
+            n = n << 6 | value(b)?;
+        }
+        n <<= 6 * padding as u32;
+        let decoded = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        bytes.extend_from_slice(&decoded[..3 - padding]);
+    }
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// go-yaml's limit on nesting, flow and block alike.
 const MAX_DEPTH: usize = 10_000;
 
@@ -501,11 +543,25 @@ impl Decoder<'_> {
                 quoted,
                 tag,
                 pos,
-            } => Node {
-                value: Value::Scalar(text.clone(), *quoted),
-                pos: *pos,
-                tag: tag.clone(),
-            },
+            } => {
+                let (text, quoted) = match tag.as_deref() {
+                    // go-yaml decodes `!!binary` into the bytes it encodes,
+                    // and a `!!str` is a string however it looks.
+                    Some(BINARY_TAG) => (
+                        base64(text).ok_or_else(|| {
+                            error_at(*pos, "!!binary value contains invalid base64 data")
+                        })?,
+                        true,
+                    ),
+                    Some(STR_TAG) => (text.clone(), true),
+                    _ => (text.clone(), *quoted),
+                };
+                Node {
+                    value: Value::Scalar(text, quoted),
+                    pos: *pos,
+                    tag: tag.clone(),
+                }
+            }
             Raw::Seq { items, tag, pos } => Node {
                 value: Value::Seq(
                     items
@@ -596,7 +652,14 @@ impl Decoder<'_> {
                 }
                 let merged = self.decode(source)?;
                 for (k, v) in merged.entries() {
-                    if !entries.iter().any(|(e, _)| e.as_str() == k.as_str()) {
+                    // A key written here wins, unless it is `!reset`:
+                    // Compose removes those before go-yaml merges, so the
+                    // merged value follows the reset. (An earlier source
+                    // wins over a later one the same way.)
+                    let taken = entries.iter().any(|(e, value)| {
+                        e.as_str() == k.as_str() && value.tag.as_deref() != Some("!reset")
+                    });
+                    if !taken {
                         entries.push((k.clone(), v.clone()));
                     }
                 }
@@ -605,10 +668,14 @@ impl Decoder<'_> {
         Ok(entries)
     }
 
-    /// `<<`, untagged or tagged `!!merge`, as go-yaml's `isMerge`.
+    /// `<<` untagged, or any `<<` tagged `!!merge`, quoted or not, as
+    /// go-yaml's `isMerge`.
     fn is_merge_key(&self, index: usize) -> bool {
-        matches!(&self.doc.nodes[index], Raw::Scalar { text, quoted: false, tag, .. }
-            if text == "<<" && matches!(tag.as_deref(), None | Some("!") | Some("tag:yaml.org,2002:merge")))
+        matches!(&self.doc.nodes[index], Raw::Scalar { text, quoted, tag, .. }
+        if text == "<<" && match tag.as_deref() {
+            None | Some("!") => !quoted,
+            Some(tag) => tag == MERGE_TAG,
+        })
     }
 
     /// What an alias points at, or the node itself.
@@ -751,6 +818,34 @@ mod tests {
             err.message,
             "map merge requires map or sequence of maps as the value"
         );
+    }
+
+    /// Tags go-yaml acts on: `!!binary` is decoded, `!!str` is a string,
+    /// a `!!merge` key merges even quoted; several documents are read.
+    #[test]
+    fn tags_and_documents_as_go_yaml_reads_them() {
+        let doc = parse(
+            "a: !!binary aG9zdA==\nb: !!str 017\nx: &x {p: true}\nm:\n  !!merge \"<<\": *x\n",
+        )
+        .unwrap();
+        assert_eq!(doc.get("a").unwrap().as_str(), Some("host"));
+        assert_eq!(doc.get("b").unwrap().go_text().as_deref(), Some("017"));
+        assert_eq!(
+            doc.get("m").unwrap().get("p").unwrap().as_str(),
+            Some("true")
+        );
+        // A quoted `<<` without the tag is an ordinary key.
+        let plain = parse("x: &x {p: true}\nm:\n  \"<<\": *x\n").unwrap();
+        assert!(plain.get("m").unwrap().get("p").is_none());
+        assert_eq!(
+            parse("a: !!binary a$==\n").unwrap_err().message,
+            "!!binary value contains invalid base64 data"
+        );
+        let documents = parse_all("a: 1\n---\na: 2\n---\n").unwrap();
+        assert_eq!(documents.len(), 3);
+        assert_eq!(documents[1].get("a").unwrap().as_str(), Some("2"));
+        // An explicit empty document is a null, which Compose refuses.
+        assert!(documents[2].is_null());
     }
 
     /// Map values Compose stringifies as Go prints what go-yaml decoded

@@ -346,7 +346,7 @@ const LOG_SOCKET_OPTIONS: &[&str] = &["syslog-address", "fluentd-address"];
 /// path: the mount rules, allow-lists and socket checks then apply as to
 /// any bind.
 fn read_log_sockets(hc: Fields, workload: &mut Workload) {
-    let log = hc.child("LogConfig", "LogConfig");
+    let log = hc.child("LogConfig", "HostConfig.LogConfig");
     let driver = log.str("Type");
     for (field, key, value) in log.string_map("Config") {
         if !LOG_SOCKET_OPTIONS.contains(&key) {

@@ -17,7 +17,7 @@ pub use syntax::{parse_bool, parse_bytes, parse_port, PortBinding, PortReader};
 use std::collections::BTreeMap;
 use std::fmt;
 
-use dockgate_model::{MountKind, Workload};
+use dockgate_model::{MountKind, NamespaceMode, Resolution, Workload};
 use serde_json::{Map, Value};
 
 use crate::api_body::{container_create, exec_create};
@@ -106,12 +106,25 @@ pub struct Draft {
 }
 
 impl Draft {
-    fn target(&mut self, host: bool) -> &mut Map<String, Value> {
-        if host {
+    /// The object holding `key`, which may be dotted for a nested field
+    /// (`LogConfig.Type`), and the key's last part.
+    fn target<'k>(&mut self, host: bool, key: &'k str) -> (&mut Map<String, Value>, &'k str) {
+        let mut map = if host {
             &mut self.host
         } else {
             &mut self.config
+        };
+        let (parents, last) = key.rsplit_once('.').unwrap_or(("", key));
+        for part in parents.split('.').filter(|p| !p.is_empty()) {
+            let next = map
+                .entry(part.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !next.is_object() {
+                *next = Value::Object(Map::new());
+            }
+            map = next.as_object_mut().expect("made an object above");
         }
+        (map, last)
     }
 
     fn api_name(host: bool, key: &str) -> String {
@@ -140,15 +153,16 @@ impl Draft {
 
     /// Sets a field (`host` selects HostConfig).
     pub fn set(&mut self, host: bool, key: &str, value: Value, user: String, at: Location) {
-        self.target(host).insert(key.to_string(), value);
+        let (map, last) = self.target(host, key);
+        map.insert(last.to_string(), value);
         self.names.push((Self::api_name(host, key), user, at));
     }
 
     /// Appends to a list field.
     pub fn push(&mut self, host: bool, key: &str, value: Value, user: String, at: Location) {
-        let list = self
-            .target(host)
-            .entry(key.to_string())
+        let (map, last) = self.target(host, key);
+        let list = map
+            .entry(last.to_string())
             .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(items) = list {
             items.push(value);
@@ -168,9 +182,9 @@ impl Draft {
         user: String,
         at: Location,
     ) {
-        let map = self
-            .target(host)
-            .entry(key.to_string())
+        let (parent, last) = self.target(host, key);
+        let map = parent
+            .entry(last.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(map) = map {
             map.insert(entry.to_string(), value);
@@ -251,6 +265,20 @@ impl Draft {
                     written: written.clone(),
                     unresolved: unresolved.clone(),
                 };
+            }
+        }
+        // A container the file does not describe exists only on the daemon
+        // it will run on; what it shares cannot be known here, and what
+        // cannot be known is not passed.
+        for (_, mode) in workload.namespaces.iter_mut() {
+            if let NamespaceMode::Container {
+                target,
+                target_uses_host: target_uses_host @ Resolution::Pending,
+            } = &mut mode.value
+            {
+                *target_uses_host = Resolution::Failed(format!(
+                    "{target} is a container outside what is checked; the gate judges it when the container is created"
+                ));
             }
         }
         for (user, at) in names.into_values() {

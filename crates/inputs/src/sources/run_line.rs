@@ -78,8 +78,6 @@ const OTHER_RUN_FLAGS: &[(&str, Option<char>, Kind)] = &[
     ("label-file", None, Kind::Value),
     ("link", None, Kind::Value),
     ("link-local-ip", None, Kind::Value),
-    ("log-driver", None, Kind::Value),
-    ("log-opt", None, Kind::Value),
     ("mac-address", None, Kind::Value),
     ("memory-reservation", None, Kind::Value),
     ("memory-swap", None, Kind::Value),
@@ -682,6 +680,15 @@ impl Surroundings for Shell<'_> {
 
     fn as_written(&self, value: &str) -> String {
         self.unmasked(value)
+    }
+
+    fn read_profile(&self, path: &str) -> Result<String, String> {
+        // The file is read where the line runs; one the shell names
+        // (`$HOME/p.json`) cannot be read here.
+        let source = self.bind_source(path).map_err(|unresolved| {
+            format!("the path depends on {unresolved}, which only the shell that runs it knows")
+        })?;
+        std::fs::read_to_string(source).map_err(|e| e.to_string())
     }
 }
 

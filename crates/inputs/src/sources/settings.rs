@@ -76,6 +76,9 @@ pub(crate) enum Shape {
     DeviceReservation,
     /// `--use-api-socket`: the daemon's socket bound into the container.
     ApiSocket,
+    /// A `--security-opt`: a seccomp profile named by its file is sent as
+    /// the file's content, as the CLI and Compose send it.
+    SecurityOpt,
     /// A compose secret: a file-backed one is the host file bound
     /// read-only at `/run/secrets/<target or name>`.
     Secret,
@@ -191,10 +194,24 @@ pub(crate) const SETTINGS: &[Setting] = &[
     row(Host("CapDrop"), List, &["cap-drop"], None, &["cap_drop"]),
     row(
         Host("SecurityOpt"),
-        List,
+        SecurityOpt,
         &["security-opt"],
         None,
         &["security_opt"],
+    ),
+    row(
+        Host("LogConfig.Type"),
+        Text,
+        &["log-driver"],
+        None,
+        &["logging.driver"],
+    ),
+    row(
+        Host("LogConfig.Config"),
+        Pairs,
+        &["log-opt"],
+        None,
+        &["logging.options"],
     ),
     row(
         Host("DeviceCgroupRules"),
@@ -323,6 +340,12 @@ pub(crate) trait Surroundings {
         None
     }
 
+    /// The text of a seccomp profile file, as the CLI or Compose would
+    /// read it; `Err` says why it cannot be read.
+    fn read_profile(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| e.to_string())
+    }
+
     /// The host file behind a top-level secret or config (`section` is
     /// `secrets` or `configs`); `None` when it has none (its content is
     /// copied in, or it is external).
@@ -372,6 +395,19 @@ pub(crate) fn apply(
             draft.set(host, key, json!(n), label, at)
         }
         List => draft.push(host, key, json!(written.text()?), label, at),
+        SecurityOpt => {
+            let option = written.text()?;
+            let value = match seccomp_profile_file(&option) {
+                Some(path) => {
+                    let text = around
+                        .read_profile(path)
+                        .map_err(|e| format!("opening seccomp profile ({path}) failed: {e}"))?;
+                    format!("seccomp={text}")
+                }
+                None => option,
+            };
+            draft.push(host, key, json!(value), label, at)
+        }
         Pairs => {
             let text = written.text()?;
             let (k, v) = text.split_once('=').unwrap_or((&text, ""));
@@ -522,6 +558,17 @@ pub(crate) fn apply(
     Ok(())
 }
 
+/// The file a `seccomp=PATH` option names: the docker CLI (`parseSecurityOpts`)
+/// and Compose read any value but `unconfined` and `builtin` as one. A
+/// value that is JSON already (the daemon's own form) is not a file.
+fn seccomp_profile_file(option: &str) -> Option<&str> {
+    let (key, value) = option.split_once('=').or_else(|| option.split_once(':'))?;
+    (key == "seccomp"
+        && !matches!(value, "unconfined" | "builtin")
+        && !value.trim_start().starts_with('{'))
+    .then_some(value)
+}
+
 /// A `-v` spec, with a relative or expanded source resolved.
 fn bind_spec(
     spec: &str,
@@ -562,7 +609,7 @@ fn compose_volume(
         Some(node) => (
             node.text("type"),
             node.text("source"),
-            node.text("target"),
+            dockgate_model::clean_path(&node.text("target")),
             match node.get("read_only") {
                 Some(value) => compose_bool(value)?,
                 None => false,
@@ -589,21 +636,25 @@ fn compose_volume(
             } else {
                 "volume"
             };
-            let modes: Vec<&str> = mode.split(',').collect();
-            let propagation = modes
-                .iter()
-                .find(|m| {
-                    [
-                        "shared", "rshared", "slave", "rslave", "private", "rprivate",
-                    ]
-                    .contains(m)
-                })
-                .map(|m| m.to_string());
+            // compose-go `populateFieldFromBuffer`: options apply in
+            // order, so the last of `ro`/`rw` and of the propagations wins.
+            let mut read_only = false;
+            let mut propagation = None;
+            for option in mode.split(',') {
+                match option {
+                    "ro" => read_only = true,
+                    "rw" => read_only = false,
+                    "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
+                        propagation = Some(option.to_string())
+                    }
+                    _ => {}
+                }
+            }
             (
                 kind.to_string(),
                 source.to_string(),
                 dockgate_model::clean_path(target),
-                modes.contains(&"ro"),
+                read_only,
                 propagation,
             )
         }

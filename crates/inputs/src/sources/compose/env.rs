@@ -39,6 +39,15 @@ impl Fault {
 /// interpolated themselves; a substituted value is never re-scanned; `$`
 /// before anything that is not a name or `{` stays as written.
 pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, Fault> {
+    // As compose-go's `InvalidTemplateError`, the template shown is the
+    // innermost one being substituted.
+    substitute(text, lookup).map_err(|fault| match fault {
+        Fault::Invalid(t) if t.is_empty() => Fault::Invalid(text.to_string()),
+        other => other,
+    })
+}
+
+fn substitute(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, Fault> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find('$') {
@@ -47,13 +56,10 @@ pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resul
         if let Some(after) = rest.strip_prefix('$') {
             out.push('$');
             rest = after;
-        } else if let Some(after) = rest.strip_prefix('{') {
-            let Some(end) = closing_brace(after) else {
-                return Err(Fault::Invalid(format!("${{{after}")));
-            };
-            let expr = &after[..end];
-            rest = &after[end + 1..];
-            out.push_str(&expand(expr, lookup)?);
+        } else if rest.starts_with('{') {
+            let (value, after) = braced(rest, lookup)?;
+            out.push_str(&value);
+            rest = after;
         } else {
             let end = name_length(rest);
             if end == 0 {
@@ -81,24 +87,65 @@ fn name_length(text: &str) -> usize {
     }
 }
 
-/// The index of the `}` closing a `${`, allowing nested `${...}` defaults.
-fn closing_brace(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
+/// `${...}` at the start of `text` (after its `$`): the value, and what
+/// follows. compose-go matches `\$\{NAME(:?[-+?](.*))?\}` with a greedy
+/// `.*`, so a form with an operator runs to the last `}` of the line; it
+/// then cuts that at the first `}` its brace counter closes on (which
+/// counts every `{` and skips the character after it) and interpolates
+/// the remainder after the value.
+fn braced<'t>(
+    text: &'t str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, &'t str), Fault> {
+    let inner = &text[1..];
+    let name = name_length(inner);
+    let invalid = || Fault::Invalid(String::new());
+    if name == 0 {
+        return Err(invalid());
+    }
+    let after_name = &inner[name..];
+    if let Some(rest) = after_name.strip_prefix('}') {
+        return Ok((lookup(&inner[..name]).unwrap_or_default(), rest));
+    }
+    let operator = after_name.strip_prefix(':').unwrap_or(after_name);
+    if !operator.starts_with(['-', '+', '?']) {
+        return Err(invalid());
+    }
+    let line_end = text.find('\n').unwrap_or(text.len());
+    let Some(last) = text[..line_end].rfind('}').filter(|&i| i > 1 + name) else {
+        return Err(invalid());
+    };
+    let matched = &text[..=last];
+    let end = compose_closing_brace(matched).unwrap_or(last);
+    let value = expand(&matched[1..end], lookup)?;
+    let remainder = interpolate(&matched[end + 1..], lookup)?;
+    Ok((value + &remainder, &text[last + 1..]))
+}
+
+/// compose-go's `getFirstBraceClosingIndex`, on text starting at `{`.
+fn compose_closing_brace(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
-    for (i, b) in bytes.iter().enumerate() {
-        match b {
-            b'{' if i > 0 && bytes[i - 1] == b'$' => depth += 1,
-            b'}' if depth == 0 => return Some(i),
-            b'}' => depth -= 1,
-            _ => {}
+    let mut open = 0i32;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'}' {
+            open -= 1;
+            if open == 0 {
+                return Some(i);
+            }
         }
+        if bytes[i] == b'{' {
+            open += 1;
+            i += 1;
+        }
+        i += 1;
     }
     None
 }
 
 fn expand(expr: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, Fault> {
     let name_end = name_length(expr);
-    let invalid = || Fault::Invalid(format!("${{{expr}}}"));
+    let invalid = || Fault::Invalid(String::new());
     if name_end == 0 {
         return Err(invalid());
     }
@@ -147,6 +194,8 @@ pub fn read_env_file(
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut entries: Vec<(String, String)> = Vec::new();
     let mut rest = text;
+    // Counted only for an error: counting for every entry would make a
+    // long file quadratic.
     let line_of = |rest: &str| text[..text.len() - rest.len()].matches('\n').count() + 1;
     loop {
         rest = rest.trim_start();
@@ -157,24 +206,25 @@ pub fn read_env_file(
             rest = rest.split_once('\n').map_or("", |(_, r)| r);
             continue;
         }
-        let line = line_of(rest);
+        let at = rest;
+        let line = || line_of(at);
         if let Some(after) = rest.strip_prefix("export") {
-            if after.starts_with([' ', '\t']) {
-                rest = after.trim_start_matches([' ', '\t']);
+            if after.starts_with(char::is_whitespace) {
+                rest = after.trim_start_matches(is_space);
             }
         }
         let key_end = rest.find(['=', ':', '\n']).unwrap_or(rest.len());
         let key = rest[..key_end].trim();
-        if key.contains([' ', '\t']) {
-            return Err(format!("line {line}: key cannot contain a space"));
+        if key.contains(' ') {
+            return Err(format!("line {}: key cannot contain a space", line()));
         }
-        if let Some(bad) = key
-            .chars()
-            .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '[' | ']')))
-        {
+        if let Some(bad) = key.chars().find(|&c| {
+            !(c.is_alphanumeric() || is_space(c) || matches!(c, '_' | '.' | '-' | '[' | ']'))
+        }) {
             let written = rest.lines().next().unwrap_or_default();
             return Err(format!(
-                "line {line}: unexpected character {:?} in variable name {written:?}",
+                "line {}: unexpected character {:?} in variable name {written:?}",
+                line(),
                 bad.to_string()
             ));
         }
@@ -186,7 +236,7 @@ pub fn read_env_file(
             }
             continue;
         }
-        rest = rest[key_end + 1..].trim_start_matches([' ', '\t']);
+        rest = rest[key_end + 1..].trim_start_matches(is_space);
         let lookup = |name: &str| {
             outside(name).or_else(|| {
                 entries
@@ -197,7 +247,7 @@ pub fn read_env_file(
             })
         };
         let fail = |fault: Fault| match fault {
-            Fault::Invalid(t) => format!("line {line}: invalid interpolation format: {t}"),
+            Fault::Invalid(t) => format!("line {}: invalid interpolation format: {t}", line()),
             Fault::Required(name, message) => {
                 format!("required variable {name} is missing a value: {message}")
             }
@@ -207,7 +257,8 @@ pub fn read_env_file(
                 let body = &rest[1..];
                 let end = closing_quote(body, quote).ok_or_else(|| {
                     format!(
-                        "line {line}: unterminated quoted value {:?}",
+                        "line {}: unterminated quoted value {:?}",
+                        line(),
                         rest.lines().next().unwrap_or_default()
                     )
                 })?;
@@ -228,6 +279,14 @@ pub fn read_env_file(
         };
         entries.push((key, value));
     }
+}
+
+/// compose-go's `isSpace`: white space that is not a line break.
+fn is_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}'
+    )
 }
 
 /// The index of the quote closing a value, skipping escaped ones.
@@ -264,6 +323,29 @@ fn unescape_double(raw: &str) -> String {
             Some('\\') => out.push('\\'),
             Some('"') => out.push('"'),
             Some('$') => out.push_str("$$"),
+            // `\0NNN`: three octal digits after the `\0` (compose-go
+            // rewrites it to Go's `\NNN`); anything else stays as Go
+            // leaves a failed escape, without the `0`.
+            Some('0') => {
+                let digits: String = chars
+                    .clone()
+                    .take(3)
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                for _ in 0..digits.len() {
+                    chars.next();
+                }
+                match u32::from_str_radix(&digits, 8)
+                    .ok()
+                    .filter(|v| digits.len() == 3 && *v <= 0xff)
+                {
+                    Some(v) => out.push(char::from_u32(v).unwrap_or('\u{fffd}')),
+                    None => {
+                        out.push('\\');
+                        out.push_str(&digits);
+                    }
+                }
+            }
             Some(other) => {
                 out.push('\\');
                 out.push(other);

@@ -124,7 +124,7 @@ impl Loader {
                 return Err(whole_file(
                     document.pos.line,
                     document.pos.col,
-                    "a compose file must be a mapping".into(),
+                    "Top-level object must be a mapping".into(),
                 ));
             }
             let lookup = |name: &str| vars.get(name).cloned();
@@ -307,12 +307,20 @@ impl Loader {
                 }
                 return Err(self.at(entry.pos, message));
             }
-            let dir = match project_dir {
+            let project_dir = match project_dir {
                 Some(d) => PathBuf::from(host_path(d, base, &self.home)),
                 None => first.parent().unwrap_or(Path::new("/")).to_path_buf(),
             };
+            // compose-go's `localResourceLoader.Dir`: relative paths start
+            // from the project directory if it is one, else from the
+            // directory it would be in.
+            let dir = if project_dir.is_dir() {
+                project_dir.clone()
+            } else {
+                project_dir.parent().unwrap_or(Path::new("/")).to_path_buf()
+            };
             let env_paths: Vec<PathBuf> = if env_files.is_empty() {
-                vec![dir.join(".env")]
+                vec![project_dir.join(".env")]
             } else {
                 env_files
                     .iter()

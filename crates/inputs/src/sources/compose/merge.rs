@@ -43,6 +43,7 @@ pub(super) fn merge_root(base: &mut Node, over: Node) {
         }
         match (name.as_str(), entry_mut(base, &name)) {
             (_, None) => push(base, key, untagged(value)),
+            (_, Some(_)) if is_plain_null(&value) => {}
             ("services", Some(existing)) => {
                 for (service_key, service) in into_entries(value) {
                     let service_name = service_key.as_str().unwrap_or_default().to_string();
@@ -50,6 +51,7 @@ pub(super) fn merge_root(base: &mut Node, over: Node) {
                         continue;
                     }
                     match entry_mut(existing, &service_name) {
+                        Some(_) if is_plain_null(&service) => {}
                         Some(base_service) => merge_service(base_service, service),
                         None => push(existing, service_key, untagged(service)),
                     }
@@ -76,12 +78,24 @@ pub(super) fn merge_service(base: &mut Node, over: Node) {
             push(base, key, untagged(value));
             continue;
         };
+        if is_plain_null(&value) {
+            continue;
+        }
         let value = untagged(value);
         match name.as_str() {
             _ if REPLACED.contains(&name.as_str()) || name.starts_with("x-") => *existing = value,
-            _ if KEYED_PAIRS.contains(&name.as_str()) || NAMED.contains(&name.as_str()) => {
-                merge_generic(existing, value)
+            // `KEY=VALUE` entries replace by key; a bare `KEY` (null here)
+            // replaces too, leaving the variable without a value.
+            _ if KEYED_PAIRS.contains(&name.as_str()) => {
+                for (k, v) in into_entries(value) {
+                    let key = k.as_str().unwrap_or_default().to_string();
+                    match entry_mut(existing, &key) {
+                        Some(slot) => *slot = untagged(v),
+                        None => push(existing, k, untagged(v)),
+                    }
+                }
             }
+            _ if NAMED.contains(&name.as_str()) => merge_generic(existing, value),
             "volumes" | "devices" | "secrets" | "configs" => {
                 append_by(existing, value, |item| target_of(&name, item))
             }
@@ -105,6 +119,12 @@ pub(super) fn merge_service(base: &mut Node, over: Node) {
             _ => merge_generic(existing, value),
         }
     }
+}
+
+/// A null that is not `!reset`: compose-go's `mergeYaml` keeps what was
+/// there (`privileged:` in an override does not turn it off).
+fn is_plain_null(node: &Node) -> bool {
+    node.is_null() && node.tag.is_none()
 }
 
 /// Applies a `!reset` or `!override` tag on `value` to `base`; `Some(true)`
@@ -157,6 +177,7 @@ fn merge_generic(base: &mut Node, over: Node) {
                     continue;
                 }
                 match entry_mut(base, &name) {
+                    Some(_) if is_plain_null(&value) => {}
                     Some(existing) => merge_generic(existing, untagged(value)),
                     None => push(base, key, untagged(value)),
                 }
@@ -296,16 +317,17 @@ fn names_to_map(node: &mut Node) {
 
 /// The container path a volume, device, secret or config lands at.
 fn target_of(key: &str, item: &Node) -> Option<String> {
+    // The target as written: Compose de-duplicates on the text, so
+    // `/data/` and `/data` are two mounts (and the daemon gets both).
     if let Some(target) = item.get("target").and_then(Node::as_str) {
-        return Some(dockgate_model::clean_path(target));
+        return Some(target.to_string());
     }
     match (key, item.as_str()) {
         ("secrets", _) => Some(format!("/run/secrets/{}", source_name(item))),
         ("configs", _) => Some(format!("/{}", source_name(item))),
         ("volumes", Some(spec)) => {
             let parts = split_compose_volume(spec);
-            let target = parts.get(1).unwrap_or(&parts[0]);
-            Some(dockgate_model::clean_path(target))
+            Some(parts.get(1).unwrap_or(&parts[0]).clone())
         }
         ("devices", Some(spec)) => {
             let mut parts = spec.split(':');

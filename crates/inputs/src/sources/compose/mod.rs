@@ -46,6 +46,9 @@ pub struct Options {
     pub env_files: Vec<PathBuf>,
     /// `--profile`: the active profiles, replacing `COMPOSE_PROFILES`.
     pub profiles: Vec<String>,
+    /// Where relative env files are found: the working directory
+    /// `docker compose` runs in (the process's when `None`).
+    pub working_dir: Option<PathBuf>,
 }
 
 /// The top-level keys of the Compose Specification (compose-go v2.4.8
@@ -189,8 +192,13 @@ fn validate_keys(root: &Node, location: impl Fn(Pos) -> Location) -> Result<(), 
         if !matches!(service.value, Value::Map(_)) {
             return refuse(service, format!("services.{name} must be a mapping"));
         }
-        for (k, _) in service.entries() {
+        for (k, value) in service.entries() {
             let field = k.as_str().unwrap_or_default();
+            // An empty `profiles:` would read as none, which enables the
+            // service; Compose refuses it instead.
+            if field == "profiles" && !matches!(value.value, Value::Seq(_)) {
+                return refuse(value, format!("services.{name}.profiles must be a list"));
+            }
             if !field.starts_with("x-") && !SERVICE_KEYS.contains(&field) {
                 return refuse(
                     k,
@@ -204,6 +212,9 @@ fn validate_keys(root: &Node, location: impl Fn(Pos) -> Location) -> Result<(), 
 
 /// A loaded compose project.
 pub struct Project {
+    /// The project name: `COMPOSE_PROJECT_NAME`, else `name:`, else the
+    /// directory's, normalised as Compose does.
+    name: String,
     files: Vec<String>,
     dir: PathBuf,
     home: String,
@@ -221,27 +232,13 @@ impl Project {
         env: &HashMap<String, String>,
         options: &Options,
     ) -> Option<Result<Project, InputError>> {
-        let local = match std::fs::read_to_string(cwd.join(".env")) {
-            Ok(text) => match env::project_env(env, &[text]) {
-                Ok(vars) => vars,
-                Err(e) => return Some(Err(whole(&cwd.join(".env"), e))),
-            },
-            Err(_) => env.clone(),
+        let options = &Options {
+            working_dir: Some(cwd.to_path_buf()),
+            ..options.clone()
         };
-        if let Some(list) = local.get("COMPOSE_FILE") {
-            let separator = local
-                .get("COMPOSE_PATH_SEPARATOR")
-                .map_or(":", String::as_str);
-            let mut paths = Vec::new();
-            for entry in list.split(separator) {
-                let path = cwd.join(entry);
-                if !path.exists() {
-                    let message = format!("stat {}: no such file or directory", path.display());
-                    return Some(Err(whole(&path, message)));
-                }
-                paths.push(path);
-            }
-            return Some(Project::load(&paths, env, options));
+        // COMPOSE_FILE from the environment or the `.env` here.
+        if let Some(found) = compose_file_from(cwd, env, cwd, options) {
+            return Some(found);
         }
         for dir in cwd.ancestors() {
             let Some(main) = DEFAULT_FILES
@@ -251,6 +248,13 @@ impl Project {
             else {
                 continue;
             };
+            // Compose then reads the found project's `.env`, which may
+            // name other files (relative to the working directory).
+            if dir != cwd {
+                if let Some(found) = compose_file_from(dir, env, cwd, options) {
+                    return Some(found);
+                }
+            }
             let mut paths = vec![main];
             paths.extend(
                 OVERRIDE_FILES
@@ -281,12 +285,32 @@ impl Project {
             .unwrap_or_else(|| PathBuf::from("."));
         let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
         let mut texts = Vec::new();
-        let env_files = if options.env_files.is_empty() {
+        // `--env-file`, else COMPOSE_ENV_FILES, else `.env` unless
+        // COMPOSE_DISABLE_ENV_FILE (compose-go `WithEnvFiles`).
+        let named: Vec<PathBuf> = if !options.env_files.is_empty() {
+            options.env_files.clone()
+        } else if let Some(list) = env.get("COMPOSE_ENV_FILES") {
+            list.split(',').map(PathBuf::from).collect()
+        } else {
+            Vec::new()
+        };
+        let disabled = env
+            .get("COMPOSE_DISABLE_ENV_FILE")
+            .and_then(|v| super::syntax::parse_bool(v))
+            .unwrap_or(false);
+        let env_files = if named.is_empty() {
             let dotenv = dir.join(".env");
-            texts.extend(std::fs::read_to_string(&dotenv).ok());
+            if !disabled {
+                texts.extend(std::fs::read_to_string(&dotenv).ok());
+            }
             vec![dotenv]
         } else {
-            for file in &options.env_files {
+            let working_dir = match &options.working_dir {
+                Some(dir) => dir.clone(),
+                None => std::env::current_dir().unwrap_or_default(),
+            };
+            for file in &named {
+                let file = &working_dir.join(file);
                 let text = std::fs::read_to_string(file).map_err(|_| {
                     let absolute = std::path::absolute(file).unwrap_or_else(|_| file.clone());
                     whole(
@@ -296,7 +320,7 @@ impl Project {
                 })?;
                 texts.push(text);
             }
-            options.env_files.clone()
+            named
         };
         let vars = env::project_env(env, &texts)
             .map_err(|e| whole(env_files.first().map_or(dir.as_path(), PathBuf::as_path), e))?;
@@ -335,12 +359,22 @@ impl Project {
             })
             .unwrap_or_default();
         let files = loader.into_files();
+        let name = vars
+            .get("COMPOSE_PROJECT_NAME")
+            .cloned()
+            .or_else(|| root.get("name").and_then(Node::as_str).map(str::to_string))
+            .unwrap_or_else(|| {
+                dir.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            });
         validate_keys(&root, |pos| Location {
             file: files.get(pos.file).cloned().unwrap_or_default(),
             line: pos.line,
             col: pos.col,
         })?;
         Ok(Project {
+            name: project_name(&name),
             files,
             dir,
             home,
@@ -366,7 +400,8 @@ impl Project {
     /// Whether a service runs with the active profiles: one with none
     /// always does.
     fn enabled(&self, service: &Node) -> bool {
-        match service.get("profiles") {
+        match service.get("profiles").filter(|p| !p.items().is_empty()) {
+            // No profiles, or an empty list: always enabled.
             None => true,
             Some(listed) => listed.items().iter().filter_map(Node::as_str).any(|p| {
                 self.profiles
@@ -391,7 +426,7 @@ impl Project {
             self.check_references(key, service)?;
         }
         let mut targets = Vec::new();
-        for (key, service) in enabled {
+        for (key, service) in &enabled {
             let name = key.as_str().unwrap_or_default().to_string();
             if !matches!(service.value, Value::Map(_)) {
                 return Err(InputError::at(
@@ -402,7 +437,26 @@ impl Project {
             targets.push(self.service(&name, key.pos, service)?);
             targets.extend(self.build(&name, service)?);
         }
-        resolve_between_services(&mut targets);
+        // `container:NAME` may name a service's container: its
+        // `container_name`, or the name Compose gives it.
+        let containers: BTreeMap<String, String> = enabled
+            .iter()
+            .flat_map(|(key, service)| {
+                let name = key.as_str().unwrap_or_default().to_string();
+                let given = service
+                    .get("container_name")
+                    .and_then(Node::as_str)
+                    .map(str::to_string);
+                let generated = format!("{}-{name}-1", self.name);
+                given
+                    .into_iter()
+                    .chain([generated])
+                    .map(move |c| (c, name.clone()))
+            })
+            .collect();
+        resolve_between_services(&mut targets, &containers);
+        let running: Vec<&Node> = enabled.iter().map(|(_, s)| s).collect();
+        targets.extend(self.networks(&running)?);
         Ok(targets)
     }
 
@@ -501,6 +555,49 @@ impl Project {
     }
 }
 
+/// The project `COMPOSE_FILE` names, from the process environment or the
+/// `.env` in `dir`: entries split on `COMPOSE_PATH_SEPARATOR` and taken
+/// from `cwd`, each of which must exist. `None` when it is not set.
+fn compose_file_from(
+    dir: &Path,
+    env: &HashMap<String, String>,
+    cwd: &Path,
+    options: &Options,
+) -> Option<Result<Project, InputError>> {
+    let local = match std::fs::read_to_string(dir.join(".env")) {
+        Ok(text) => match env::project_env(env, &[text]) {
+            Ok(vars) => vars,
+            Err(e) => return Some(Err(whole(&dir.join(".env"), e))),
+        },
+        Err(_) => env.clone(),
+    };
+    let list = local.get("COMPOSE_FILE")?;
+    let separator = local
+        .get("COMPOSE_PATH_SEPARATOR")
+        .map_or(":", String::as_str);
+    let mut paths = Vec::new();
+    for entry in list.split(separator) {
+        let path = cwd.join(entry);
+        if !path.exists() {
+            let message = format!("stat {}: no such file or directory", path.display());
+            return Some(Err(whole(&path, message)));
+        }
+        paths.push(path);
+    }
+    Some(Project::load(&paths, env, options))
+}
+
+/// A project name as compose-go's `NormalizeProjectName` makes it:
+/// lower case, only `[a-z0-9_-]`, no leading `_` or `-`.
+fn project_name(name: &str) -> String {
+    let kept: String = name
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'))
+        .collect();
+    kept.trim_start_matches(['_', '-']).to_string()
+}
+
 /// An error about a whole file.
 fn whole(path: &Path, message: impl Into<String>) -> InputError {
     InputError::at(
@@ -525,60 +622,93 @@ fn host_path(source: &str, base: &Path, home: &str) -> String {
 }
 
 /// `volumes_from: [other]` and `network_mode: service:other` name other
-/// services of the same file: judge them by what those services get.
-fn resolve_between_services(targets: &mut [Target]) {
+/// services of the same file: judge them by what those services get,
+/// through any chain of such references (a joins b, which joins c, which
+/// uses the host's network).
+fn resolve_between_services(targets: &mut [Target], containers: &BTreeMap<String, String>) {
     let by_name: BTreeMap<String, usize> = targets
         .iter()
         .enumerate()
         .map(|(i, t)| (t.name.clone(), i))
         .collect();
-    for i in 0..targets.len() {
-        let mut inherited = Vec::new();
-        for source in targets[i].workload.volumes_from.clone() {
-            let spec = source
-                .value
-                .strip_prefix("service:")
-                .unwrap_or(&source.value);
-            if spec.starts_with("container:") {
-                continue;
+    let own: Vec<Vec<dockgate_model::Mount>> =
+        targets.iter().map(|t| t.workload.mounts.clone()).collect();
+    let joins: Vec<Vec<(usize, String)>> = targets
+        .iter()
+        .map(|t| {
+            t.workload
+                .namespaces
+                .iter()
+                .enumerate()
+                .filter_map(|(n, (_, mode))| match &mode.value {
+                    NamespaceMode::Other { value } => value
+                        .strip_prefix("service:")
+                        .filter(|s| by_name.contains_key(*s))
+                        .map(|s| (n, s.to_string())),
+                    NamespaceMode::Container { target, .. } => {
+                        containers.get(target).map(|s| (n, s.clone()))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    // Each pass carries what a service gets one step further along the
+    // references; as many passes as services reach the end of any chain.
+    for _ in 0..targets.len() {
+        let mut changed = false;
+        for i in 0..targets.len() {
+            let mut mounts = own[i].clone();
+            for source in targets[i].workload.volumes_from.clone() {
+                let spec = source
+                    .value
+                    .strip_prefix("service:")
+                    .unwrap_or(&source.value);
+                if spec.starts_with("container:") {
+                    continue;
+                }
+                let (name, read_only) = crate::resolve::volumes_from_spec(spec);
+                if let Some(&j) = by_name.get(name) {
+                    for mut mount in targets[j].workload.mounts.clone() {
+                        mount.read_only |= read_only;
+                        mount.via = Some(format!("volumes_from {name}"));
+                        mount.field = source.field.clone();
+                        mounts.push(mount);
+                    }
+                }
             }
-            let (name, read_only) = crate::resolve::volumes_from_spec(spec);
-            if let Some(&j) = by_name.get(name) {
-                for mut mount in targets[j].workload.mounts.clone() {
-                    mount.read_only |= read_only;
-                    mount.via = Some(format!("volumes_from {name}"));
-                    mount.field = source.field.clone();
-                    inherited.push(mount);
+            if mounts != targets[i].workload.mounts {
+                targets[i].workload.mounts = mounts;
+                changed = true;
+            }
+            for (n, other) in &joins[i] {
+                let kind = targets[i].workload.namespaces[*n].0;
+                let uses_host = by_name
+                    .get(other)
+                    .and_then(|&j| targets[j].workload.namespace(kind))
+                    .is_some_and(|m| match &m.value {
+                        NamespaceMode::Host => true,
+                        NamespaceMode::Container {
+                            target_uses_host, ..
+                        } => *target_uses_host == Resolution::Known(true),
+                        _ => false,
+                    });
+                let field = targets[i].workload.namespaces[*n].1.field.clone();
+                let joined = At::new(
+                    NamespaceMode::Container {
+                        target: other.clone(),
+                        target_uses_host: Resolution::Known(uses_host),
+                    },
+                    field,
+                );
+                if targets[i].workload.namespaces[*n].1 != joined {
+                    targets[i].workload.namespaces[*n].1 = joined;
+                    changed = true;
                 }
             }
         }
-        targets[i].workload.mounts.extend(inherited);
-        let joins: Vec<(usize, String)> = targets[i]
-            .workload
-            .namespaces
-            .iter()
-            .enumerate()
-            .filter_map(|(n, (_, mode))| match &mode.value {
-                NamespaceMode::Other { value } => {
-                    value.strip_prefix("service:").map(|s| (n, s.to_string()))
-                }
-                _ => None,
-            })
-            .collect();
-        for (n, other) in joins {
-            let kind = targets[i].workload.namespaces[n].0;
-            let uses_host = by_name
-                .get(&other)
-                .and_then(|&j| targets[j].workload.namespace(kind))
-                .is_some_and(|m| m.value == NamespaceMode::Host);
-            let field = targets[i].workload.namespaces[n].1.field.clone();
-            targets[i].workload.namespaces[n].1 = At::new(
-                NamespaceMode::Container {
-                    target: other,
-                    target_uses_host: Resolution::Known(uses_host),
-                },
-                field,
-            );
+        if !changed {
+            break;
         }
     }
 }

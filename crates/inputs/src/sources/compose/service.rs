@@ -28,6 +28,10 @@ impl Surroundings for ProjectPaths<'_> {
         ))
     }
 
+    fn read_profile(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(self.bind_source(path)?).map_err(|e| e.to_string())
+    }
+
     fn file_of(&self, section: &str, name: &str) -> Option<String> {
         let def = self.project.root.get(section)?.get(name)?;
         def.get("file").and_then(Node::as_str).map(str::to_string)
@@ -162,6 +166,120 @@ impl Project {
         }))
     }
 
+    /// The network a service joins first, by the name the project gives
+    /// it, when the project names it: Compose sends that name as the
+    /// container's `NetworkMode` (`defaultNetworkSettings`), so a network
+    /// named `host` is the host's network.
+    fn primary_network_name(
+        &self,
+        service: &str,
+        svc: &Node,
+    ) -> Option<(String, String, crate::sources::Location)> {
+        let mut joined: Vec<(i64, String)> = match svc.get("networks") {
+            None => vec![(0, "default".to_string())],
+            Some(networks) => match &networks.value {
+                Value::Map(entries) => entries
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let priority = v
+                            .get("priority")
+                            .and_then(Node::as_str)
+                            .and_then(|p| p.parse().ok());
+                        Some((priority.unwrap_or(0), k.as_str()?.to_string()))
+                    })
+                    .collect(),
+                _ => networks
+                    .items()
+                    .iter()
+                    .filter_map(|n| Some((0, n.as_str()?.to_string())))
+                    .collect(),
+            },
+        };
+        joined.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let key = &joined.first()?.1;
+        let name = self.root.get("networks")?.get(key)?.get("name")?;
+        // A name that is a user-defined network changes nothing the rules
+        // judge; one the daemon reads as a mode (`host`, `none`,
+        // `container:x`) does.
+        if matches!(namespace_mode(name.as_str()?), NamespaceMode::Other { .. }) {
+            return None;
+        }
+        let label = format!(
+            "services.{service}.networks ({key}: name {})",
+            name.as_str()?
+        );
+        Some((label, name.as_str()?.to_string(), self.location(name.pos)))
+    }
+
+    /// The networks the project creates for the services that run: one
+    /// `POST /networks/create` each, judged like the gate judges it.
+    pub(super) fn networks(&self, running: &[&Node]) -> Result<Vec<Target>, InputError> {
+        let Some(defined) = self.root.get("networks") else {
+            return Ok(Vec::new());
+        };
+        let mut targets = Vec::new();
+        for (key, def) in defined.entries() {
+            let Some(key_name) = key.as_str() else {
+                continue;
+            };
+            let used = running.iter().any(|svc| match svc.get("networks") {
+                None => key_name == "default" && svc.get("network_mode").is_none(),
+                Some(n) => {
+                    n.get(key_name).is_some()
+                        || n.items().iter().any(|i| i.as_str() == Some(key_name))
+                }
+            });
+            let external = def
+                .get("external")
+                .map(|e| compose_bool(e).unwrap_or(true))
+                .unwrap_or(false);
+            // Compose's own bridge networks are left out: only a driver or
+            // options can give containers more of the host.
+            let plain = matches!(def.text("driver").as_str(), "" | "bridge")
+                && def
+                    .get("driver_opts")
+                    .is_none_or(|o| o.entries().is_empty());
+            if !used || external || plain {
+                continue;
+            }
+            let options: Map<String, Json> = def
+                .get("driver_opts")
+                .map(|o| {
+                    o.entries()
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().unwrap_or_default().to_string(),
+                                json!(v.go_text().unwrap_or_default()),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let body = json!({
+                "Name": def
+                    .get("name")
+                    .and_then(Node::as_str)
+                    .map_or_else(|| format!("{}_{key_name}", self.name), str::to_string),
+                "Driver": def.text("driver"),
+                "Options": options,
+            });
+            let mut workload = crate::api_body::network_create(body.to_string().as_bytes())
+                .map_err(|e| self.bad(def, format!("networks.{key_name}: {e}")))?;
+            let label = format!("networks.{key_name}");
+            workload.rename_fields(|_| label.clone());
+            let mut locations = std::collections::BTreeMap::new();
+            locations.insert(label, self.location(key.pos));
+            targets.push(Target {
+                name: format!("network {key_name}"),
+                workload,
+                locations,
+                origin: self.location(key.pos),
+            });
+        }
+        Ok(targets)
+    }
+
     /// The request for one service.
     pub(super) fn service(
         &self,
@@ -184,6 +302,11 @@ impl Project {
                     apply(setting, item, &around, &mut draft)
                         .map_err(|message| self.bad(node, format!("{path}: {message}")))?;
                 }
+            }
+        }
+        if !draft.has(true, "NetworkMode") {
+            if let Some((label, name, at)) = self.primary_network_name(name, svc) {
+                draft.set(true, "NetworkMode", json!(name), label, at);
             }
         }
         let origin = self.location(key_pos);

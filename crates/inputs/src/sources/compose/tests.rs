@@ -32,6 +32,11 @@ fn interpolation_follows_compose() {
     assert_eq!(with(&e, "${U:-a:-b}").unwrap(), "a:-b");
     assert_eq!(with(&e, "${U:-a}b}").unwrap(), "ab}");
     assert_eq!(with(&e, "$$SET").unwrap(), "$SET");
+    // compose-go's brace counter skips the character after each `{`, and
+    // a form with an operator runs to the last `}` of the line.
+    assert_eq!(with(&e, "host${NOPE:+{}}").unwrap(), "host");
+    assert_eq!(with(&e, "${A-$${}").unwrap(), "${");
+    assert_eq!(with(&e, "${U:-a}b${SET}c}").unwrap(), "abvalc}");
     for literal in ["$1", "$", "$-", "cost$"] {
         assert_eq!(with(&e, literal).unwrap(), literal);
     }
@@ -85,6 +90,11 @@ fn env_files_follow_compose() {
             ("DOLLARS", "$PLAIN"),
             ("BARE", "frombare"),
         ])
+    );
+    // White space compose-go trims, and its `\0NNN` octal escapes.
+    assert_eq!(
+        dotenv(&[], "A=\u{a0}host\nB=\"\\0150ost\"\nC=\"\\01x\"\n").unwrap(),
+        pairs(&[("A", "host"), ("B", "host"), ("C", "\\1x")])
     );
     // The process environment beats an earlier line of the file.
     assert_eq!(
