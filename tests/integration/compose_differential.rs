@@ -473,7 +473,16 @@ fn dangerous_projects_are_denied() {
     ];
     for (name, rules) in cases {
         let case = Case::read(&corpus().join(name));
-        let mut command = crate::util::TestCommand::new(&["check"]);
+        // Compose's flags as `check` spells them: `-f FILE` is a path.
+        let mut args = vec!["check".to_string()];
+        for pair in case.args.chunks(2) {
+            match pair {
+                [flag, file] if flag == "-f" => args.push(file.clone()),
+                pair => args.extend(pair.iter().cloned()),
+            }
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut command = crate::util::TestCommand::new(&args);
         command.current_dir(&case.cwd);
         for (k, v) in &case.env {
             command.env(k, v);

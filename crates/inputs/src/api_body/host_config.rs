@@ -372,20 +372,46 @@ fn read_log_sockets(hc: Fields, workload: &mut Workload) {
 /// dials the URL's path (`unix://x/y` is `/y`), fluentd the rest of the
 /// string (`x/y`, from the daemon's working directory, `/`).
 fn unix_socket_paths(address: &str) -> Vec<String> {
+    // Go's url.Parse: the scheme is case-insensitive, `//` is optional
+    // (`unix:/var/run/x`), and the path is percent-decoded.
     let lower = address.to_ascii_lowercase();
-    let Some(rest) = ["unixgram://", "unix://"]
+    let Some(rest) = ["unixgram:", "unix:"]
         .iter()
         .find(|scheme| lower.starts_with(*scheme))
         .map(|scheme| &address[scheme.len()..])
     else {
         return Vec::new();
     };
-    let mut paths = vec![clean_path(&format!("/{rest}"))];
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let mut paths = vec![clean_path(&format!("/{}", percent_decoded(rest)))];
     if let Some(slash) = rest.find('/') {
-        paths.push(clean_path(&rest[slash..]));
+        paths.push(clean_path(&percent_decoded(&rest[slash..])));
     }
+    paths.sort();
     paths.dedup();
     paths
+}
+
+/// `%2e` and the like decoded, as Go's URL parser decodes a path; an
+/// invalid escape is kept as written.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Reads `SecurityOpt`, `MaskedPaths` and `ReadonlyPaths` the way

@@ -12,7 +12,7 @@ mod settings;
 mod syntax;
 
 pub use settings::{unset_flag, unset_key};
-pub use syntax::{parse_bool, parse_bytes, parse_port, PortBinding, PortReader};
+pub use syntax::{parse_bool, parse_bytes, parse_port, PortBinding, Reader};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -142,6 +142,11 @@ impl Draft {
         } else {
             self.config.contains_key(key)
         }
+    }
+
+    /// How many binds are marked unresolved.
+    pub(crate) fn unresolved_count(&self) -> usize {
+        self.unresolved.len()
     }
 
     /// Marks the bind the user calls `label` as one whose host path,

@@ -197,8 +197,16 @@ pub fn split_commands(text: &str, first_line: usize) -> Result<Vec<Vec<Word>>, I
     let (mut line, mut col) = (first_line, 0usize);
     let mut chars = text.chars().peekable();
     let mut quote: Option<(char, usize, usize)> = None;
-    let flush = |word: &mut Option<Word>, commands: &mut Vec<Vec<Word>>| {
+    // Commands inside `$(...)` and backquotes run too: read them as well.
+    let mut nested: Vec<Vec<Word>> = Vec::new();
+    // The word after a redirection (`2>/dev/null`) is its target, not an
+    // argument.
+    let mut redirect_target = false;
+    let flush = |word: &mut Option<Word>, commands: &mut Vec<Vec<Word>>, skip: &mut bool| {
         if let Some(w) = word.take() {
+            if std::mem::take(skip) {
+                return;
+            }
             commands.last_mut().expect("never empty").push(w);
         }
     };
@@ -231,9 +239,34 @@ pub fn split_commands(text: &str, first_line: usize) -> Result<Vec<Vec<Word>>, I
                 }
                 None => {}
             },
+            // `$'...'`: bash's ANSI-C quoting, a string with escapes.
+            (None, '$') if chars.peek() == Some(&'\'') => {
+                start(&mut word);
+                chars.next();
+                col += 1;
+                ansi_c_quoted(&mut chars, &mut word, &mut line, &mut col);
+            }
+            // `$"..."`: a locale-translated string, read as "...".
+            (None, '$') if chars.peek() == Some(&'"') => {
+                start(&mut word);
+                chars.next();
+                col += 1;
+                quote = Some(('"', line, col));
+            }
             (Some(('"', _, _)) | None, '$' | '`') => {
                 start(&mut word);
                 let expansion = expansion(c, &mut chars, &mut line, &mut col);
+                let inner = expansion
+                    .strip_prefix("$(")
+                    .and_then(|e| e.strip_suffix(')'))
+                    .or_else(|| {
+                        expansion
+                            .strip_prefix('`')
+                            .and_then(|e| e.strip_suffix('`'))
+                    });
+                if let Some(inner) = inner.filter(|i| !i.starts_with('(')) {
+                    nested.extend(split_commands(inner, line)?);
+                }
                 if let Some(w) = word.as_mut() {
                     w.text.push_str(&expansion);
                     if expansion.len() > 1 {
@@ -266,20 +299,43 @@ pub fn split_commands(text: &str, first_line: usize) -> Result<Vec<Vec<Word>>, I
                         break;
                     }
                 }
-                flush(&mut word, &mut commands);
+                flush(&mut word, &mut commands, &mut redirect_target);
                 commands.push(Vec::new());
             }
             (None, '\n') => {
-                flush(&mut word, &mut commands);
+                flush(&mut word, &mut commands, &mut redirect_target);
                 commands.push(Vec::new());
                 line += 1;
                 col = 0;
             }
-            (None, ';' | '&' | '|' | '(' | ')' | '<' | '>') => {
-                flush(&mut word, &mut commands);
+            // A redirection keeps the command going: a file descriptor
+            // number right before it and the target after it are not
+            // arguments.
+            (None, '<' | '>') => {
+                if word.as_ref().is_some_and(|w| {
+                    !w.text.is_empty()
+                        && w.text.chars().all(|d| d.is_ascii_digit())
+                        && w.expansions.is_empty()
+                }) {
+                    word = None;
+                } else {
+                    flush(&mut word, &mut commands, &mut redirect_target);
+                }
+                while let Some(&n) = chars.peek() {
+                    if matches!(n, '>' | '<' | '&' | '|') {
+                        chars.next();
+                        col += 1;
+                    } else {
+                        break;
+                    }
+                }
+                redirect_target = true;
+            }
+            (None, ';' | '&' | '|' | '(' | ')') => {
+                flush(&mut word, &mut commands, &mut redirect_target);
                 commands.push(Vec::new());
             }
-            (None, c) if c.is_whitespace() => flush(&mut word, &mut commands),
+            (None, c) if c.is_whitespace() => flush(&mut word, &mut commands, &mut redirect_target),
             // A tilde starting a word, or after the `=` of `--flag=~/x`
             // (bash expands both), is the home of some user on the host
             // that runs the line.
@@ -320,9 +376,64 @@ pub fn split_commands(text: &str, first_line: usize) -> Result<Vec<Vec<Word>>, I
             format!("unterminated {q} quote"),
         ));
     }
-    flush(&mut word, &mut commands);
+    flush(&mut word, &mut commands, &mut redirect_target);
+    commands.extend(nested);
     commands.retain(|c| !c.is_empty());
     Ok(commands)
+}
+
+/// The rest of a `$'...'` string, with bash's escapes.
+fn ansi_c_quoted(
+    chars: &mut Chars<'_>,
+    word: &mut Option<Word>,
+    line: &mut usize,
+    col: &mut usize,
+) {
+    while let Some(c) = chars.next() {
+        *col += 1;
+        let decoded = match c {
+            '\'' => return,
+            '\\' => {
+                *col += 1;
+                match chars.next() {
+                    Some('n') => '\n',
+                    Some('t') => '\t',
+                    Some('r') => '\r',
+                    Some('a') => '\u{7}',
+                    Some('b') => '\u{8}',
+                    Some('e' | 'E') => '\u{1b}',
+                    Some('f') => '\u{c}',
+                    Some('v') => '\u{b}',
+                    Some('x') => {
+                        let mut hex = String::new();
+                        while hex.len() < 2 && chars.peek().is_some_and(char::is_ascii_hexdigit) {
+                            hex.extend(chars.next());
+                        }
+                        u32::from_str_radix(&hex, 16)
+                            .ok()
+                            .and_then(char::from_u32)
+                            .unwrap_or('x')
+                    }
+                    Some(d @ '0'..='7') => {
+                        let mut octal = String::from(d);
+                        while octal.len() < 3
+                            && chars.peek().is_some_and(|c| ('0'..='7').contains(c))
+                        {
+                            octal.extend(chars.next());
+                        }
+                        u32::from_str_radix(&octal, 8)
+                            .ok()
+                            .and_then(char::from_u32)
+                            .unwrap_or('0')
+                    }
+                    Some(other) => other,
+                    None => return,
+                }
+            }
+            other => other,
+        };
+        push_char(word, decoded, line, col);
+    }
 }
 
 type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
@@ -408,10 +519,21 @@ fn push_char(word: &mut Option<Word>, c: char, line: &mut usize, col: &mut usize
 /// in the words of one command; returns the command and the words after
 /// it.
 fn command_arguments(words: &[Word]) -> Option<(Command, &[Word])> {
-    let docker = words
-        .iter()
-        .position(|w| w.text == "docker" || w.text.ends_with("/docker"))?;
-    let mut i = docker + 1;
+    // `docker` may come after assignments (`FOO=x docker run`) or a
+    // wrapper (`sudo -g docker docker run`): try each word that names it.
+    words.iter().enumerate().find_map(|(docker, w)| {
+        let named = (w.text == "docker" || w.text.ends_with("/docker")) && !w.text.contains('=');
+        if named {
+            docker_command(&words[docker + 1..])
+        } else {
+            None
+        }
+    })
+}
+
+/// After `docker`: global flags, then `[container] run|create|exec`.
+fn docker_command(words: &[Word]) -> Option<(Command, &[Word])> {
+    let mut i = 0;
     while let Some(w) = words.get(i) {
         if GLOBAL_VALUE.contains(&w.text.as_str()) {
             i += 2;
@@ -593,6 +715,20 @@ fn parse_args(
                 j += 1;
             }
         } else {
+            // A word the shell fills in may be flags: followed by more
+            // words, it may make any of them the image.
+            if word.text.starts_with(['$', '`'])
+                && !word.expansions.is_empty()
+                && i + 1 < args.len()
+            {
+                return Err(InputError::at(
+                    loc(word),
+                    format!(
+                        "{} may hold flags, which only the shell that runs the line knows; write the flags out",
+                        word.text
+                    ),
+                ));
+            }
             operand = Some(word);
             break;
         }
@@ -725,7 +861,7 @@ fn build(
         // by the variable's name; the others by the flag.
         let label = match setting.shape {
             Shape::Text
-            | Shape::FirstText
+            | Shape::Network
             | Shape::Bool
             | Shape::Bytes
             | Shape::Count
@@ -743,8 +879,26 @@ fn build(
             label,
             at: f.at.clone(),
         };
+        let unresolved_before = draft.unresolved_count();
         apply(setting, item, &shell, &mut draft)
             .map_err(|message| InputError::at(f.at.clone(), format!("{}: {message}", f.written)))?;
+        // A value the shell fills in is judged only where what it may be
+        // is known to be harmless (an environment value, the user, which
+        // is judged as unknown) or is reported as unresolved (a bind
+        // source); anywhere else it could be anything.
+        let expands = shell.masked(&f.value) != f.value;
+        let judged = matches!(setting.shape, Shape::Env)
+            || setting.flags.contains(&"user")
+            || draft.unresolved_count() > unresolved_before;
+        if expands && !judged {
+            return Err(InputError::at(
+                f.at.clone(),
+                format!(
+                    "{}: the value {} depends on the shell that runs the line; write it out",
+                    f.written, f.value
+                ),
+            ));
+        }
     }
     draft
         .finish(request, name, origin.clone(), |api| {

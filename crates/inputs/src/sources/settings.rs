@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::syntax::{
     compose_bool, compose_is_path, parse_bool, parse_bytes, parse_port, split_compose_volume,
-    PortReader,
+    Reader,
 };
 use super::{Draft, Location};
 use crate::yaml::Node;
@@ -41,9 +41,10 @@ impl Field {
 pub(crate) enum Shape {
     /// A string; the last one written wins.
     Text,
-    /// A string from a list flag (`--network`), whose first value is the
-    /// one the field takes.
-    FirstText,
+    /// A network from a list flag (`--network`), whose first value is the
+    /// mode; on a run line it may be the CLI's long form
+    /// (`name=host,alias=web`, read as CSV).
+    Network,
     /// A boolean: Go's `strconv.ParseBool` on run lines, a YAML boolean in
     /// compose files.
     Bool,
@@ -160,7 +161,7 @@ pub(crate) const SETTINGS: &[Setting] = &[
     ),
     row(
         Host("NetworkMode"),
-        FirstText,
+        Network,
         &["network", "net"],
         None,
         &["network_mode"],
@@ -368,9 +369,17 @@ pub(crate) fn apply(
     };
     match setting.shape {
         Text => draft.set(host, key, json!(written.text()?), label, at),
-        FirstText => {
+        Network => {
+            let text = written.text()?;
+            let name = match &written {
+                Written::Word(_) if text.contains('=') => csv_fields(&text)?
+                    .iter()
+                    .find_map(|f| f.strip_prefix("name=").map(str::to_string))
+                    .ok_or_else(|| format!("invalid network {text:?}: no name"))?,
+                _ => text,
+            };
             if !draft.has(host, key) {
-                draft.set(host, key, json!(written.text()?), label, at)
+                draft.set(host, key, json!(name), label, at)
             }
         }
         Bool => {
@@ -397,7 +406,11 @@ pub(crate) fn apply(
         List => draft.push(host, key, json!(written.text()?), label, at),
         SecurityOpt => {
             let option = written.text()?;
-            let value = match seccomp_profile_file(&option) {
+            let reader = match written {
+                Written::Word(_) => Reader::Cli,
+                Written::Yaml(_) => Reader::Compose,
+            };
+            let value = match seccomp_profile_file(&option, reader) {
                 Some(path) => {
                     let text = around
                         .read_profile(path)
@@ -440,8 +453,8 @@ pub(crate) fn apply(
                         format!("{}/{proto}", node.text("target")),
                     )]
                 }
-                (Written::Word(spec), None) => parse_port(spec, PortReader::Cli)?,
-                (Written::Yaml(_), None) => parse_port(&written.text()?, PortReader::Compose)?,
+                (Written::Word(spec), None) => parse_port(spec, Reader::Cli)?,
+                (Written::Yaml(_), None) => parse_port(&written.text()?, Reader::Compose)?,
             };
             for (ip, published, container) in bindings {
                 draft.push_in_map(
@@ -558,15 +571,14 @@ pub(crate) fn apply(
     Ok(())
 }
 
-/// The file a `seccomp=PATH` option names: the docker CLI (`parseSecurityOpts`)
-/// and Compose read any value but `unconfined` and `builtin` as one. A
-/// value that is JSON already (the daemon's own form) is not a file.
-fn seccomp_profile_file(option: &str) -> Option<&str> {
+/// The file a `seccomp=PATH` option names. The docker CLI
+/// (`parseSecurityOpts`) reads any value but `unconfined` and `builtin` as
+/// a file name, Compose (`create.go`) any value but `unconfined`; a value
+/// that looks like JSON is a file name to both.
+fn seccomp_profile_file(option: &str, reader: Reader) -> Option<&str> {
     let (key, value) = option.split_once('=').or_else(|| option.split_once(':'))?;
-    (key == "seccomp"
-        && !matches!(value, "unconfined" | "builtin")
-        && !value.trim_start().starts_with('{'))
-    .then_some(value)
+    let builtin = value == "builtin" && reader == Reader::Cli;
+    (key == "seccomp" && value != "unconfined" && !builtin).then_some(value)
 }
 
 /// A `-v` spec, with a relative or expanded source resolved.
@@ -730,7 +742,9 @@ fn mount_csv(
     let mut propagation = None;
     let mut driver = Map::new();
     let mut options = Map::new();
-    for field in spec.split(',') {
+    let mut writable_below = false;
+    for field in csv_fields(spec)? {
+        let field = field.as_str();
         let (key, value) = field.split_once('=').unwrap_or((field, ""));
         match key.to_ascii_lowercase().as_str() {
             "type" => kind = value.to_string(),
@@ -742,6 +756,9 @@ fn mount_csv(
                         .ok_or_else(|| format!("invalid value for {key}: {value}"))?
             }
             "bind-propagation" => propagation = Some(value.to_string()),
+            // `readonly,bind-recursive=writable` sends ReadOnlyNonRecursive:
+            // what is mounted below the source stays writable.
+            "bind-recursive" => writable_below = value == "writable",
             "volume-driver" => {
                 driver.insert("Name".into(), json!(value));
             }
@@ -756,7 +773,7 @@ fn mount_csv(
         &kind,
         &source,
         &target,
-        read_only,
+        read_only && !writable_below,
         propagation,
         around,
         draft,
@@ -769,9 +786,72 @@ fn mount_csv(
     Ok(mount)
 }
 
+/// One line of CSV as Go's `encoding/csv` reads it, which is how the
+/// docker CLI splits a `--mount` value: `"..."` quotes a field (commas and
+/// all), `""` inside it is a quote, and a quote anywhere else is an error.
+fn csv_fields(line: &str) -> Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                    None => return Err("extraneous or missing \" in quoted-field".into()),
+                }
+            }
+            match chars.next() {
+                None => {
+                    fields.push(field);
+                    return Ok(fields);
+                }
+                Some(',') => {}
+                Some(_) => return Err("extraneous or missing \" in quoted-field".into()),
+            }
+        } else {
+            loop {
+                match chars.next() {
+                    None => {
+                        fields.push(field);
+                        return Ok(fields);
+                    }
+                    Some(',') => break,
+                    Some('"') => return Err("bare \" in non-quoted-field".into()),
+                    Some(c) => field.push(c),
+                }
+            }
+        }
+        fields.push(field);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_values_split_as_go_csv_does() {
+        assert_eq!(
+            csv_fields(r#"type=bind,"target=/h,type=volume",source=/"#).unwrap(),
+            ["type=bind", "target=/h,type=volume", "source=/"]
+        );
+        assert_eq!(csv_fields(r#""a""b",c"#).unwrap(), [r#"a"b"#, "c"]);
+        assert_eq!(
+            csv_fields(r#"a"b"#).unwrap_err(),
+            "bare \" in non-quoted-field"
+        );
+        assert_eq!(
+            csv_fields(r#""a"b"#).unwrap_err(),
+            "extraneous or missing \" in quoted-field"
+        );
+    }
 
     #[test]
     fn flags_and_keys_are_each_in_one_row() {

@@ -87,12 +87,13 @@ pub(crate) fn compose_is_path(source: &str) -> bool {
 /// One published port: host IP, host port (or range), `CONTAINER/PROTO`.
 pub type PortBinding = (String, String, String);
 
-/// Which parser reads a port spec. Both are go-connections'
-/// `nat.ParsePortSpec`; the version Compose 2.26 links refuses an
-/// unbracketed IPv6 address (`::1:86:86`), which the docker CLI's reads
-/// as the address before the last two parts.
+/// Which front end reads a value where the docker CLI and Compose
+/// differ. Ports are go-connections' `nat.ParsePortSpec` to both, but the
+/// version Compose 2.26 links refuses an unbracketed IPv6 address
+/// (`::1:86:86`), which the docker CLI's reads as the address before the
+/// last two parts; `seccomp=builtin` is a file name only to Compose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PortReader {
+pub enum Reader {
     /// The docker CLI (`-p`).
     Cli,
     /// Compose (`ports:`).
@@ -102,7 +103,7 @@ pub enum PortReader {
 /// Parses a published port, `[[IP:]HOST:]CONTAINER[/PROTO]`, into the
 /// bindings it makes: a container range publishes one binding per port.
 /// The error is go-connections' message.
-pub fn parse_port(spec: &str, reader: PortReader) -> Result<Vec<PortBinding>, String> {
+pub fn parse_port(spec: &str, reader: Reader) -> Result<Vec<PortBinding>, String> {
     let (spec, proto) = match spec.split_once('/') {
         Some((s, "")) => (s, "tcp"),
         Some((s, p)) => (s, p),
@@ -120,7 +121,7 @@ pub fn parse_port(spec: &str, reader: PortReader) -> Result<Vec<PortBinding>, St
     };
     let ip = match ip.strip_prefix('[') {
         Some(inner) => inner.strip_suffix(']').unwrap_or(inner).to_string(),
-        None if reader == PortReader::Compose && ip.contains(':') => {
+        None if reader == Reader::Compose && ip.contains(':') => {
             return Err(format!(
                 "Invalid ip address {ip}: address {ip}:: too many colons in address"
             ))
@@ -188,7 +189,7 @@ mod tests {
             let (ip, host, container) = all.remove(0);
             format!("{ip}|{host}|{container}")
         };
-        let cli = |s| one(s, PortReader::Cli);
+        let cli = |s| one(s, Reader::Cli);
         assert_eq!(cli("80"), "||80/tcp");
         assert_eq!(cli("8080:80"), "|8080|80/tcp");
         assert_eq!(cli("127.0.0.1:8080:80/UDP"), "127.0.0.1|8080|80/udp");
@@ -198,12 +199,12 @@ mod tests {
         assert_eq!(cli("::103"), "||103/tcp");
         assert_eq!(cli("9100-9110:93"), "|9100-9110|93/tcp");
         assert_eq!(
-            parse_port("9000-9002:90-92", PortReader::Cli).unwrap(),
+            parse_port("9000-9002:90-92", Reader::Cli).unwrap(),
             [90, 91, 92].map(|p| (String::new(), (p + 8910).to_string(), format!("{p}/tcp")))
         );
         // The cases of the differential corpus (`port-p*`), with Compose's
         // messages.
-        let compose = |s| parse_port(s, PortReader::Compose).unwrap_err();
+        let compose = |s| parse_port(s, Reader::Compose).unwrap_err();
         assert_eq!(
             compose("::1:86:86"),
             "Invalid ip address ::1: address ::1:: too many colons in address"
@@ -216,7 +217,7 @@ mod tests {
         assert_eq!(compose("127.0.0.1:99"), "Invalid hostPort: 127.0.0.1");
         assert_eq!(compose("65536"), "Invalid containerPort: 65536");
         assert_eq!(compose("80:"), "No port specified: 80:<empty>");
-        assert!(parse_port("a:b:c:d", PortReader::Cli).is_err());
+        assert!(parse_port("a:b:c:d", Reader::Cli).is_err());
     }
 
     #[test]

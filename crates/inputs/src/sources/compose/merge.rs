@@ -138,16 +138,40 @@ fn tagged(base: &mut Node, key: &Node, value: &Node) -> Option<bool> {
         }
         Some("!override") => {
             remove(base, name);
-            push(base, key.clone(), untagged(value.clone()));
+            push(base, key.clone(), without_tags(value.clone()));
             Some(true)
         }
         _ => None,
     }
 }
 
+/// A node as Compose keeps what `!override` covers: compose-go does not
+/// walk below it, so tags there are plain decode hints and nothing is
+/// reset.
+fn without_tags(mut node: Node) -> Node {
+    node.tag = None;
+    match &mut node.value {
+        Value::Scalar(..) => {}
+        Value::Seq(items) => {
+            for item in items.iter_mut() {
+                *item = without_tags(std::mem::replace(item, Node::scalar("", item.pos)));
+            }
+        }
+        Value::Map(entries) => {
+            for (_, v) in entries.iter_mut() {
+                *v = without_tags(std::mem::replace(v, Node::scalar("", v.pos)));
+            }
+        }
+    }
+    node
+}
+
 /// A node with `!reset` items dropped and tags cleared, for a value with
 /// nothing under it to merge into.
 fn untagged(mut node: Node) -> Node {
+    if node.tag.as_deref() == Some("!override") {
+        return without_tags(node);
+    }
     node.tag = None;
     match &mut node.value {
         Value::Scalar(..) => {}

@@ -196,8 +196,8 @@ fn validate_keys(root: &Node, location: impl Fn(Pos) -> Location) -> Result<(), 
             let field = k.as_str().unwrap_or_default();
             // An empty `profiles:` would read as none, which enables the
             // service; Compose refuses it instead.
-            if field == "profiles" && !matches!(value.value, Value::Seq(_)) {
-                return refuse(value, format!("services.{name}.profiles must be a list"));
+            if matches!(field, "profiles" | "networks") && value.is_null() {
+                return refuse(value, format!("services.{name}.{field} must be a list"));
             }
             if !field.starts_with("x-") && !SERVICE_KEYS.contains(&field) {
                 return refuse(
@@ -284,46 +284,7 @@ impl Project {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
         let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-        let mut texts = Vec::new();
-        // `--env-file`, else COMPOSE_ENV_FILES, else `.env` unless
-        // COMPOSE_DISABLE_ENV_FILE (compose-go `WithEnvFiles`).
-        let named: Vec<PathBuf> = if !options.env_files.is_empty() {
-            options.env_files.clone()
-        } else if let Some(list) = env.get("COMPOSE_ENV_FILES") {
-            list.split(',').map(PathBuf::from).collect()
-        } else {
-            Vec::new()
-        };
-        let disabled = env
-            .get("COMPOSE_DISABLE_ENV_FILE")
-            .and_then(|v| super::syntax::parse_bool(v))
-            .unwrap_or(false);
-        let env_files = if named.is_empty() {
-            let dotenv = dir.join(".env");
-            if !disabled {
-                texts.extend(std::fs::read_to_string(&dotenv).ok());
-            }
-            vec![dotenv]
-        } else {
-            let working_dir = match &options.working_dir {
-                Some(dir) => dir.clone(),
-                None => std::env::current_dir().unwrap_or_default(),
-            };
-            for file in &named {
-                let file = &working_dir.join(file);
-                let text = std::fs::read_to_string(file).map_err(|_| {
-                    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.clone());
-                    whole(
-                        file,
-                        format!("Couldn't find env file: {}", absolute.display()),
-                    )
-                })?;
-                texts.push(text);
-            }
-            named
-        };
-        let vars = env::project_env(env, &texts)
-            .map_err(|e| whole(env_files.first().map_or(dir.as_path(), PathBuf::as_path), e))?;
+        let vars = project_vars(&dir, env, options)?;
         let mut sources = Vec::new();
         for path in paths {
             let text = std::fs::read_to_string(path)
@@ -564,12 +525,9 @@ fn compose_file_from(
     cwd: &Path,
     options: &Options,
 ) -> Option<Result<Project, InputError>> {
-    let local = match std::fs::read_to_string(dir.join(".env")) {
-        Ok(text) => match env::project_env(env, &[text]) {
-            Ok(vars) => vars,
-            Err(e) => return Some(Err(whole(&dir.join(".env"), e))),
-        },
-        Err(_) => env.clone(),
+    let local = match project_vars(dir, env, options) {
+        Ok(vars) => vars,
+        Err(e) => return Some(Err(e)),
     };
     let list = local.get("COMPOSE_FILE")?;
     let separator = local
@@ -596,6 +554,56 @@ fn project_name(name: &str) -> String {
         .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'))
         .collect();
     kept.trim_start_matches(['_', '-']).to_string()
+}
+
+/// The project environment for a project in `dir`: the process
+/// environment over `--env-file` files, else those `COMPOSE_ENV_FILES`
+/// names, else `dir/.env` unless `COMPOSE_DISABLE_ENV_FILE` (compose-go
+/// `WithEnvFiles`); named files are found from the working directory and
+/// must exist. `COMPOSE_FILE` is read from it too.
+fn project_vars(
+    dir: &Path,
+    env: &HashMap<String, String>,
+    options: &Options,
+) -> Result<HashMap<String, String>, InputError> {
+    let named: Vec<PathBuf> = if !options.env_files.is_empty() {
+        options.env_files.clone()
+    } else if let Some(list) = env.get("COMPOSE_ENV_FILES") {
+        list.split(',').map(PathBuf::from).collect()
+    } else {
+        Vec::new()
+    };
+    let disabled = env
+        .get("COMPOSE_DISABLE_ENV_FILE")
+        .and_then(|v| super::syntax::parse_bool(v))
+        .unwrap_or(false);
+    let mut files = Vec::new();
+    if named.is_empty() {
+        let dotenv = dir.join(".env");
+        if !disabled && dotenv.is_file() {
+            let text = std::fs::read_to_string(&dotenv)
+                .map_err(|e| whole(&dotenv, format!("cannot read: {e}")))?;
+            files.push((dotenv, text));
+        }
+    } else {
+        let working_dir = match &options.working_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir().unwrap_or_default(),
+        };
+        for file in named {
+            let file = working_dir.join(file);
+            let text = std::fs::read_to_string(&file).map_err(|_| {
+                let message = format!("Couldn't find env file: {}", file.display());
+                whole(&file, message)
+            })?;
+            files.push((file, text));
+        }
+    }
+    let texts: Vec<String> = files.iter().map(|(_, t)| t.clone()).collect();
+    env::project_env(env, &texts).map_err(|e| {
+        let file = files.first().map_or(dir, |(f, _)| f.as_path());
+        whole(file, e)
+    })
 }
 
 /// An error about a whole file.

@@ -82,7 +82,7 @@ impl Project {
         };
         match shape {
             Shape::Text
-            | Shape::FirstText
+            | Shape::Network
             | Shape::Bool
             | Shape::Bytes
             | Shape::Count
@@ -175,16 +175,37 @@ impl Project {
         service: &str,
         svc: &Node,
     ) -> Option<(String, String, crate::sources::Location)> {
+        let key = self.joined_networks(svc).into_iter().next()?;
+        let def = self.root.get("networks")?.get(&key)?;
+        let name = self.network_name(&key, def);
+        // A name that is a user-defined network changes nothing the rules
+        // judge; one the daemon reads as a mode (`host`, `none`,
+        // `container:x`) does.
+        if matches!(namespace_mode(&name), NamespaceMode::Other { .. }) {
+            return None;
+        }
+        let label = format!("services.{service}.networks ({key}: name {name})");
+        Some((label, name, self.location(def.pos)))
+    }
+
+    /// The networks a service joins, primary first: by `priority`
+    /// (highest first, read as go-yaml reads a number), then by name; an
+    /// empty or absent list is the `default` network.
+    fn joined_networks(&self, svc: &Node) -> Vec<String> {
+        if svc.get("network_mode").is_some() {
+            return Vec::new();
+        }
         let mut joined: Vec<(i64, String)> = match svc.get("networks") {
-            None => vec![(0, "default".to_string())],
+            None => Vec::new(),
             Some(networks) => match &networks.value {
                 Value::Map(entries) => entries
                     .iter()
                     .filter_map(|(k, v)| {
                         let priority = v
                             .get("priority")
-                            .and_then(Node::as_str)
-                            .and_then(|p| p.parse().ok());
+                            .and_then(Node::go_text)
+                            .and_then(|p| p.parse::<f64>().ok())
+                            .map(|p| p as i64);
                         Some((priority.unwrap_or(0), k.as_str()?.to_string()))
                     })
                     .collect(),
@@ -195,20 +216,25 @@ impl Project {
                     .collect(),
             },
         };
-        joined.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        let key = &joined.first()?.1;
-        let name = self.root.get("networks")?.get(key)?.get("name")?;
-        // A name that is a user-defined network changes nothing the rules
-        // judge; one the daemon reads as a mode (`host`, `none`,
-        // `container:x`) does.
-        if matches!(namespace_mode(name.as_str()?), NamespaceMode::Other { .. }) {
-            return None;
+        if joined.is_empty() {
+            joined.push((0, "default".to_string()));
         }
-        let label = format!(
-            "services.{service}.networks ({key}: name {})",
-            name.as_str()?
-        );
-        Some((label, name.as_str()?.to_string(), self.location(name.pos)))
+        joined.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        joined.into_iter().map(|(_, key)| key).collect()
+    }
+
+    /// The name the daemon knows a network by: its `name:`, the name in
+    /// the old `external: {name: x}` form, the key itself for an external
+    /// network, else the project's name and the key.
+    fn network_name(&self, key: &str, def: &Node) -> String {
+        if let Some(name) = def.get("name").and_then(Node::as_str) {
+            return name.to_string();
+        }
+        match def.get("external") {
+            Some(external) if external.get("name").is_some() => external.text("name"),
+            Some(external) if compose_bool(external).unwrap_or(false) => key.to_string(),
+            _ => format!("{}_{key}", self.name),
+        }
     }
 
     /// The networks the project creates for the services that run: one
@@ -222,17 +248,12 @@ impl Project {
             let Some(key_name) = key.as_str() else {
                 continue;
             };
-            let used = running.iter().any(|svc| match svc.get("networks") {
-                None => key_name == "default" && svc.get("network_mode").is_none(),
-                Some(n) => {
-                    n.get(key_name).is_some()
-                        || n.items().iter().any(|i| i.as_str() == Some(key_name))
-                }
-            });
+            let used = running
+                .iter()
+                .any(|svc| self.joined_networks(svc).iter().any(|k| k == key_name));
             let external = def
                 .get("external")
-                .map(|e| compose_bool(e).unwrap_or(true))
-                .unwrap_or(false);
+                .is_some_and(|e| e.get("name").is_some() || compose_bool(e).unwrap_or(true));
             // Compose's own bridge networks are left out: only a driver or
             // options can give containers more of the host.
             let plain = matches!(def.text("driver").as_str(), "" | "bridge")
@@ -257,10 +278,7 @@ impl Project {
                 })
                 .unwrap_or_default();
             let body = json!({
-                "Name": def
-                    .get("name")
-                    .and_then(Node::as_str)
-                    .map_or_else(|| format!("{}_{key_name}", self.name), str::to_string),
+                "Name": self.network_name(key_name, def),
                 "Driver": def.text("driver"),
                 "Options": options,
             });

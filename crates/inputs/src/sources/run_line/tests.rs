@@ -279,3 +279,49 @@ fn exec_lines_are_judged_as_exec_requests() {
         "run.sh:1:1: docker exec: no container given"
     );
 }
+
+/// Shell forms that hid a `docker run` or its flags from an earlier
+/// reader: each is found, or refused when only the shell could tell.
+#[test]
+fn shell_forms_that_hide_flags() {
+    let privileged = |t: &Target| t.workload.privileged.as_ref().is_some_and(|p| p.value);
+    for line in [
+        "CID=$(docker run -d --privileged alpine)",
+        "x=`docker run --privileged alpine`",
+        "docker run $'--privileged' alpine",
+        "docker run $\"--privileged\" alpine",
+        "docker run -d 2>/dev/null --privileged alpine",
+        "docker run -d 2>&1 --privileged alpine >> log",
+        "FOO=/usr/bin/docker docker run --privileged alpine",
+        "sudo -g docker docker run --privileged alpine",
+    ] {
+        assert!(privileged(&one(line)), "{line}");
+    }
+    assert_eq!(
+        err("docker run $EXTRA_OPTS -v /:/host alpine"),
+        "run.sh:1:12: $EXTRA_OPTS may hold flags, which only the shell that runs the line knows; write the flags out"
+    );
+    assert_eq!(
+        err("docker run --network $N alpine"),
+        "run.sh:1:12: --network: the value $N depends on the shell that runs the line; write it out"
+    );
+    // What a variable may hold is harmless here, or reported as unknown.
+    let t = one("docker run -e A=$B --user \"$(id -u)\" -v \"$SRC:/data\" \"$IMAGE\"");
+    assert!(matches!(
+        t.workload.mounts[0].kind,
+        MountKind::UnresolvedBind { .. }
+    ));
+    // The CLI's long `--network` form and CSV-quoted `--mount` values.
+    let t = one("docker run --network name=host,alias=web alpine");
+    assert_eq!(
+        t.workload
+            .namespace(NamespaceKind::Network)
+            .map(|m| &m.value),
+        Some(&NamespaceMode::Host)
+    );
+    let t = one("docker run --mount 'type=bind,\"target=/h,type=volume\",source=/' alpine");
+    assert_eq!(bind_paths(&t), ["/>/h,type=volume"]);
+    let t =
+        one("docker run --mount type=bind,src=/srv,dst=/s,readonly,bind-recursive=writable alpine");
+    assert!(!t.workload.mounts[0].read_only);
+}
