@@ -107,17 +107,28 @@ fn braced<'t>(
     if let Some(rest) = after_name.strip_prefix('}') {
         return Ok((lookup(&inner[..name]).unwrap_or_default(), rest));
     }
-    let operator = after_name.strip_prefix(':').unwrap_or(after_name);
-    if !operator.starts_with(['-', '+', '?']) {
+    let (colon, operator) = match after_name.strip_prefix(':') {
+        Some(rest) => (true, rest),
+        None => (false, after_name),
+    };
+    let Some(op @ ('-' | '+' | '?')) = operator.chars().next() else {
         return Err(invalid());
-    }
+    };
     let line_end = text.find('\n').unwrap_or(text.len());
     let Some(last) = text[..line_end].rfind('}').filter(|&i| i > 1 + name) else {
         return Err(invalid());
     };
     let matched = &text[..=last];
     let end = compose_closing_brace(matched).unwrap_or(last);
-    let value = expand(&matched[1..end], lookup)?;
+    // The argument runs from after the operator to the closing brace.
+    let argument_start = 1 + name + usize::from(colon) + 1;
+    let value = apply_operator(
+        &inner[..name],
+        colon,
+        op,
+        &matched[argument_start..end],
+        lookup,
+    )?;
     let remainder = interpolate(&matched[end + 1..], lookup)?;
     Ok((value + &remainder, &text[last + 1..]))
 }
@@ -143,42 +154,30 @@ fn compose_closing_brace(text: &str) -> Option<usize> {
     None
 }
 
-fn expand(expr: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, Fault> {
-    let name_end = name_length(expr);
-    let invalid = || Fault::Invalid(String::new());
-    if name_end == 0 {
-        return Err(invalid());
-    }
-    let (name, op) = expr.split_at(name_end);
+/// `${NAME:-arg}` and its kin: `colon` makes an empty value count as
+/// unset; the argument is interpolated itself.
+fn apply_operator(
+    name: &str,
+    colon: bool,
+    operator: char,
+    argument: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, Fault> {
     let value = lookup(name);
-    let set_nonempty = value.as_deref().is_some_and(|v| !v.is_empty());
-    let (colon, op) = match op.strip_prefix(':') {
-        Some(op) => (true, op),
-        None => (false, op),
+    let set = if colon {
+        value.as_deref().is_some_and(|v| !v.is_empty())
+    } else {
+        value.is_some()
     };
-    let applies = |set_nonempty: bool| if colon { set_nonempty } else { value.is_some() };
-    let mut chars = op.chars();
-    let Some(operator) = chars.next() else {
-        return if colon {
-            Err(invalid())
-        } else {
-            Ok(value.unwrap_or_default())
-        };
-    };
-    let argument = chars.as_str();
-    Ok(match operator {
-        '-' if applies(set_nonempty) => value.unwrap_or_default(),
-        '-' => interpolate(argument, lookup)?,
-        '+' if applies(set_nonempty) => interpolate(argument, lookup)?,
-        '+' => value.unwrap_or_default(),
-        '?' if applies(set_nonempty) => value.unwrap_or_default(),
-        '?' => {
+    Ok(match (operator, set) {
+        ('-' | '?', true) | ('+', false) => value.unwrap_or_default(),
+        ('-', false) | ('+', true) => interpolate(argument, lookup)?,
+        _ => {
             return Err(Fault::Required(
                 name.to_string(),
                 interpolate(argument, lookup)?,
             ))
         }
-        _ => return Err(invalid()),
     })
 }
 

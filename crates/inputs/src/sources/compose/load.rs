@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::env::{read_env_file, Fault};
 use super::merge::{merge_root, merge_service, normalise_service};
-use super::{host_path, whole, InputError, Location};
+use super::{host_path, located, whole, InputError};
 use crate::sources::syntax::{compose_bool, compose_is_path, split_compose_volume};
 use crate::yaml::{self, Node, Pos, Value};
 
@@ -42,14 +42,7 @@ impl Loader {
     }
 
     fn at(&self, pos: Pos, message: impl Into<String>) -> InputError {
-        InputError::at(
-            Location {
-                file: self.files.get(pos.file).cloned().unwrap_or_default(),
-                line: pos.line,
-                col: pos.col,
-            },
-            message,
-        )
+        InputError::at(located(&self.files, pos), message)
     }
 
     /// The files of one project, merged in order, with `env_file` and bare
@@ -103,29 +96,20 @@ impl Loader {
     ) -> Result<Node, InputError> {
         let index = self.files.len();
         self.files.push(name.to_string());
-        let whole_file = |line, col, message: String| {
-            InputError::at(
-                Location {
-                    file: name.to_string(),
-                    line,
-                    col,
-                },
-                message,
-            )
+        let in_file = |line, col| Pos {
+            line,
+            col,
+            file: index,
         };
-        let documents =
-            yaml::parse_all(text).map_err(|e| whole_file(e.line, e.col, e.message.clone()))?;
+        let documents = yaml::parse_all(text)
+            .map_err(|e| self.at(in_file(e.line, e.col), e.message.clone()))?;
         // The documents of one file merge in order, like override files;
         // the first keeps its `!reset` tags for the files before it.
         let mut root: Option<Node> = None;
         for mut document in documents {
             document.set_file(index);
             if !matches!(document.value, Value::Map(_)) {
-                return Err(whole_file(
-                    document.pos.line,
-                    document.pos.col,
-                    "Top-level object must be a mapping".into(),
-                ));
+                return Err(self.at(document.pos, "Top-level object must be a mapping"));
             }
             let lookup = |name: &str| vars.get(name).cloned();
             interpolate_tree(&mut document, &lookup, "").map_err(|(pos, m)| self.at(pos, m))?;

@@ -36,21 +36,19 @@ const NAMED: &[&str] = &["depends_on", "networks"];
 pub(super) fn merge_root(base: &mut Node, over: Node) {
     for (key, value) in into_entries(over) {
         let name = key.as_str().unwrap_or_default().to_string();
-        if let Some(done) = tagged(base, &key, &value) {
-            if done {
-                continue;
-            }
+        if tagged(base, &key, &value) {
+            continue;
         }
-        match (name.as_str(), entry_mut(base, &name)) {
+        match (name.as_str(), base.get_mut(&name)) {
             (_, None) => push(base, key, untagged(value)),
             (_, Some(_)) if is_plain_null(&value) => {}
             ("services", Some(existing)) => {
                 for (service_key, service) in into_entries(value) {
                     let service_name = service_key.as_str().unwrap_or_default().to_string();
-                    if tagged(existing, &service_key, &service) == Some(true) {
+                    if tagged(existing, &service_key, &service) {
                         continue;
                     }
-                    match entry_mut(existing, &service_name) {
+                    match existing.get_mut(&service_name) {
                         Some(_) if is_plain_null(&service) => {}
                         Some(base_service) => merge_service(base_service, service),
                         None => push(existing, service_key, untagged(service)),
@@ -71,10 +69,10 @@ pub(super) fn merge_service(base: &mut Node, over: Node) {
     normalise_service(&mut over);
     for (key, value) in into_entries(over) {
         let name = key.as_str().unwrap_or_default().to_string();
-        if tagged(base, &key, &value) == Some(true) {
+        if tagged(base, &key, &value) {
             continue;
         }
-        let Some(existing) = entry_mut(base, &name) else {
+        let Some(existing) = base.get_mut(&name) else {
             push(base, key, untagged(value));
             continue;
         };
@@ -86,16 +84,7 @@ pub(super) fn merge_service(base: &mut Node, over: Node) {
             _ if REPLACED.contains(&name.as_str()) || name.starts_with("x-") => *existing = value,
             // `KEY=VALUE` entries replace by key; a bare `KEY` (null here)
             // replaces too, leaving the variable without a value.
-            _ if KEYED_PAIRS.contains(&name.as_str()) => {
-                for (k, v) in into_entries(value) {
-                    let key = k.as_str().unwrap_or_default().to_string();
-                    match entry_mut(existing, &key) {
-                        Some(slot) => *slot = untagged(v),
-                        None => push(existing, k, untagged(v)),
-                    }
-                }
-            }
-            _ if NAMED.contains(&name.as_str()) => merge_generic(existing, value),
+            _ if KEYED_PAIRS.contains(&name.as_str()) => replace_by_key(existing, value),
             "volumes" | "devices" | "secrets" | "configs" => {
                 append_by(existing, value, |item| target_of(&name, item))
             }
@@ -106,17 +95,20 @@ pub(super) fn merge_service(base: &mut Node, over: Node) {
             }),
             "healthcheck" => merge_healthcheck(existing, value),
             "logging" => merge_logging(existing, value),
-            "ulimits" => {
-                for (k, v) in into_entries(value) {
-                    let limit = k.as_str().unwrap_or_default().to_string();
-                    match entry_mut(existing, &limit) {
-                        Some(slot) => *slot = v,
-                        None => push(existing, k, v),
-                    }
-                }
-            }
-            "build" => merge_generic(existing, value),
+            // A limit is replaced whole, never merged field by field.
+            "ulimits" => replace_by_key(existing, value),
             _ => merge_generic(existing, value),
+        }
+    }
+}
+
+/// Each entry of `over` replaces the entry of `base` with its key.
+fn replace_by_key(base: &mut Node, over: Node) {
+    for (key, value) in into_entries(over) {
+        let name = key.as_str().unwrap_or_default().to_string();
+        match base.get_mut(&name) {
+            Some(slot) => *slot = value,
+            None => push(base, key, value),
         }
     }
 }
@@ -127,65 +119,56 @@ fn is_plain_null(node: &Node) -> bool {
     node.is_null() && node.tag.is_none()
 }
 
-/// Applies a `!reset` or `!override` tag on `value` to `base`; `Some(true)`
-/// when the entry is fully handled.
-fn tagged(base: &mut Node, key: &Node, value: &Node) -> Option<bool> {
-    let name = key.as_str()?;
+/// Applies a `!reset` or `!override` tag on `value` to `base`; true when
+/// that handled the entry.
+fn tagged(base: &mut Node, key: &Node, value: &Node) -> bool {
+    let Some(name) = key.as_str() else {
+        return false;
+    };
     match value.tag.as_deref() {
         Some("!reset") => {
             remove(base, name);
-            Some(true)
+            true
         }
         Some("!override") => {
             remove(base, name);
             push(base, key.clone(), without_tags(value.clone()));
-            Some(true)
+            true
         }
-        _ => None,
+        _ => false,
     }
 }
 
 /// A node as Compose keeps what `!override` covers: compose-go does not
 /// walk below it, so tags there are plain decode hints and nothing is
 /// reset.
-fn without_tags(mut node: Node) -> Node {
-    node.tag = None;
-    match &mut node.value {
-        Value::Scalar(..) => {}
-        Value::Seq(items) => {
-            for item in items.iter_mut() {
-                *item = without_tags(std::mem::replace(item, Node::scalar("", item.pos)));
-            }
-        }
-        Value::Map(entries) => {
-            for (_, v) in entries.iter_mut() {
-                *v = without_tags(std::mem::replace(v, Node::scalar("", v.pos)));
-            }
-        }
-    }
-    node
+fn without_tags(node: Node) -> Node {
+    cleared(node, false)
 }
 
 /// A node with `!reset` items dropped and tags cleared, for a value with
 /// nothing under it to merge into.
-fn untagged(mut node: Node) -> Node {
-    if node.tag.as_deref() == Some("!override") {
-        return without_tags(node);
-    }
+fn untagged(node: Node) -> Node {
+    cleared(node, true)
+}
+
+/// Clears every tag below `node`, dropping `!reset` entries when
+/// `drop_resets`, and never below an `!override`.
+fn cleared(mut node: Node, drop_resets: bool) -> Node {
+    let drop_resets = drop_resets && node.tag.as_deref() != Some("!override");
     node.tag = None;
+    let is_reset = |n: &Node| drop_resets && n.tag.as_deref() == Some("!reset");
+    let clear =
+        |n: &mut Node| *n = cleared(std::mem::replace(n, Node::scalar("", n.pos)), drop_resets);
     match &mut node.value {
         Value::Scalar(..) => {}
         Value::Seq(items) => {
-            items.retain(|i| i.tag.as_deref() != Some("!reset"));
-            for item in items.iter_mut() {
-                *item = untagged(std::mem::replace(item, Node::scalar("", item.pos)));
-            }
+            items.retain(|i| !is_reset(i));
+            items.iter_mut().for_each(clear);
         }
         Value::Map(entries) => {
-            entries.retain(|(_, v)| v.tag.as_deref() != Some("!reset"));
-            for (_, v) in entries.iter_mut() {
-                *v = untagged(std::mem::replace(v, Node::scalar("", v.pos)));
-            }
+            entries.retain(|(_, v)| !is_reset(v));
+            entries.iter_mut().for_each(|(_, v)| clear(v));
         }
     }
     node
@@ -197,10 +180,10 @@ fn merge_generic(base: &mut Node, over: Node) {
         (Value::Map(_), Value::Map(more)) => {
             for (key, value) in more {
                 let name = key.as_str().unwrap_or_default().to_string();
-                if tagged(base, &key, &value) == Some(true) {
+                if tagged(base, &key, &value) {
                     continue;
                 }
-                match entry_mut(base, &name) {
+                match base.get_mut(&name) {
                     Some(_) if is_plain_null(&value) => {}
                     Some(existing) => merge_generic(existing, untagged(value)),
                     None => push(base, key, untagged(value)),
@@ -239,7 +222,7 @@ fn append_by(base: &mut Node, over: Node, identity: impl Fn(&Node) -> Option<Str
 fn merge_healthcheck(base: &mut Node, over: Node) {
     for (key, value) in into_entries(over) {
         let name = key.as_str().unwrap_or_default().to_string();
-        match entry_mut(base, &name) {
+        match base.get_mut(&name) {
             Some(existing) if name == "test" => *existing = value,
             Some(existing) => merge_generic(existing, value),
             None => push(base, key, value),
@@ -288,7 +271,8 @@ pub(super) fn normalise_service(service: &mut Node) {
     }
 }
 
-/// `[K=V, K2]` → `{K: V, K2: null}`.
+/// `[K=V, K2]` → `{K: V, K2: null}`; a written value is a string, however
+/// it looks.
 fn pairs_to_map(node: &mut Node) {
     let Value::Seq(items) = &node.value else {
         return;
@@ -298,24 +282,20 @@ fn pairs_to_map(node: &mut Node) {
         .map(|item| {
             let text = item.as_str().unwrap_or_default();
             let (key, value) = match text.split_once('=') {
-                Some((k, v)) => (k, Node::scalar(v, item.pos)),
-                None => (text, null(item)),
-            };
-            let value = Node {
-                value: match value.value {
-                    Value::Scalar(s, _) if text.contains('=') => Value::Scalar(s, true),
-                    other => other,
-                },
-                ..value
+                Some((k, v)) => (
+                    k,
+                    Node {
+                        value: Value::Scalar(v.to_string(), true),
+                        pos: item.pos,
+                        tag: None,
+                    },
+                ),
+                None => (text, Node::scalar("null", item.pos)),
             };
             (Node::scalar(key, item.pos), value)
         })
         .collect();
     node.value = Value::Map(entries);
-}
-
-fn null(at: &Node) -> Node {
-    Node::scalar("null", at.pos)
 }
 
 /// `[a, b]` → `{a: null, b: null}`.
@@ -398,10 +378,6 @@ fn into_items(node: Node) -> Vec<Node> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-fn entry_mut<'n>(node: &'n mut Node, key: &str) -> Option<&'n mut Node> {
-    node.get_mut(key)
 }
 
 fn push(node: &mut Node, key: Node, value: Node) {

@@ -329,11 +329,7 @@ impl Project {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default()
             });
-        validate_keys(&root, |pos| Location {
-            file: files.get(pos.file).cloned().unwrap_or_default(),
-            line: pos.line,
-            col: pos.col,
-        })?;
+        validate_keys(&root, |pos| located(&files, pos))?;
         Ok(Project {
             name: project_name(&name),
             files,
@@ -351,11 +347,7 @@ impl Project {
     }
 
     fn location(&self, pos: Pos) -> Location {
-        Location {
-            file: self.files.get(pos.file).cloned().unwrap_or_default(),
-            line: pos.line,
-            col: pos.col,
-        }
+        located(&self.files, pos)
     }
 
     /// Whether a service runs with the active profiles: one with none
@@ -388,13 +380,8 @@ impl Project {
         }
         let mut targets = Vec::new();
         for (key, service) in &enabled {
+            // validate_keys has refused a service that is not a mapping.
             let name = key.as_str().unwrap_or_default().to_string();
-            if !matches!(service.value, Value::Map(_)) {
-                return Err(InputError::at(
-                    self.location(service.pos),
-                    format!("services.{name} must be a mapping"),
-                ));
-            }
             targets.push(self.service(&name, key.pos, service)?);
             targets.extend(self.build(&name, service)?);
         }
@@ -456,9 +443,7 @@ impl Project {
         }
         Ok(())
     }
-}
 
-impl Project {
     /// A service may only name volumes, secrets and configs the project
     /// defines (compose-go `checkConsistency`): Compose refuses the rest.
     fn check_references(&self, key: &Node, service: &Node) -> Result<(), InputError> {
@@ -604,6 +589,15 @@ fn project_vars(
         let file = files.first().map_or(dir, |(f, _)| f.as_path());
         whole(file, e)
     })
+}
+
+/// Where `pos` is, in the file of `files` it names.
+fn located(files: &[String], pos: Pos) -> Location {
+    Location {
+        file: files.get(pos.file).cloned().unwrap_or_default(),
+        line: pos.line,
+        col: pos.col,
+    }
 }
 
 /// An error about a whole file.

@@ -243,14 +243,16 @@ impl Project {
         let Some(defined) = self.root.get("networks") else {
             return Ok(Vec::new());
         };
+        let joined: Vec<String> = running
+            .iter()
+            .flat_map(|svc| self.joined_networks(svc))
+            .collect();
         let mut targets = Vec::new();
         for (key, def) in defined.entries() {
             let Some(key_name) = key.as_str() else {
                 continue;
             };
-            let used = running
-                .iter()
-                .any(|svc| self.joined_networks(svc).iter().any(|k| k == key_name));
+            let used = joined.iter().any(|k| k == key_name);
             let external = def
                 .get("external")
                 .is_some_and(|e| e.get("name").is_some() || compose_bool(e).unwrap_or(true));
