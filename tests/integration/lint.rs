@@ -463,3 +463,43 @@ fn alias_bombs_fail_fast() {
     );
     assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
 }
+
+/// `--env-file` and `--profile` as `docker compose` takes them: a missing
+/// env file is an unreadable input with Compose's message, a profile
+/// enables its services.
+#[test]
+fn env_file_and_profile_flags() {
+    let dir = Dir::new("lint-env-file");
+    let compose = dir.create(
+        "compose.yaml",
+        "services:\n  web:\n    image: alpine\n    user: \"1000\"\n    network_mode: ${NM:-bridge}\n  debug:\n    image: alpine\n    user: \"1000\"\n    privileged: true\n    profiles: [debug]\n",
+    );
+    let compose = compose.to_str().unwrap();
+    let missing = dir.path().join("missing.env");
+    let mut command =
+        TestCommand::new(&["check", "--env-file", missing.to_str().unwrap(), compose]);
+    command.current_dir(dir.path());
+    let (code, stdout, _) = command.run();
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.starts_with(&format!(
+            "{}: deny unreadable-request: Couldn't find env file: {}\n",
+            missing.display(),
+            missing.display()
+        )),
+        "{stdout}"
+    );
+    let env = dir.create("host.env", "NM=host\n");
+    let (code, stdout, _) = check(&["--env-file", env.to_str().unwrap(), compose]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.ends_with("1 of 1 container violates the policy (host-namespace)\n"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = check(&["--profile", "debug", compose]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.ends_with("1 of 2 containers violates the policy (privileged)\n"),
+        "{stdout}"
+    );
+}
