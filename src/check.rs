@@ -7,10 +7,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use dockgate_engine::DockerLookup;
 use dockgate_inputs::api_body::container_create;
 use dockgate_inputs::inspect::{container_from_value_with, DaemonDefaults, InspectError};
+use dockgate_inputs::resolve::resolve_image;
 use dockgate_inputs::sources::compose::{Options, Project};
 use dockgate_inputs::sources::{run_line, InputError, Location, Target};
+use dockgate_model::Resolution;
 use dockgate_outputs::audit::now_rfc3339;
 use dockgate_outputs::{json, sarif, text, ContainerResult, ScanReport};
 use dockgate_rules::{evaluate, Policy, Requester, Verdict};
@@ -52,6 +55,13 @@ pub struct CheckArgs {
     /// A compose profile to enable, as `docker compose --profile`; replaces COMPOSE_PROFILES.
     #[arg(long, value_name = "NAME")]
     profile: Vec<String>,
+    /// Ask this Docker daemon which local image each image reference is,
+    /// as the gate does, so that image exemptions are judged as the gate
+    /// will judge them (by image ID, and by where a tagged image was
+    /// pulled from). Without it, a name matches on the condition that the
+    /// gate will check, and the output says so.
+    #[arg(long, value_name = "URL")]
+    docker_host: Option<String>,
     /// Compose files, merged in order like `docker compose -f a -f b`; `-` reads run lines from stdin.
     paths: Vec<PathBuf>,
     /// A command line to check: `dockgate check -- docker run -v /:/host alpine`.
@@ -222,6 +232,32 @@ fn judge(policy: &Policy, input: Input) -> ContainerResult {
     result
 }
 
+/// Looks up the local image of every input, as the gate would. An image
+/// the daemon does not have yet is left unknown: the CLI and Compose pull
+/// it before they ask to create the container, so the gate sees it then.
+fn resolve_images(url: &str, inputs: &mut [Input]) -> Result<()> {
+    let lookup = DockerLookup::connect(url)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        for input in inputs.iter_mut() {
+            let Input::Read(target) = input else {
+                continue;
+            };
+            let workload = &mut target.workload;
+            if let Some((_, Ok(None))) = resolve_image(workload, &lookup).await {
+                workload.image_local = Resolution::Pending;
+            }
+            if let Resolution::Failed(err) = &workload.image_local {
+                bail!("--docker-host {url}: {err}");
+            }
+        }
+        Ok(())
+    })
+}
+
 /// The stack the check runs on. go-yaml, and so Compose, reads documents
 /// nested 10,000 deep; reading and judging such a tree recurses as deep.
 /// Only what is used is committed.
@@ -241,7 +277,10 @@ pub fn check(args: CheckArgs) -> Result<ExitCode> {
 
 fn run(args: CheckArgs) -> Result<ExitCode> {
     let (policy, _) = load_policy(args.policy.as_deref())?;
-    let inputs = inputs(&args)?;
+    let mut inputs = inputs(&args)?;
+    if let Some(url) = &args.docker_host {
+        resolve_images(url, &mut inputs)?;
+    }
     let report = ScanReport {
         time: now_rfc3339(),
         policy_hash: policy.hash().to_string(),

@@ -12,7 +12,9 @@
 //!   judges;
 //! - `patrol`: scan and watch against a daemon without the gate;
 //! - `plugin`: dockgate installed as a managed Docker plugin;
-//! - `package`: the Debian package, installed with dpkg.
+//! - `package`: the Debian package, installed with dpkg;
+//! - `stack`: a typical compose stack through check and the gate, with the
+//!   recipes and image exemptions for local images.
 
 mod buildkit;
 mod bypass;
@@ -21,6 +23,7 @@ mod harness;
 mod package;
 mod patrol;
 mod plugin;
+mod stack;
 mod swarm;
 // Shared with the integration target, which uses other parts of it.
 #[allow(dead_code)]

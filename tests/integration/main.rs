@@ -18,4 +18,5 @@ mod lint;
 mod policy;
 mod properties;
 mod protocol;
+mod recipes;
 mod util;

@@ -262,3 +262,76 @@ fn env_secrets_are_named_not_shown() {
         ]
     );
 }
+
+#[test]
+fn image_ids_pin_local_images_and_untrusted_names_say_why() {
+    use dockgate_inputs::resolve::fake_image_id;
+    let socket = r#"{"Binds":["/var/run/docker.sock:/var/run/docker.sock:ro"]}"#;
+    // `docker tag` of a local build: the name, no registry digest of it.
+    let lookup = || captured_daemon().image("traefik:v3.0", "0", &[]);
+    let id = fake_image_id("traefik:v3.0");
+    let by_name = "[[exemptions]]\nrules = [\"docker-socket\", \"host-mount\"]\nimages = [\"traefik:v3*\"]\nreason = \"proxy\"\n";
+    let verdict = decide_with(by_name, lookup(), "", &create("traefik:v3.0", socket));
+    assert_eq!(denied_rules(&verdict), ["host-mount", "docker-socket"]);
+    let note = format!(
+        "exemption \"proxy\" matches \"traefik:v3.0\" by name but was not applied: the local image {id} \
+         was not pulled from docker.io/library/traefik (it was built or tagged on this host); \
+         to exempt it, pin it by ID: images = [\"{id}\"]"
+    );
+    assert!(verdict
+        .findings
+        .iter()
+        .all(|f| f.note.as_deref() == Some(note.as_str())));
+    assert!(
+        verdict
+            .denial_message()
+            .ends_with(&format!("(dockgate explain docker-socket); {note}")),
+        "{}",
+        verdict.denial_message()
+    );
+    // The ID names the content: it matches, whatever the name.
+    let by_id = format!("[[exemptions]]\nrules = [\"docker-socket\", \"host-mount\"]\nimages = [\"{id}\"]\nreason = \"proxy\"\n");
+    let verdict = decide_with(&by_id, lookup(), "", &create("traefik:v3.0", socket));
+    assert!(verdict.allowed(), "{:?}", verdict.findings);
+    assert!(verdict
+        .findings
+        .iter()
+        .all(|f| f.exempted.as_deref() == Some("proxy") && f.note.is_none()));
+    // ...and nothing else.
+    let other = captured_daemon()
+        .image("traefik:v3.0", "0", &[])
+        .image("other:1", "0", &[]);
+    let verdict = decide_with(&by_id, other, "", &create("other:1", socket));
+    assert_eq!(denied_rules(&verdict), ["host-mount", "docker-socket"]);
+    assert!(verdict.findings.iter().all(|f| f.note.is_none()));
+    // A short ID could be matched by a made-up image: refused.
+    let short = "[[exemptions]]\nrules = [\"privileged\"]\nimages = [\"sha256:0123abcd\"]\n";
+    assert_eq!(
+        Policy::from_toml(short).unwrap_err().to_string(),
+        "exemptions[0]: image ID \"sha256:0123abcd\": give the whole ID, sha256: and 64 hex digits (docker image inspect --format '{{.Id}}' IMAGE)"
+    );
+}
+
+#[test]
+fn warn_mode_marks_what_would_deny() {
+    let verdict = decide(
+        "mode = \"warn\"\n",
+        &create(
+            "testimg",
+            r#"{"Privileged":true,"PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}"#,
+        ),
+    );
+    assert!(verdict.allowed());
+    let shown: Vec<(String, bool)> = verdict
+        .findings
+        .iter()
+        .map(|f| (format!("{} {}", f.rule, f.shown_action()), f.would_deny))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("privileged warn (would deny)".to_string(), true),
+            ("published-ports warn".to_string(), false),
+        ]
+    );
+}

@@ -416,6 +416,7 @@ impl DaemonLookup for DockerLookup {
         self.cached("image", &self.images, reference, async {
             Ok(match self.client().await?.inspect_image(reference).await {
                 Ok(image) => Some(ImageFacts {
+                    id: image.id.unwrap_or_default(),
                     user: image.config.and_then(|c| c.user).unwrap_or_default(),
                     repo_digests: image.repo_digests.unwrap_or_default(),
                 }),

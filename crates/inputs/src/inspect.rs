@@ -65,6 +65,11 @@ pub fn container_from_value_with(
     let mut workload = Workload::new(Operation::Container);
     read_config(Fields::new(config, "Config"), &mut workload);
     read_host_config(Fields::new(host, "HostConfig"), &mut workload);
+    workload.image_id = doc
+        .get("Image")
+        .and_then(Value::as_str)
+        .filter(|id| id.starts_with("sha256:"))
+        .map(str::to_string);
     workload.name = doc
         .get("Name")
         .and_then(Value::as_str)

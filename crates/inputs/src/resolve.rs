@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use dockgate_model::{
-    At, AttachedNetwork, Mount, MountKind, NamespaceKind, NamespaceMode, Operation, Resolution,
-    VolumeBacking, Workload,
+    At, AttachedNetwork, LocalImage, Mount, MountKind, NamespaceKind, NamespaceMode, Operation,
+    Resolution, VolumeBacking, Workload,
 };
 
 /// A look-up failure; resolutions that hit one fail closed.
@@ -29,6 +29,8 @@ pub struct VolumeFacts {
 /// An image as the daemon reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ImageFacts {
+    /// The image ID (`sha256:...`).
+    pub id: String,
     /// The default `USER`.
     pub user: String,
     /// `RepoDigests`: where the content was pulled from or pushed to.
@@ -366,18 +368,41 @@ async fn namespace_reaches_host<L: DaemonLookup>(
     ))
 }
 
+/// Looks up the local image a container workload's reference resolves to
+/// (or the image ID its input names), as the daemon would, and records its
+/// ID and registry digests. Returns what was asked and the answer, for
+/// other settings taken from the image.
+pub async fn resolve_image<L: DaemonLookup>(
+    workload: &mut Workload,
+    lookup: &L,
+) -> Option<(String, Result<Option<ImageFacts>, LookupError>)> {
+    // The ID a container was created from names what really runs; its
+    // reference's tag may point elsewhere by now.
+    let image = workload
+        .image_id
+        .clone()
+        .or_else(|| workload.image.as_ref().map(|i| i.value.clone()))?;
+    let facts = lookup.image(&image).await;
+    if workload.image_local == Resolution::Pending {
+        workload.image_local = match &facts {
+            Ok(Some(f)) => Resolution::Known(LocalImage {
+                id: Some(f.id.clone()).filter(|id| !id.is_empty()),
+                repo_digests: f.repo_digests.clone(),
+            }),
+            Ok(None) => Resolution::Failed(format!("no such image {image:?}")),
+            Err(err) => Resolution::Failed(format!("image {image:?}: {err}")),
+        };
+    }
+    Some((image, facts))
+}
+
 async fn resolve_user<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
     if matches!(
         workload.operation,
         Operation::Container | Operation::Service
     ) {
-        if let Some(image) = workload.image.as_ref().map(|i| i.value.clone()) {
-            let facts = lookup.image(&image).await;
-            workload.image_repo_digests = match &facts {
-                Ok(Some(f)) => Resolution::Known(f.repo_digests.clone()),
-                Ok(None) => Resolution::Failed(format!("no such image {image:?}")),
-                Err(err) => Resolution::Failed(format!("image {image:?}: {err}")),
-            };
+        let facts = resolve_image(workload, lookup).await;
+        if let Some((image, facts)) = facts {
             if workload.user.requested.value.is_empty() {
                 workload.user.image_default = match facts {
                     Ok(Some(f)) => Resolution::Known(f.user),
@@ -411,7 +436,7 @@ async fn resolve_user<L: DaemonLookup>(workload: &mut Workload, lookup: &L) {
 #[cfg(any(test, feature = "fake-daemon"))]
 mod fake;
 #[cfg(any(test, feature = "fake-daemon"))]
-pub use fake::FakeDaemon;
+pub use fake::{fake_image_id, FakeDaemon};
 
 #[cfg(test)]
 mod tests;

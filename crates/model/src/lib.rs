@@ -74,6 +74,19 @@ pub enum Resolution<T> {
     Failed(String),
 }
 
+/// A local image as the daemon knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct LocalImage {
+    /// Its ID (`sha256:` and 64 hex digits), which names its exact content;
+    /// `None` for an image the input itself builds (a compose service's
+    /// `build:`), which exists nowhere yet.
+    pub id: Option<String>,
+    /// Its registry digests (`repo@sha256:...`): the repositories its
+    /// content was pulled from or pushed to. An image built or tagged on
+    /// the host has none from the repository its name claims.
+    pub repo_digests: Vec<String>,
+}
+
 /// How a namespace of the workload is set up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 #[serde(tag = "mode", rename_all = "kebab-case")]
@@ -368,9 +381,13 @@ pub struct Workload {
     pub name: Option<String>,
     /// The image reference as requested.
     pub image: Option<At<String>>,
-    /// The registry digests (`repo@sha256:...`) of the local image the
-    /// reference resolves to: proof of where its content came from.
-    pub image_repo_digests: Resolution<Vec<String>>,
+    /// The image ID the input itself names as the content that runs (a
+    /// container's inspect document): looked up instead of the reference,
+    /// whose tag may have moved since.
+    pub image_id: Option<String>,
+    /// The local image the reference resolves to on the daemon: its ID and
+    /// the proof of where its content came from.
+    pub image_local: Resolution<LocalImage>,
     /// `--privileged`.
     pub privileged: Option<At<bool>>,
     /// Every mount, with what it exposes of the host.

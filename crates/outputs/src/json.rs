@@ -63,6 +63,13 @@ struct FindingEntry<'a> {
     fix: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     exempted: Option<&'a str>,
+    /// Why an exemption naming the image was not applied, or on what
+    /// condition the gate applies it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
+    /// Lowered from deny by the policy's rollout mode.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    would_deny: bool,
     /// `file:line:col`, for findings in files.
     #[serde(skip_serializing_if = "Option::is_none")]
     location: Option<String>,
@@ -110,6 +117,8 @@ fn result_for(c: &ContainerResult, rule: RuleId) -> RuleResult<'_> {
                 message: &f.message,
                 fix: f.rule.doc().fix,
                 exempted: f.exempted.as_deref(),
+                note: f.note.as_deref(),
+                would_deny: f.would_deny,
                 location: c.location_of(f).map(ToString::to_string),
             })
             .collect(),

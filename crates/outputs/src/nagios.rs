@@ -180,8 +180,9 @@ pub fn render(report: &ScanReport, thresholds: &Thresholds) -> (String, State) {
             Some(total),
         ),
         perfdata("warnings", report.warning(), "", "", Some(total)),
+        perfdata("would_deny", report.would_deny(), "", "", Some(total)),
     ];
-    for (rule, count) in report.denials_by_rule() {
+    for (rule, count) in report.containers_by_rule() {
         perf.push(perfdata(rule.id(), count, "", "", Some(total)));
     }
     let mut out = format!(
@@ -196,7 +197,7 @@ pub fn render(report: &ScanReport, thresholds: &Thresholds) -> (String, State) {
                 out,
                 "{}: {} {}: {}",
                 c.name,
-                f.action.name(),
+                f.shown_action(),
                 f.rule,
                 f.located()
             );

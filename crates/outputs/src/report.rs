@@ -111,17 +111,33 @@ impl ScanReport {
             .count()
     }
 
-    /// For each evaluated rule, how many containers it denies.
-    pub fn denials_by_rule(&self) -> BTreeMap<RuleId, usize> {
-        let mut counts: BTreeMap<RuleId, usize> = self.rules.iter().map(|r| (*r, 0)).collect();
+    /// For each evaluated rule that can find something in a container,
+    /// how many containers it found something in (exemptions aside).
+    pub fn containers_by_rule(&self) -> BTreeMap<RuleId, usize> {
+        let mut counts: BTreeMap<RuleId, usize> = self
+            .rules
+            .iter()
+            .filter(|r| r.judges_containers())
+            .map(|r| (*r, 0))
+            .collect();
         for container in &self.containers {
-            let mut rules: Vec<RuleId> = container.verdict.denials().map(|f| f.rule).collect();
+            let mut rules: Vec<RuleId> = container.live_findings().map(|f| f.rule).collect();
+            rules.sort();
             rules.dedup();
             for rule in rules {
                 *counts.entry(rule).or_default() += 1;
             }
         }
         counts
+    }
+
+    /// Containers that the policy would refuse once it enforces: a
+    /// finding lowered from deny by the rollout mode.
+    pub fn would_deny(&self) -> usize {
+        self.containers
+            .iter()
+            .filter(|c| c.live_findings().any(|f| f.would_deny))
+            .count()
     }
 
     /// The inputs `check` could not read: where, and the error.
@@ -138,12 +154,12 @@ impl ScanReport {
     /// The ids of the rules that deny at least one container, sorted.
     pub fn violated_rules(&self) -> Vec<&'static str> {
         let mut ids: Vec<&'static str> = self
-            .denials_by_rule()
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(r, _)| r.id())
+            .containers
+            .iter()
+            .flat_map(|c| c.verdict.denials().map(|f| f.rule.id()))
             .collect();
         ids.sort_unstable();
+        ids.dedup();
         ids
     }
 }

@@ -15,13 +15,13 @@ pub fn render(report: &ScanReport) -> String {
     ]];
     for c in &report.containers {
         for f in &c.verdict.findings {
-            let action = match &f.exempted {
-                Some(_) => "exempt".to_string(),
-                None => f.action.name().to_string(),
-            };
+            let action = f.shown_action();
             let mut message = f.located();
             if let Some(reason) = &f.exempted {
                 message.push_str(&format!(" [exempted: {reason}]"));
+            }
+            if let Some(note) = &f.note {
+                message.push_str(&format!(" [{note}]"));
             }
             rows.push([
                 c.name.clone(),
@@ -112,12 +112,12 @@ pub fn render_check(report: &ScanReport) -> String {
                 .location_of(f)
                 .map(ToString::to_string)
                 .unwrap_or_else(|| c.name.clone());
-            let action = match &f.exempted {
-                Some(_) => "exempt",
-                None => f.action.name(),
-            };
+            let action = f.shown_action();
             let _ = writeln!(out, "{location}: {action} {}: {}", f.rule, f.located());
             let _ = writeln!(out, "    fix: {}", f.rule.doc().fix);
+            if let Some(note) = &f.note {
+                let _ = writeln!(out, "    note: {note}");
+            }
         }
     }
     let _ = writeln!(out, "{}", summary(report));

@@ -76,6 +76,20 @@ rules! {
 }
 
 impl RuleId {
+    /// Whether the rule can find something in a container's own settings,
+    /// as a scan sees them. The others judge API calls: plugin and swarm
+    /// management, builds, copies into containers, endpoints.
+    pub fn judges_containers(self) -> bool {
+        !matches!(
+            self,
+            RuleId::PluginManagement
+                | RuleId::SwarmJoin
+                | RuleId::BuildKit
+                | RuleId::CopyIntoContainer
+                | RuleId::UnknownEndpoint
+        )
+    }
+
     /// Looks a rule up by id.
     pub fn from_id(id: &str) -> Option<RuleId> {
         RuleId::ALL.iter().copied().find(|r| r.id() == id)

@@ -275,6 +275,15 @@ impl Policy {
                     "exemptions[{i}]: list the rules it lifts"
                 )));
             }
+            if let Some(entry) = exemption
+                .images
+                .iter()
+                .find(|e| e.starts_with("sha256:") && !crate::verdict::is_image_id(e))
+            {
+                return Err(PolicyError::Invalid(format!(
+                    "exemptions[{i}]: image ID {entry:?}: give the whole ID, sha256: and 64 hex digits (docker image inspect --format '{{{{.Id}}}}' IMAGE)"
+                )));
+            }
             if let Some(rule) = exemption.rules.iter().find(|r| r.is_fixed()) {
                 return Err(PolicyError::Invalid(format!(
                     "exemptions[{i}]: rule {rule} cannot be exempted: dockgate never allows a request it could not judge"
@@ -288,7 +297,7 @@ impl Policy {
 
     /// The action of a rule after the rollout mode.
     pub fn effective_action(&self, rule: RuleId) -> Action {
-        let action = self.actions.get(&rule).copied().unwrap_or(Action::Deny);
+        let action = self.configured_action(rule);
         if rule.is_fixed() {
             return Action::Deny;
         }
@@ -299,6 +308,14 @@ impl Policy {
             (Mode::Warn, a) => a,
             (Mode::Audit, _) => Action::Audit,
         }
+    }
+
+    /// A rule's action as the profile and file set it, before the mode.
+    pub fn configured_action(&self, rule: RuleId) -> Action {
+        if rule.is_fixed() {
+            return Action::Deny;
+        }
+        self.actions.get(&rule).copied().unwrap_or(Action::Deny)
     }
 
     /// A short, stable fingerprint of the policy (sha256 of its TOML form).

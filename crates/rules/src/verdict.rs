@@ -1,6 +1,6 @@
 //! Evaluating a policy over a workload, and the verdict it gives.
 
-use dockgate_model::{ImageRef, Resolution, Workload};
+use dockgate_model::{ImageRef, LocalImage, Resolution, Workload};
 use serde::Serialize;
 
 use crate::catalog::RuleId;
@@ -28,9 +28,29 @@ pub struct Finding {
     /// The reason of the exemption that lifted it, if one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exempted: Option<String>,
+    /// What an exemption naming this image did not prove: why it was not
+    /// applied (and how to pin the image so that it is), or on what
+    /// condition the gate will apply it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The policy denies this, but its mode (warn, audit) lowered the
+    /// action: what would be refused once the policy enforces.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub would_deny: bool,
 }
 
 impl Finding {
+    /// The action as reports show it: `exempt` when an exemption lifted
+    /// it, the action otherwise, marked `(would deny)` when only the
+    /// policy's rollout mode kept it from denying.
+    pub fn shown_action(&self) -> String {
+        match (&self.exempted, self.would_deny) {
+            (Some(_), _) => "exempt".to_string(),
+            (None, true) => format!("{} (would deny)", self.action.name()),
+            (None, false) => self.action.name().to_string(),
+        }
+    }
+
     /// The message with the offending field, unless the message already
     /// names it (or there is no field to name).
     pub fn located(&self) -> String {
@@ -86,6 +106,8 @@ impl Verdict {
                 field: "request".to_string(),
                 message,
                 exempted: None,
+                note: None,
+                would_deny: false,
             }],
         }
     }
@@ -123,13 +145,18 @@ impl Verdict {
         let parts: Vec<String> = self
             .denials()
             .map(|f| {
-                format!(
+                let mut part = format!(
                     "denied by rule {}: {}; {} (dockgate explain {})",
                     f.rule,
                     f.located(),
                     f.rule.doc().fix,
                     f.rule
-                )
+                );
+                if let Some(note) = &f.note {
+                    part.push_str("; ");
+                    part.push_str(note);
+                }
+                part
             })
             .collect();
         format!("dockgate: {}", parts.join(" | "))
@@ -148,23 +175,17 @@ pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> 
         if hits.is_empty() {
             continue;
         }
-        let exemption = policy
-            .exemptions
-            .iter()
-            .find(|e| e.rules.contains(rule) && exemption_matches(e, workload, requester));
+        let (exempted, note) = exemption_for(policy, *rule, workload, requester);
+        let would_deny = action != Action::Deny && policy.configured_action(*rule) == Action::Deny;
         for hit in hits {
             findings.push(Finding {
                 rule: *rule,
                 action,
                 field: hit.field,
                 message: hit.message,
-                exempted: exemption.map(|e| {
-                    if e.reason.is_empty() {
-                        "exempted".to_string()
-                    } else {
-                        e.reason.clone()
-                    }
-                }),
+                exempted: exempted.clone(),
+                note: note.clone(),
+                would_deny,
             });
         }
     }
@@ -179,6 +200,77 @@ pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> 
         },
         findings,
     }
+}
+
+/// The first exemption that lifts `rule` for this workload, as the reason
+/// recorded with its use, and a note on an exemption that names the image
+/// but could not be trusted (or applies only on a condition).
+fn exemption_for(
+    policy: &Policy,
+    rule: RuleId,
+    workload: &Workload,
+    requester: &Requester,
+) -> (Option<String>, Option<String>) {
+    let mut refused = None;
+    for (i, exemption) in policy.exemptions.iter().enumerate() {
+        if !exemption.rules.contains(&rule) || !user_matches(exemption, requester) {
+            continue;
+        }
+        let name = if exemption.reason.is_empty() {
+            format!("exemptions[{i}]")
+        } else {
+            format!("exemption {:?}", exemption.reason)
+        };
+        let reason = || {
+            Some(if exemption.reason.is_empty() {
+                "exempted".to_string()
+            } else {
+                exemption.reason.clone()
+            })
+        };
+        match image_match(exemption, workload, &name) {
+            ImageMatch::No => {}
+            ImageMatch::Trusted => return (reason(), None),
+            ImageMatch::Provisional(note) => return (reason(), Some(note)),
+            ImageMatch::Refused(note) => {
+                refused.get_or_insert(note);
+            }
+        }
+    }
+    (None, refused)
+}
+
+/// How an exemption's image condition meets a workload's image.
+enum ImageMatch {
+    /// It does not name this image.
+    No,
+    /// It names this image, and the image's content is what it names.
+    Trusted,
+    /// It names the image by name, and nothing here can tell what content
+    /// the name stands for (a file judged without a daemon): it applies,
+    /// with the condition the gate will check.
+    Provisional(String),
+    /// It names the image, but the content is not proven to be what it
+    /// names: not applied, with why and how to pin the image.
+    Refused(String),
+}
+
+impl ImageMatch {
+    /// Which of two entries of one exemption wins: proof, then a
+    /// condition, then a refusal (whose note explains itself).
+    fn rank(&self) -> u8 {
+        match self {
+            ImageMatch::No => 0,
+            ImageMatch::Refused(_) => 1,
+            ImageMatch::Provisional(_) => 2,
+            ImageMatch::Trusted => 3,
+        }
+    }
+}
+
+fn user_matches(exemption: &Exemption, requester: &Requester) -> bool {
+    exemption.users.is_empty()
+        || (!requester.tls_user.is_empty() && exemption.users.contains(&requester.tls_user))
 }
 
 /// Matches `pattern` (a trailing `*` matches any suffix) against `value`.
@@ -200,42 +292,104 @@ fn canonical(reference: &ImageRef) -> String {
     out
 }
 
-/// An exemption matches when every condition it names holds. Image
-/// conditions never trust a name alone: anyone can `docker tag` a local
-/// image with a trusted name, so a tag only matches when the local image
-/// carries a registry digest from that same repository.
-fn exemption_matches(exemption: &Exemption, workload: &Workload, requester: &Requester) -> bool {
-    if !exemption.users.is_empty()
-        && (requester.tls_user.is_empty() || !exemption.users.contains(&requester.tls_user))
-    {
-        return false;
-    }
+/// Whether an exemption's image entry is an image ID (`sha256:` and 64 hex
+/// digits), which names exact content as surely as a registry digest.
+pub(crate) fn is_image_id(entry: &str) -> bool {
+    entry
+        .strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// An exemption's image condition. Names are never trusted alone: anyone
+/// can `docker tag` a local image with a trusted name, so a name matches
+/// only an image pulled from that same repository (it carries a registry
+/// digest from there). A digest in the reference, or an image ID in the
+/// exemption, names the content itself.
+fn image_match(exemption: &Exemption, workload: &Workload, name: &str) -> ImageMatch {
     if exemption.images.is_empty() {
-        return true;
+        return ImageMatch::Trusted;
     }
     let Some(image) = &workload.image else {
-        return false;
+        return ImageMatch::No;
     };
     let reference = ImageRef::parse(&image.value);
     let full = canonical(&reference);
-    if !exemption
-        .images
-        .iter()
-        .any(|p| glob(p, &image.value) || glob(p, &full))
-    {
-        return false;
+    let local = &workload.image_local;
+    let mut best = ImageMatch::No;
+    for entry in &exemption.images {
+        let found = if is_image_id(entry) {
+            id_match(entry, &image.value, local, name)
+        } else if glob(entry, &image.value) || glob(entry, &full) {
+            name_match(&reference, &image.value, local, name)
+        } else {
+            ImageMatch::No
+        };
+        if found.rank() > best.rank() {
+            best = found;
+        }
+        if matches!(best, ImageMatch::Trusted) {
+            break;
+        }
     }
+    best
+}
+
+fn id_match(id: &str, image: &str, local: &Resolution<LocalImage>, name: &str) -> ImageMatch {
+    let bare = |s: &str| s.trim_start_matches("sha256:").to_ascii_lowercase();
+    if bare(image) == bare(id) {
+        return ImageMatch::Trusted;
+    }
+    match local {
+        Resolution::Known(LocalImage { id: Some(got), .. }) if bare(got) == bare(id) => {
+            ImageMatch::Trusted
+        }
+        Resolution::Pending => ImageMatch::Refused(format!(
+            "{name} pins image ID {id}, and only the daemon knows which image {image:?} is: \
+             `dockgate check --docker-host URL` asks it"
+        )),
+        _ => ImageMatch::No,
+    }
+}
+
+fn name_match(
+    reference: &ImageRef,
+    image: &str,
+    local: &Resolution<LocalImage>,
+    name: &str,
+) -> ImageMatch {
     if reference.digest.is_some() {
-        return true;
+        return ImageMatch::Trusted;
     }
-    match &workload.image_repo_digests {
-        // Nothing to check against (lint of a file): the name is all there is.
-        Resolution::Pending => true,
-        Resolution::Failed(_) => false,
-        Resolution::Known(digests) => digests.iter().any(|d| {
-            let pulled = ImageRef::parse(d);
-            pulled.registry == reference.registry && pulled.repository == reference.repository
-        }),
+    let repository = format!("{}/{}", reference.registry, reference.repository);
+    match local {
+        Resolution::Pending => ImageMatch::Provisional(format!(
+            "{name} matches {image:?} by name: the gate applies it only to an image pulled \
+             from {repository}; for an image built or tagged on the host, pin it by ID"
+        )),
+        Resolution::Failed(err) => ImageMatch::Refused(format!(
+            "{name} matches {image:?} by name but was not applied: the image could not be \
+             looked up ({err}); pin it by registry digest or image ID"
+        )),
+        Resolution::Known(found) => {
+            if found.repo_digests.iter().any(|d| {
+                let pulled = ImageRef::parse(d);
+                pulled.registry == reference.registry && pulled.repository == reference.repository
+            }) {
+                return ImageMatch::Trusted;
+            }
+            ImageMatch::Refused(match &found.id {
+                Some(id) => format!(
+                    "{name} matches {image:?} by name but was not applied: the local image {id} \
+                     was not pulled from {repository} (it was built or tagged on this host); \
+                     to exempt it, pin it by ID: images = [\"{id}\"]"
+                ),
+                None => format!(
+                    "{name} matches {image:?} by name but was not applied: the image is built \
+                     here, so its name proves nothing; to exempt it, pin it by ID once built: \
+                     docker image inspect --format '{{{{.Id}}}}' {image}"
+                ),
+            })
+        }
     }
 }
 

@@ -90,6 +90,7 @@ impl FakeDaemon {
         self.images.insert(
             reference.to_string(),
             ImageFacts {
+                id: fake_image_id(reference),
                 user: user.to_string(),
                 repo_digests: digests.iter().map(|d| d.to_string()).collect(),
             },
@@ -100,6 +101,7 @@ impl FakeDaemon {
     /// Answers every image look-up not added otherwise with this user.
     pub fn any_image(mut self, user: &str) -> FakeDaemon {
         self.any_image = Some(ImageFacts {
+            id: fake_image_id("any"),
             user: user.to_string(),
             repo_digests: Vec::new(),
         });
@@ -228,6 +230,7 @@ impl DaemonLookup for FakeDaemon {
         Ok(self
             .images
             .get(reference)
+            .or_else(|| self.images.values().find(|f| f.id == reference))
             .or(self.any_image.as_ref())
             .cloned())
     }
@@ -267,4 +270,14 @@ impl DaemonLookup for FakeDaemon {
             .unwrap_or_else(|e| e.into_inner())
             .push((name.to_string(), container.clone()));
     }
+}
+
+/// A made-up image ID for a reference, the same on every run: `sha256:`
+/// and 64 hex digits drawn from an FNV-1a hash of the reference.
+pub fn fake_image_id(reference: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in reference.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("sha256:{hash:016x}{hash:016x}{hash:016x}{hash:016x}")
 }

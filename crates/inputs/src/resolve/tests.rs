@@ -116,8 +116,11 @@ fn users_and_real_paths() {
     );
     assert_eq!(w.user.effective(), Some("app"));
     assert_eq!(
-        w.image_repo_digests,
-        Resolution::Known(vec!["r/i@sha256:1".into()])
+        w.image_local,
+        Resolution::Known(LocalImage {
+            id: Some(fake_image_id("i")),
+            repo_digests: vec!["r/i@sha256:1".into()]
+        })
     );
     assert_eq!(
         w.mounts[0].kind,

@@ -3,7 +3,9 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use dockgate_model::{At, NamespaceKind, NamespaceMode, Operation, Workload};
+use dockgate_model::{
+    At, LocalImage, NamespaceKind, NamespaceMode, Operation, Resolution, Workload,
+};
 
 use super::Project;
 use crate::api_body::host_config::namespace_mode;
@@ -330,7 +332,7 @@ impl Project {
             }
         }
         let origin = self.location(key_pos);
-        draft
+        let mut target = draft
             .finish(
                 Request::Create,
                 name.to_string(),
@@ -340,6 +342,13 @@ impl Project {
                     None => format!("services.{name}"),
                 },
             )
-            .map_err(|e| InputError::at(origin, e.to_string()))
+            .map_err(|e| InputError::at(origin, e.to_string()))?;
+        if svc.get("build").is_some_and(|b| !b.is_null()) {
+            // Compose builds the image here when it cannot pull it (or
+            // always, with `pull_policy: build`): its name proves nothing
+            // about its content, as the gate would see on the daemon.
+            target.workload.image_local = Resolution::Known(LocalImage::default());
+        }
+        Ok(target)
     }
 }

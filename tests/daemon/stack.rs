@@ -1,0 +1,160 @@
+//! A typical stack (fixtures/stacks/typical) through `check` and the gate
+//! on a real dockerd with real Compose: the recipes of docs/recipes.md,
+//! local images that an exemption by name must not trust, and the image
+//! IDs that do exempt them. Check (asking the daemon) and the gate give the
+//! same verdicts in the same words, and the audit record says why an
+//! exemption was not applied.
+
+use std::path::Path;
+
+use crate::harness::*;
+use crate::util::{Dir, TestCommand};
+
+const IMAGES: &[&str] = &[
+    "nginx:1.27",
+    "traefik:v3.0",
+    "portainer/portainer-ce:2.21.0",
+    "gcr.io/cadvisor/cadvisor:v0.49.1",
+    "quay.io/prometheus/node-exporter:v1.8.1",
+    "postgres:16",
+];
+
+fn repository_file(relative: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The three recipes, the project prefix set to `stacks`, and every image
+/// condition replaced by `images` when given.
+fn policy(stacks: &Path, images: Option<&str>) -> String {
+    let mut text = String::new();
+    for recipe in [
+        "config-files-read-only",
+        "docker-api-readers",
+        "monitoring-agents",
+    ] {
+        let recipe = repository_file(&format!("contrib/recipes/{recipe}.toml"))
+            .replace("/srv/stacks/", &format!("{}/", stacks.display()));
+        for line in recipe.lines() {
+            match images {
+                Some(images) if line.starts_with("images = ") => {
+                    text.push_str(&format!("images = {images}\n"))
+                }
+                _ => text.push_str(&format!("{line}\n")),
+            }
+        }
+    }
+    text
+}
+
+fn check(daemon: &Daemon, compose: &Path) -> (i32, String) {
+    let (code, out, err) = TestCommand::new(&[
+        "check",
+        "--policy",
+        &daemon.path("policy.toml").display().to_string(),
+        "--docker-host",
+        &daemon.host(),
+        &compose.display().to_string(),
+    ])
+    .run();
+    (code, format!("{out}{err}"))
+}
+
+#[test]
+fn a_typical_stack_with_local_images_through_check_and_the_gate() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_daemon_at_a_time();
+    let dir = Dir::new("stack");
+    let stacks = dir.path().join("stacks");
+    let project = stacks.join("typical");
+    std::fs::create_dir_all(project.join("html")).unwrap();
+    for file in ["compose.yaml", "nginx.conf", "html/index.html"] {
+        std::fs::write(
+            project.join(file),
+            repository_file(&format!("fixtures/stacks/typical/{file}")),
+        )
+        .unwrap();
+    }
+    let compose = project.join("compose.yaml");
+    let daemon = Daemon::start_on(Generation::Dockerd26, Some(&policy(&stacks, None)));
+    import_test_image(&daemon);
+    // Images run their own command, as the real ones do.
+    daemon.docker_ok(&["create", "--name", "base", "testimg", "true"]);
+    daemon.docker_ok(&[
+        "commit",
+        "--change",
+        "CMD [\"sleep\", \"600\"]",
+        "base",
+        "local:base",
+    ]);
+    daemon.docker_ok(&["rm", "base"]);
+    for image in IMAGES {
+        daemon.docker_ok(&["tag", "local:base", image]);
+    }
+    let id = daemon.docker_ok(&["image", "inspect", "--format", "{{.Id}}", "local:base"]);
+    let note = format!(
+        "exemption \"reverse proxy and dashboard read the Docker API\" matches \"traefik:v3.0\" by name but \
+         was not applied: the local image {id} was not pulled from docker.io/library/traefik (it was built \
+         or tagged on this host); to exempt it, pin it by ID: images = [\"{id}\"]"
+    );
+
+    // Exemptions by name: check, asking the daemon, and the gate refuse
+    // the re-tagged images alike, and say how to pin them.
+    let (code, out) = check(&daemon, &compose);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("    note: {note}\n")), "{out}");
+    assert!(
+        out.contains("4 of 6 containers violate the policy"),
+        "{out}"
+    );
+    let created = daemon
+        .docker_command(&["compose", "-f", &compose.display().to_string(), "create"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    assert!(!created.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("pin it by ID: images = [\\\"{id}\\\"]"))
+            || stderr.contains(&format!("pin it by ID: images = [\"{id}\"]")),
+        "{stderr}"
+    );
+    let audit = std::fs::read_to_string(daemon.path("audit.log")).unwrap();
+    let refused = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|r| r["endpoint"] == "container.create" && r["image"] == "traefik:v3.0")
+        .expect("an audit record of the proxy's create");
+    assert_eq!(refused["decision"], "deny");
+    assert_eq!(refused["findings"][0]["note"], note.as_str());
+    daemon.clean();
+
+    // Pinned by image ID: the whole stack passes check and the gate.
+    daemon.reload(&policy(&stacks, Some(&format!("[\"{id}\"]"))));
+    let (code, out) = check(&daemon, &compose);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("6 containers comply with the policy"), "{out}");
+    let created = daemon
+        .docker_command(&["compose", "-f", &compose.display().to_string(), "create"])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    for service in [
+        "web",
+        "proxy",
+        "portainer",
+        "cadvisor",
+        "node-exporter",
+        "db",
+    ] {
+        assert!(
+            daemon.container_exists(&format!("typical-{service}-1")),
+            "{service}"
+        );
+    }
+}
