@@ -1,6 +1,7 @@
 //! `dockgate`: one policy for Docker, enforced at the daemon.
 
 mod check;
+mod man_pages;
 mod patrol;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ const DEFAULT_SOCKET: &str = "/run/docker/plugins/dockgate.sock";
 #[command(
     name = "dockgate",
     version,
+    propagate_version = true,
     about = "One policy for Docker, enforced at every point"
 )]
 struct Cli {
@@ -49,13 +51,18 @@ enum Command {
     /// Explain a rule: what it checks, why, how to fix and exempt.
     Explain {
         /// A rule id; without one, every rule is listed.
+        #[arg(value_parser = RuleName, hide_possible_values = true)]
         rule: Option<String>,
     },
-    /// Print the man page or shell completions (for packagers).
+    /// Print the man page or shell completions, or write every man page
+    /// to a directory (for packagers).
     #[command(hide = true)]
     Generate {
         /// `man`, or a shell: bash, zsh, fish.
         what: String,
+        /// With `man`: write dockgate.1, a page per subcommand and
+        /// dockgate-policy.toml.5 here instead of printing dockgate.1.
+        dir: Option<PathBuf>,
     },
 }
 
@@ -90,9 +97,16 @@ struct ServeArgs {
     /// Also send every audit record to syslog: unix:///dev/log, udp://host:514 or tcp://host:601.
     #[arg(long, value_name = "URL")]
     syslog: Option<String>,
-    /// Serve Prometheus metrics on this TCP address (off by default).
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Serve Prometheus metrics on this TCP address (off by default);
+    /// `:PORT` listens on every interface.
+    #[arg(long, value_name = "[HOST]:PORT", value_parser = parse_listen_addr)]
     metrics_addr: Option<std::net::SocketAddr>,
+    /// Which decisions go to the audit log: `all`, or `changes` to leave
+    /// out allowed reads that found nothing (GET and HEAD: pings, lists,
+    /// inspects), most of the traffic. Denials and findings are always
+    /// recorded.
+    #[arg(long, value_name = "LEVEL", default_value = "all")]
+    audit_level: dockgate_gate::AuditLevel,
     /// Where the host's file system is mounted, when dockgate does not run
     /// in the host's root (the managed plugin sees it at /host): symbolic
     /// links in bind sources are resolved there.
@@ -110,27 +124,60 @@ enum PolicyCommand {
     },
     /// Check a policy file; exits non-zero and names the line if it is invalid.
     Validate {
-        /// The policy file.
-        file: PathBuf,
+        /// The policy file [default: /etc/dockgate/policy.toml].
+        file: Option<PathBuf>,
     },
     /// Print a policy file that states the baseline, every line commented.
     Template,
 }
 
+/// A rule id as `explain` takes it: any text (an unknown one gets the list
+/// of rules), with the rule ids offered to shell completion.
+#[derive(Clone)]
+struct RuleName;
+
+impl clap::builder::TypedValueParser for RuleName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            RuleId::ALL
+                .iter()
+                .map(|r| clap::builder::PossibleValue::new(r.id())),
+        ))
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Scan(args) => patrol::scan(args),
         Command::Watch(args) => patrol::watch(args),
         Command::Check(args) => check::check(args),
         Command::Policy(PolicyCommand::Show { policy }) => policy_show(policy.as_deref()),
-        Command::Policy(PolicyCommand::Validate { file }) => policy_validate(&file),
+        Command::Policy(PolicyCommand::Validate { file }) => {
+            policy_validate(file.as_deref().unwrap_or(Path::new(DEFAULT_POLICY)))
+        }
         Command::Policy(PolicyCommand::Template) => {
             print!("{}", Policy::commented_template());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Generate { what } => generate(&what),
+        Command::Generate { what, dir } => generate(&what, dir.as_deref()),
         Command::Explain { rule } => explain(rule.as_deref()),
     };
     match result {
@@ -140,6 +187,36 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A command line clap could not read, or `--help`/`--version`. Run as a
+/// monitoring plugin (`scan --format nagios`), a usage error is UNKNOWN
+/// (3) with a one-line reason on stdout, as the Monitoring Plugins
+/// guidelines ask; elsewhere clap reports it (exit 2).
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let plugin = args.first().is_some_and(|a| a == "scan")
+        && args
+            .windows(2)
+            .any(|w| w[0] == "--format" && w[1] == "nagios")
+            | args.iter().any(|a| a == "--format=nagios");
+    let informational = matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if !plugin || informational {
+        err.exit();
+    }
+    let rendered = err.render().to_string();
+    let reason = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error: ");
+    let (out, state) = dockgate_outputs::nagios::unknown(&format!("usage: {reason}"));
+    print!("{out}");
+    ExitCode::from(state.code())
 }
 
 /// Reads a policy file.
@@ -177,13 +254,14 @@ fn policy_validate(file: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn generate(what: &str) -> Result<ExitCode> {
+fn generate(what: &str, dir: Option<&Path>) -> Result<ExitCode> {
     use clap::CommandFactory;
     let mut command = Cli::command();
     let mut out = std::io::stdout();
-    match what {
-        "man" => clap_mangen::Man::new(command).render(&mut out)?,
-        shell => {
+    match (what, dir) {
+        ("man", Some(dir)) => man_pages::write_all(command, dir)?,
+        ("man", None) => clap_mangen::Man::new(command).render(&mut out)?,
+        (shell, _) => {
             let shell: clap_complete::Shell = shell.parse().map_err(|_| {
                 anyhow::anyhow!("generate what? `man`, or a shell: bash, zsh, fish")
             })?;
@@ -240,12 +318,16 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
                 .unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let (policy, policy_file) = load_policy(args.policy.as_deref())?;
-    let policy_source = policy_file.source().map_or_else(
-        || "built-in baseline".to_string(),
-        |path| path.display().to_string(),
-    );
-    let metrics = dockgate_gate::Metrics::new(policy.hash());
+    // First, before any thread starts: taking the inherited socket clears
+    // the LISTEN_* variables, which is not safe with other threads.
+    let inherited = dockgate_gate::inherited_listener()?;
+    let activated = inherited.is_some();
+    let metrics_of = |hash: &str| dockgate_gate::Metrics::new(hash);
+    let loaded = load_policy(args.policy.as_deref());
+    let metrics = match &loaded {
+        Ok((policy, _)) => metrics_of(policy.hash()),
+        Err(_) => metrics_of("none"),
+    };
     let observed = metrics.clone();
     let mut lookup = DockerLookup::connect(&args.docker_host)?
         .with_observer(Arc::new(move |kind, cached| observed.lookup(kind, cached)));
@@ -260,6 +342,28 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
         lookup = lookup.with_host_root(root);
     }
+    let policy_path = args.policy.clone().unwrap_or_else(|| DEFAULT_POLICY.into());
+    let (gate, policy_file, policy_source) = match loaded {
+        Ok((policy, file)) => {
+            let source = file.source().map_or_else(
+                || "built-in baseline".to_string(),
+                |path| path.display().to_string(),
+            );
+            let gate = Gate::with_metrics(policy, lookup, metrics.clone());
+            (gate, file, source)
+        }
+        Err(err) => {
+            // Exiting would leave the daemon refusing everything with no
+            // reason given, while the service manager restarts the gate in
+            // a loop. Serve, refuse with the reason, and load the file as
+            // soon as it is fixed.
+            let reason = format!("{err:#}");
+            tracing::error!(error = %reason, "no valid policy: every request but ping and version is refused until the policy file is fixed");
+            let gate = Gate::without_policy(reason, lookup, metrics.clone());
+            let source = format!("{} (invalid)", policy_path.display());
+            (gate, PolicyFile::rejected(&policy_path), source)
+        }
+    };
     let audit_failure = args.audit_failure;
     let (mut audit, opened) = AuditLog::open_or_retry(args.audit_log.as_deref(), true);
     if let Err(err) = opened {
@@ -269,7 +373,9 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     }
     if let Some(url) = &args.syslog {
         let target = dockgate_outputs::syslog::Target::parse(url)?;
-        audit = audit.with_syslog(dockgate_outputs::syslog::Syslog::start(target));
+        let syslog = dockgate_outputs::syslog::Syslog::start(target);
+        metrics.follow_syslog_drops(syslog.drop_counter());
+        audit = audit.with_syslog(syslog);
     }
     let open_files = match dockgate_gate::server::raise_open_file_limit() {
         Ok(limit) => limit,
@@ -283,8 +389,6 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         metrics: Some(metrics.clone()),
         ..Connections::default()
     };
-    let inherited = dockgate_gate::inherited_listener()?;
-    let activated = inherited.is_some();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -295,16 +399,26 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
                 .context("cannot use the inherited socket")?,
             None => dockgate_gate::bind(&args.socket)?,
         };
+        // The socket really listened on: a service manager's may differ
+        // from --socket.
+        let socket = listener
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
+            .unwrap_or_else(|| args.socket.display().to_string());
+        let gate = Arc::new(gate);
         tracing::info!(
-            socket = %args.socket.display(),
+            %socket,
             activated,
             policy = policy_source,
-            hash = policy.hash(),
+            hash = gate.policy().hash(),
             open_files,
             max_connections = connections.max,
             "dockgate gate listening"
         );
-        let gate = Arc::new(Gate::with_metrics(policy, lookup, metrics.clone()));
+        // Spawned: the daemon asks this gate about the ping itself, so it
+        // is answered only once the gate serves.
+        tokio::spawn(warn_if_daemon_unreachable(args.docker_host.clone()));
         if let Some(addr) = args.metrics_addr {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
@@ -323,6 +437,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
             AuditTrail {
                 log: audit.clone(),
                 on_failure: audit_failure,
+                level: args.audit_level,
             },
             Limits {
                 lookups: args.max_lookups,
@@ -331,7 +446,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         );
         let follower = policy_file::follow(gate, policy_file, policy_file::Timing::default());
         let audit_file = args.audit_log.is_some().then_some(audit);
-        tokio::spawn(on_hangup(follower, audit_file));
+        tokio::spawn(on_reopen_signals(follower, audit_file));
         dockgate_gate::serve(listener, app, connections, shutdown_signal()).await?;
         // An inherited socket belongs to the service manager, which keeps
         // it open so that requests wait while dockgate restarts.
@@ -345,6 +460,35 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     // keep the process from exiting.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     served
+}
+
+/// `HOST:PORT`, or `:PORT` for every interface (IPv6 and IPv4).
+fn parse_listen_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    let text = text.trim();
+    let full = match text.strip_prefix(':') {
+        Some(port) => format!("[::]:{port}"),
+        None => text.to_string(),
+    };
+    full.parse()
+        .map_err(|_| format!("invalid address {text:?}: expected HOST:PORT or :PORT"))
+}
+
+/// Look-ups go to the daemon while it waits on the gate: a gate that cannot
+/// reach it refuses every request that needs one. Said at start, with the
+/// way out, rather than first in a denial.
+async fn warn_if_daemon_unreachable(docker_host: String) {
+    let docker_host = docker_host.as_str();
+    let reached = match dockgate_engine::Engine::connect(docker_host).await {
+        Ok(_) => Ok(()),
+        Err(err) => Err(err.to_string()),
+    };
+    if let Err(err) = reached {
+        tracing::warn!(
+            docker_host,
+            error = %err,
+            "cannot reach the Docker daemon for look-ups; requests that need one (volumes, images, existing containers) are refused until it answers: check --docker-host"
+        );
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.
@@ -364,22 +508,40 @@ pub(crate) async fn shutdown_signal() {
 }
 
 /// On SIGHUP: the policy file is read again at once, and the audit log
-/// file reopened (after logrotate).
-async fn on_hangup(policy: policy_file::Follower, audit: Option<Arc<AuditLog>>) {
+/// file reopened (after logrotate). On SIGUSR1: only the audit log is
+/// reopened, as logrotate's usual postrotate signal asks.
+async fn on_reopen_signals(policy: policy_file::Follower, audit: Option<Arc<AuditLog>>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut hup = match signal(SignalKind::hangup()) {
-        Ok(hup) => hup,
-        Err(err) => {
-            tracing::error!(%err, "cannot watch SIGHUP");
+    let (mut hup, mut usr1) = match (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+    ) {
+        (Ok(hup), Ok(usr1)) => (hup, usr1),
+        (Err(err), _) | (_, Err(err)) => {
+            tracing::error!(%err, "cannot watch SIGHUP and SIGUSR1");
             return;
         }
     };
-    while hup.recv().await.is_some() {
-        policy.reload_now();
+    loop {
+        let name = tokio::select! {
+            got = hup.recv() => {
+                if got.is_none() {
+                    return;
+                }
+                policy.reload_now();
+                "SIGHUP"
+            }
+            got = usr1.recv() => {
+                if got.is_none() {
+                    return;
+                }
+                "SIGUSR1"
+            }
+        };
         match audit.as_ref().map(|audit| audit.reopen()) {
             None => {}
-            Some(Ok(())) => tracing::info!("SIGHUP: audit log reopened"),
-            Some(Err(err)) => tracing::error!(error = %err, "SIGHUP: audit log not reopened"),
+            Some(Ok(())) => tracing::info!("{name}: audit log reopened"),
+            Some(Err(err)) => tracing::error!(error = %err, "{name}: audit log not reopened"),
         }
     }
 }

@@ -87,13 +87,16 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Give up after this long (UNKNOWN in nagios format).
-    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
+    /// Give up after this long (UNKNOWN in nagios format); a bare number
+    /// is seconds, as monitoring plugins take it.
+    #[arg(short = 't', long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
     timeout: Duration,
-    /// Nagios warning range for the number of violating containers.
+    /// Nagios warning range for the number of violating containers; empty
+    /// means unset, so that `check_dockgate!!0` works.
     #[arg(short = 'w', long = "warning", value_name = "RANGE")]
     warning: Option<String>,
-    /// Nagios critical range for the number of violating containers [default: 0].
+    /// Nagios critical range for the number of violating containers
+    /// [default: 0, also when empty].
     #[arg(short = 'c', long = "critical", value_name = "RANGE")]
     critical: Option<String>,
 }
@@ -166,9 +169,12 @@ pub fn scan(args: ScanArgs) -> Result<ExitCode> {
 }
 
 fn run_scan(args: ScanArgs) -> Result<ExitCode> {
+    fn set(range: &Option<String>) -> Option<&str> {
+        range.as_deref().filter(|r| !r.trim().is_empty())
+    }
     let thresholds = Thresholds {
-        warning: args.warning.as_deref().map(Range::parse).transpose()?,
-        critical: match &args.critical {
+        warning: set(&args.warning).map(Range::parse).transpose()?,
+        critical: match set(&args.critical) {
             Some(c) => Range::parse(c)?,
             None => Thresholds::default().critical,
         },

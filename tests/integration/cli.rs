@@ -1,6 +1,9 @@
 //! The command line: outputs and the exact errors a user sees.
 
-use crate::util::{Dir, TestCommand};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::util::{authz, free_local_address, http_get, Dir, Served, TestCommand};
 
 #[test]
 fn policy_show_prints_the_baseline() {
@@ -92,27 +95,70 @@ fn policy_validate_names_the_line_and_problem() {
 }
 
 #[test]
-fn serve_refuses_an_invalid_policy() {
+fn serve_without_a_valid_policy_refuses_all_but_ping_and_version_until_fixed() {
+    use dockgate_inputs::authz::AuthzRequest;
     let dir = Dir::new("serve-bad");
     let file = dir.create("bad.toml", "mode = \"loud\"\n");
     let socket = dir.path().join("g.sock");
-    let (code, _, stderr) = TestCommand::new(&[
-        "serve",
-        "--policy",
-        file.to_str().unwrap(),
-        "--socket",
-        socket.to_str().unwrap(),
-    ])
-    .run();
-    assert_eq!(code, 2);
-    assert!(
-        stderr.ends_with(&format!(
-            "dockgate: invalid policy file {}: TOML parse error at line 1, column 8: unknown variant `loud`, expected one of `enforce`, `warn`, `audit`\n",
-            file.display()
-        )),
-        "{stderr}"
+    let metrics = free_local_address();
+    let log = dir.path().join("stderr.log");
+    let served = Served::start_with(
+        &[
+            "--policy",
+            file.to_str().unwrap(),
+            "--socket",
+            socket.to_str().unwrap(),
+            "--metrics-addr",
+            &metrics,
+        ],
+        &socket,
+        Stdio::null(),
+        Stdio::from(std::fs::File::create(&log).unwrap()),
     );
-    assert!(!socket.exists());
+    let error = format!(
+        "invalid policy file {}: TOML parse error at line 1, column 8: unknown variant `loud`, expected one of `enforce`, `warn`, `audit`",
+        file.display()
+    );
+    for (method, path) in [
+        ("GET", "/_ping"),
+        ("HEAD", "/v1.41/_ping"),
+        ("GET", "/v1.41/version"),
+    ] {
+        let (status, reply) = authz(&socket, &AuthzRequest::new(method, path, None));
+        assert_eq!(
+            (status, &reply["Allow"]),
+            (200, &serde_json::json!(true)),
+            "{method} {path}"
+        );
+    }
+    let list = AuthzRequest::new("GET", "/v1.41/containers/json", None);
+    let (_, reply) = authz(&socket, &list);
+    assert_eq!(reply["Allow"], false);
+    assert_eq!(
+        reply["Msg"],
+        format!(
+            "dockgate: denied by rule gate-failure: no valid policy is in force, so every request but ping and \
+             version is refused: {error}; fix the policy file (dockgate policy validate), and it is loaded at once; \
+             fix what the message names (an invalid policy file: dockgate policy validate); otherwise retry, and if \
+             it keeps happening, check that the daemon answers (docker info) and read dockgate's log and its metrics \
+             (dockgate explain gate-failure)"
+        )
+    );
+    assert!(http_get(&metrics, "/metrics").contains("\ndockgate_policy_valid 0\n"));
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(stderr.contains(&format!("ERROR dockgate: no valid policy: every request but ping and version is refused until the policy file is fixed error={error}")), "{stderr}");
+    // Fixed: loaded at once, and the gate judges again.
+    std::fs::write(&file, "mode = \"warn\"\n").unwrap();
+    let start = Instant::now();
+    while authz(&socket, &list).1["Allow"] != true {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the fixed policy was not loaded"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(http_get(&metrics, "/metrics").contains("\ndockgate_policy_valid 1\n"));
+    drop(served);
 }
 
 #[test]
@@ -180,7 +226,8 @@ fn rule_reference() -> String {
          Actions: `deny` refuses the request, `warn` allows it and logs a warning,\n\
          `audit` only records the finding in the audit log, `off` skips the rule.\n\
          `dockgate explain RULE` prints the same text on the command line.\n\n\
-         | rule | baseline | restricted |\n",
+         | rule | baseline | restricted |\n\
+         |---|---|---|\n",
     );
     let action = |rule: RuleId, profile| rule.default_action(profile).name();
     for rule in RuleId::ALL {
@@ -301,6 +348,60 @@ fn scan_reports_what_it_cannot_do() {
     assert_eq!(
         stdout,
         "DOCKGATE UNKNOWN: invalid threshold range \"5:1\": the start is greater than the end\n"
+    );
+}
+
+#[test]
+fn nagios_usage_errors_are_unknown_with_one_line_and_conventions_hold() {
+    let unknown = |args: &[&str]| {
+        let mut nagios = vec!["scan", "--format", "nagios"];
+        nagios.extend_from_slice(args);
+        let (code, stdout, stderr) = TestCommand::new(&nagios).run();
+        (code, stdout, stderr)
+    };
+    let (code, stdout, stderr) = unknown(&["--bogus"]);
+    assert_eq!((code, stderr.as_str()), (3, ""));
+    assert_eq!(
+        stdout,
+        "DOCKGATE UNKNOWN: usage: unexpected argument '--bogus' found\n"
+    );
+    let (code, stdout, _) = unknown(&["-t"]);
+    assert_eq!(code, 3);
+    assert_eq!(
+        stdout,
+        "DOCKGATE UNKNOWN: usage: a value is required for '--timeout <DUR>' but none was supplied\n"
+    );
+    // -t takes seconds, and empty thresholds are unset (`check_dockgate!!0`):
+    // the run gets as far as the daemon.
+    let (code, stdout, _) = unknown(&[
+        "-t",
+        "3",
+        "-w",
+        "",
+        "-c",
+        "",
+        "--docker-host",
+        "unix:///nonexistent/docker.sock",
+    ]);
+    assert_eq!(code, 3);
+    assert!(
+        stdout.starts_with(
+            "DOCKGATE UNKNOWN: cannot reach the Docker daemon at unix:///nonexistent/docker.sock"
+        ),
+        "{stdout}"
+    );
+    let (code, stdout, _) = TestCommand::new(&["scan", "-V"]).run();
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        format!("dockgate-scan {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    // Outside the plugin format, clap reports usage errors as usual.
+    let (code, stdout, stderr) = TestCommand::new(&["scan", "--bogus"]).run();
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert!(
+        stderr.starts_with("error: unexpected argument '--bogus' found"),
+        "{stderr}"
     );
 }
 

@@ -681,7 +681,7 @@ fn stored_exec_instances_are_judged_when_started() {
     assert_eq!(
         start("e-broken").denial_message(),
         "dockgate: denied by rule gate-failure: cannot look up exec instance \"e-broken\" to \
-         start: daemon unreachable; retry; if it keeps happening, check that the daemon answers \
+         start: daemon unreachable; fix what the message names (an invalid policy file: dockgate policy validate); otherwise retry, and if it keeps happening, check that the daemon answers \
          (docker info) and read dockgate's log and its metrics (dockgate explain gate-failure)"
     );
 }

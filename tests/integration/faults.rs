@@ -43,7 +43,7 @@ fn daemon_with_ten_volumes() -> FakeDaemon {
         .exec("e1", exec)
 }
 
-const GATE_FAILURE_FIX: &str = "retry; if it keeps happening, check that the daemon answers \
+const GATE_FAILURE_FIX: &str = "fix what the message names (an invalid policy file: dockgate policy validate); otherwise retry, and if it keeps happening, check that the daemon answers \
      (docker info) and read dockgate's log and its metrics (dockgate explain gate-failure)";
 
 /// Every look-up a decision makes, however many, ends by one deadline: an
@@ -140,6 +140,7 @@ fn quiet_audit() -> AuditTrail {
     AuditTrail {
         log: Arc::new(AuditLog::open(None, false).unwrap()),
         on_failure: AuditFailure::Continue,
+        level: dockgate_gate::AuditLevel::All,
     }
 }
 
@@ -197,7 +198,9 @@ fn a_flood_of_waiting_requests_is_shed_at_once() {
             "answered after {took:?}"
         );
     }
-    let metrics = gate.metrics().render();
+    let metrics = gate
+        .metrics()
+        .render(dockgate_gate::metrics::Exposition::OpenMetrics);
     let shed_total: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("dockgate_requests_shed_total "))
@@ -256,6 +259,7 @@ fn audit_failure_is_the_operators_choice() {
             let trail = AuditTrail {
                 log: Arc::new(log),
                 on_failure,
+                level: dockgate_gate::AuditLevel::All,
             };
             let gate = Arc::new(Gate::new(Policy::default(), FakeDaemon::new()));
             let socket = serve_in_process(&runtime, &dir, gate.clone(), trail, Limits::default());
@@ -274,7 +278,9 @@ fn audit_failure_is_the_operators_choice() {
                     "{what}"
                 );
             }
-            let metrics = gate.metrics().render();
+            let metrics = gate
+                .metrics()
+                .render(dockgate_gate::metrics::Exposition::OpenMetrics);
             assert!(
                 metrics.contains("dockgate_audit_write_failures_total 1\n"),
                 "{what}: {metrics}"
@@ -580,7 +586,7 @@ fn the_audit_log_survives_rotation_and_a_torn_tail() {
     let stderr = std::fs::read_to_string(&log).unwrap();
     assert!(
         stderr.contains(&format!(
-            "dockgate: audit log {}: cut off a torn record at its end (28 bytes): {{\"time\":\"2026-12-01T00:00:01",
+            "audit log {}: cut off a torn record at its end (28 bytes): {{\"time\":\"2026-12-01T00:00:01",
             audit.display()
         )),
         "{stderr}"

@@ -189,9 +189,11 @@ fn reload_on_change_and_metrics() {
     for line in [
         "dockgate_policy_reloads_total{result=\"ok\"} 1".to_string(),
         format!("dockgate_policy_info{{hash=\"{warn_hash}\"}} 1"),
-        "dockgate_decisions_total{endpoint=\"container.create\",decision=\"deny\",rule=\"privileged\"} 1".to_string(),
+        "dockgate_decisions_total{endpoint=\"container.create\",decision=\"deny\"} 1".to_string(),
+        "dockgate_rule_findings_total{endpoint=\"container.create\",rule=\"privileged\",action=\"deny\"} 1".to_string(),
         "dockgate_decision_seconds_bucket{le=\"5.0\"}".to_string(),
-        "dockgate_decisions_total{endpoint=\"unknown\",decision=\"deny\",rule=\"unknown-endpoint\"} 1".to_string(),
+        "dockgate_decisions_total{endpoint=\"unknown\",decision=\"deny\"} 1".to_string(),
+        "dockgate_rule_findings_total{endpoint=\"unknown\",rule=\"unknown-endpoint\",action=\"deny\"} 1".to_string(),
     ] {
         assert!(text.contains(&line), "{line} missing:\n{text}");
     }

@@ -13,7 +13,7 @@ use dockgate_inputs::authz::{
 };
 use dockgate_inputs::resolve::{resolve, DaemonLookup, LookupError};
 use dockgate_model::{NamespaceKind, NamespaceMode, Operation, Workload};
-use dockgate_rules::{evaluate, Policy, PolicyError, Requester, Verdict};
+use dockgate_rules::{evaluate, Decision, Policy, PolicyError, Requester, Verdict};
 
 use dockgate_outputs::AuditRecord;
 
@@ -27,6 +27,10 @@ pub const DECISION_TIME: Duration = Duration::from_secs(5);
 /// The decision engine: the policy in force and a way to ask the daemon.
 pub struct Gate<L> {
     policy: RwLock<Arc<Policy>>,
+    /// Why no policy is in force: the file could not be read at start.
+    /// Until a valid one is installed, every request but ping and version
+    /// is refused with this reason.
+    broken: RwLock<Option<String>>,
     lookup: L,
     metrics: Arc<Metrics>,
     /// Creates allowed and not yet answered, with the workload their
@@ -40,6 +44,39 @@ struct Judge<'a> {
     policy: &'a Policy,
     requester: &'a Requester,
     deadline: Instant,
+}
+
+/// The decision while no valid policy is in force: ping and version go
+/// through, so that clients and the daemon can still talk and show the
+/// reason; everything else is refused with it.
+fn refuse_without_policy(
+    request: &AuthzRequest,
+    mut record: AuditRecord,
+    route: &mut &'static str,
+    error: &str,
+) -> (Verdict, AuditRecord) {
+    record.policy_hash = "none".to_string();
+    if let Ok(read) = read_request(request) {
+        record.path = read.path.path.clone();
+        record.endpoint = read.endpoint_name();
+        if let Some(matched) = &read.route {
+            *route = matched.route.name;
+            if matches!(matched.route.name, "system.ping" | "system.version") {
+                let verdict = Verdict {
+                    decision: Decision::Allow,
+                    findings: Vec::new(),
+                };
+                let record = record.finish(&verdict);
+                return (verdict, record);
+            }
+        }
+    }
+    let verdict = Verdict::unjudged(format!(
+        "no valid policy is in force, so every request but ping and version is refused: {error}; \
+         fix the policy file (dockgate policy validate), and it is loaded at once"
+    ));
+    let record = record.finish(&verdict);
+    (verdict, record)
 }
 
 /// How many `--pid container:` joins past the first are followed.
@@ -114,6 +151,7 @@ impl<L: DaemonLookup> Gate<L> {
         Gate {
             metrics,
             policy: RwLock::new(Arc::new(policy)),
+            broken: RwLock::new(None),
             lookup,
             pending_creates: Mutex::new(VecDeque::new()),
         }
@@ -122,6 +160,19 @@ impl<L: DaemonLookup> Gate<L> {
     /// The gate's metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// A gate with no valid policy: the file could not be read at start.
+    /// Refusing to start would make the daemon refuse everything anyway,
+    /// with no reason given, while a service manager restarts the gate in
+    /// a loop; serving instead refuses every request but ping and version
+    /// (which clients and the daemon need to talk at all) with the error,
+    /// until a valid policy is installed.
+    pub fn without_policy(error: String, lookup: L, metrics: Arc<Metrics>) -> Self {
+        metrics.policy_in_force(false);
+        let gate = Gate::with_metrics(Policy::default(), lookup, metrics);
+        *gate.broken.write().unwrap_or_else(|e| e.into_inner()) = Some(error);
+        gate
     }
 
     /// Puts a freshly read policy in force, and counts the reload; an
@@ -154,6 +205,23 @@ impl<L: DaemonLookup> Gate<L> {
     /// decided keep the policy they started with.
     pub fn replace_policy(&self, policy: Policy) {
         *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
+        if self
+            .broken
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .is_some()
+        {
+            self.metrics.policy_in_force(true);
+        }
+    }
+
+    /// Why every request is refused, while no valid policy is in force.
+    fn broken(&self) -> Option<String> {
+        self.broken
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Whether a request will need daemon look-ups (decides which
@@ -230,7 +298,7 @@ impl<L: DaemonLookup> Gate<L> {
         self.metrics.decision(
             route,
             decision,
-            &record.rules,
+            &verdict.findings,
             started.elapsed().as_secs_f64(),
         );
         (verdict, record)
@@ -251,6 +319,9 @@ impl<L: DaemonLookup> Gate<L> {
             },
         };
         let mut record = AuditRecord::begin(request, policy.hash());
+        if let Some(error) = self.broken() {
+            return refuse_without_policy(request, record, route, &error);
+        }
         let verdict = match read_request(request) {
             Err(err) => Verdict::unreadable(err.to_string()),
             Ok(mut read) => {

@@ -13,6 +13,6 @@ mod throttle;
 pub use decide::Gate;
 pub use metrics::Metrics;
 pub use server::{
-    bind, inherited_listener, metrics_router, router, serve, AuditFailure, AuditTrail, Connections,
-    Limits,
+    bind, inherited_listener, metrics_router, router, serve, AuditFailure, AuditLevel, AuditTrail,
+    Connections, Limits,
 };

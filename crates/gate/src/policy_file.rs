@@ -171,6 +171,15 @@ impl PolicyFile {
         }
     }
 
+    /// A file that was read and found invalid: it is followed, and loaded
+    /// once it changes.
+    pub fn rejected(path: &Path) -> PolicyFile {
+        PolicyFile {
+            path: path.to_path_buf(),
+            loaded: version(path).ok(),
+        }
+    }
+
     /// The file the policy in force was read from; `None` while the file
     /// has never been read (it did not exist).
     pub fn source(&self) -> Option<&Path> {

@@ -86,6 +86,41 @@ pub struct AuditTrail {
     pub log: Arc<AuditLog>,
     /// What a record that does not reach the file does.
     pub on_failure: AuditFailure,
+    /// Which decisions are recorded.
+    pub level: AuditLevel,
+}
+
+/// Which decisions the gate records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuditLevel {
+    /// Every decision.
+    #[default]
+    All,
+    /// Every decision but allowed reads without findings (GET and HEAD:
+    /// pings, lists, inspects), which are most of the traffic.
+    Changes,
+}
+
+impl std::str::FromStr for AuditLevel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "all" => Ok(AuditLevel::All),
+            "changes" => Ok(AuditLevel::Changes),
+            other => Err(format!("{other:?}: expected all or changes")),
+        }
+    }
+}
+
+impl AuditLevel {
+    /// Whether a decision is recorded at this level.
+    fn records(self, record: &AuditRecord, verdict: &Verdict) -> bool {
+        self == AuditLevel::All
+            || !verdict.allowed()
+            || !verdict.findings.is_empty()
+            || !matches!(record.method.to_ascii_uppercase().as_str(), "GET" | "HEAD")
+    }
 }
 
 /// A concurrency budget: so many deciding at once, so many waiting.
@@ -369,6 +404,9 @@ impl<L: DaemonLookup> Shared<L> {
     /// A record that does not reach the audit file is counted, and with
     /// [`AuditFailure::Deny`] turns an allow into a denial.
     fn keep(&self, record: &AuditRecord, verdict: Verdict) -> Verdict {
+        if !self.audit.level.records(record, &verdict) {
+            return verdict;
+        }
         let deny = self.audit.on_failure == AuditFailure::Deny && verdict.allowed();
         // Stdout and syslog get the denial the daemon hears.
         let written = self.audit.log.write_or_replace(record, |err| {
@@ -421,15 +459,14 @@ fn failure<L: DaemonLookup>(
 pub fn metrics_router(metrics: Arc<crate::Metrics>) -> Router {
     Router::new().route(
         "/metrics",
-        axum::routing::get(move || {
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
             let metrics = metrics.clone();
             async move {
+                let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok());
+                let format = crate::metrics::Exposition::for_accept(accept);
                 (
-                    [(
-                        header::CONTENT_TYPE,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                    )],
-                    metrics.render(),
+                    [(header::CONTENT_TYPE, format.content_type())],
+                    metrics.render(format),
                 )
             }
         }),
@@ -693,6 +730,7 @@ mod tests {
         let audit = AuditTrail {
             log: Arc::new(AuditLog::open(Some(&audit_path), false).unwrap()),
             on_failure: AuditFailure::Deny,
+            level: AuditLevel::All,
         };
         let gate = Arc::new(Gate::new(Policy::default(), FakeDaemon::new().panicking()));
         let app = router(gate, audit, Limits::default());

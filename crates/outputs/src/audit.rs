@@ -219,7 +219,7 @@ impl AuditLog {
         if self.stdout {
             let mut out = io::stdout().lock();
             if let Err(err) = out.write_all(line).and_then(|_| out.flush()) {
-                eprintln!("dockgate: cannot write audit record to stdout: {err}");
+                tracing::error!(%err, "cannot write audit record to stdout: {err}");
             }
         }
     }
@@ -387,6 +387,8 @@ fn open_repaired(path: &Path) -> io::Result<File> {
         .create(true)
         .append(true)
         .read(true)
+        // Records name users, images and containers: not for everyone.
+        .mode(0o640)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(|err| match err.raw_os_error() {
@@ -417,8 +419,8 @@ fn open_repaired(path: &Path) -> io::Result<File> {
         // End the line rather than cut what may be more than one record.
         None => {
             (&file).write_all(b"\n")?;
-            eprintln!(
-                "dockgate: audit log {}: its last {} bytes hold no line end; ended the line",
+            tracing::warn!(
+                "audit log {}: its last {} bytes hold no line end; ended the line",
                 path.display(),
                 window
             );
@@ -427,8 +429,8 @@ fn open_repaired(path: &Path) -> io::Result<File> {
     };
     let torn = String::from_utf8_lossy(&tail[(keep - (len - window)) as usize..]).into_owned();
     file.set_len(keep)?;
-    eprintln!(
-        "dockgate: audit log {}: cut off a torn record at its end ({} bytes): {torn}",
+    tracing::warn!(
+        "audit log {}: cut off a torn record at its end ({} bytes): {torn}",
         path.display(),
         len - keep
     );
@@ -455,7 +457,7 @@ fn write_whole(file: &mut File, line: &[u8]) -> io::Result<()> {
     };
     if written > 0 {
         if let Err(err) = cut_back(file, written as u64) {
-            eprintln!("dockgate: cannot cut a torn audit record off the end of the file: {err}");
+            tracing::error!(%err, "cannot cut a torn audit record off the end of the file: {err}");
         }
     }
     Err(failure)

@@ -4,7 +4,7 @@
 //!
 //! Sending happens on a thread of its own behind a bounded queue: a syslog
 //! server that is slow or gone never blocks or fails a decision. What does
-//! not fit in the queue is dropped, counted, and reported on stderr.
+//! not fit in the queue is dropped, counted, and logged.
 
 use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
@@ -83,10 +83,15 @@ impl Syslog {
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 if n == 1 || n.is_power_of_two() {
-                    eprintln!("dockgate: syslog is not keeping up; {n} audit records dropped so far (they are still in the audit log)");
+                    tracing::warn!(dropped = n, "syslog is not keeping up; {n} audit records dropped so far (they are still in the audit log)");
                 }
             }
         }
+    }
+
+    /// The count of records dropped so far, as it grows (for metrics).
+    pub fn drop_counter(&self) -> Arc<AtomicU64> {
+        self.dropped.clone()
     }
 
     /// Records dropped so far.
@@ -172,7 +177,7 @@ fn send_loop(target: Target, rx: Receiver<Vec<u8>>) {
             }
             Err(err) => {
                 if !failing {
-                    eprintln!("dockgate: cannot send to syslog {target:?}: {err}; retrying");
+                    tracing::error!(%err, "cannot send to syslog {target:?}: {err}; retrying");
                 }
                 failing = true;
                 // Wait before the next attempt; meanwhile the queue absorbs

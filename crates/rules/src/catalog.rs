@@ -157,7 +157,7 @@ const DOCS: &[RuleDoc] = &[
         id: RuleId::HostNamespace,
         summary: "No host namespace: network, pid, ipc, uts, userns or cgroupns set to host, or joined from a container that has it.",
         why: "The host PID namespace lets a container see and signal host processes (and ptrace them with the right capability); the host network namespace exposes host-only services and interfaces; --userns host escapes user-namespace remapping.",
-        fix: "use the default private namespace, or publish ports instead of --network host",
+        fix: "use the default private namespace; for the network, publish ports (-p) instead of --network host",
         parameters: "allow (namespace kinds allowed: network, pid, ipc, uts, userns, cgroupns)",
     },
     RuleDoc {
@@ -337,9 +337,9 @@ const DOCS: &[RuleDoc] = &[
     },
     RuleDoc {
         id: RuleId::GateFailure,
-        summary: "A request dockgate could not finish judging is refused: the daemon did not answer a look-up within the decision's 5 seconds, too many requests were already waiting, the gate failed inside, or (with --audit-failure deny) its record could not be written.",
+        summary: "A request dockgate could not finish judging is refused: the daemon did not answer a look-up within the decision's 5 seconds, too many requests were already waiting, the gate failed inside, or (with --audit-failure deny) its record could not be written; and every request but ping and version while no valid policy could be read at start.",
         why: "A request the gate has not judged to the end may be the one that owns the host; the client can retry, an attacker who slows the daemon down must not get through.",
-        fix: "retry; if it keeps happening, check that the daemon answers (docker info) and read dockgate's log and its metrics",
+        fix: "fix what the message names (an invalid policy file: dockgate policy validate); otherwise retry, and if it keeps happening, check that the daemon answers (docker info) and read dockgate's log and its metrics",
         parameters: "none; this rule always denies",
     },
 ];

@@ -136,7 +136,9 @@ async fn sighup_loads_at_once_and_an_invalid_file_changes_nothing() {
         before,
         "an invalid file changes nothing"
     );
-    let text = gate.metrics().render();
+    let text = gate
+        .metrics()
+        .render(crate::metrics::Exposition::OpenMetrics);
     assert!(
         text.contains("dockgate_policy_reloads_total{result=\"error\"} 1"),
         "{text}"
@@ -234,7 +236,7 @@ fn a_fifo_in_place_of_the_policy_blocks_nothing() {
     let waited = std::time::Instant::now();
     while !gate
         .metrics()
-        .render()
+        .render(crate::metrics::Exposition::OpenMetrics)
         .contains("dockgate_policy_reloads_total{result=\"error\"}")
     {
         assert!(
