@@ -460,3 +460,21 @@ fn scan_gives_up_after_its_timeout() {
     assert_eq!(stdout, "DOCKGATE UNKNOWN: timed out after 1s\n");
     silent.join().unwrap();
 }
+
+#[test]
+fn policy_validate_without_a_file_validates_the_default_path() {
+    let _turn = crate::util::etc_dockgate_lock();
+    let (code, stdout, stderr) = TestCommand::new(&["policy", "validate"]).run();
+    if std::path::Path::new("/etc/dockgate/policy.toml").exists() {
+        assert!(
+            stdout.starts_with("/etc/dockgate/policy.toml: valid") || code == 2,
+            "{stdout}{stderr}"
+        );
+    } else {
+        assert_eq!(code, 2);
+        assert_eq!(
+            stderr,
+            "dockgate: cannot read policy file /etc/dockgate/policy.toml: No such file or directory (os error 2)\n"
+        );
+    }
+}
