@@ -478,3 +478,42 @@ fn policy_validate_without_a_file_validates_the_default_path() {
         );
     }
 }
+
+#[test]
+fn audit_level_changes_leaves_out_allowed_reads_only() {
+    use dockgate_inputs::authz::AuthzRequest;
+    let dir = Dir::new("audit-level");
+    let socket = dir.path().join("g.sock");
+    let audit = dir.path().join("audit.log");
+    let served = Served::start(
+        &[
+            "--socket",
+            socket.to_str().unwrap(),
+            "--audit-log",
+            audit.to_str().unwrap(),
+            "--audit-level",
+            "changes",
+        ],
+        &socket,
+        Stdio::null(),
+    );
+    let privileged = br#"{"Image":"x","User":"1000","HostConfig":{"Privileged":true}}"#;
+    for (method, path, body) in [
+        ("GET", "/_ping", None),
+        ("GET", "/v1.41/containers/json", None),
+        ("POST", "/v1.41/containers/create", Some(&privileged[..])),
+        ("POST", "/v1.41/containers/abc/stop", None),
+    ] {
+        authz(&socket, &AuthzRequest::new(method, path, body));
+    }
+    drop(served);
+    let endpoints: Vec<String> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["endpoint"].to_string())
+        .collect();
+    assert_eq!(endpoints, ["\"container.create\"", "\"container.stop\""]);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&audit).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+}

@@ -607,3 +607,44 @@ fn created_containers_are_remembered() {
     );
     assert!(served.stop().status.success());
 }
+
+#[test]
+fn the_listening_line_names_the_socket_really_inherited() {
+    let dir = Dir::new("activation-log");
+    let socket = dir.path().join("real.sock");
+    let log = dir.path().join("stderr.log");
+    let inner = format!(
+        "export LISTEN_PID=$$; exec {} serve --socket /nonexistent/named.sock --docker-host unix:///nonexistent/docker.sock 2>{}",
+        dockgate_bin().display(),
+        log.display()
+    );
+    let mut manager = Command::new("/usr/bin/systemd-socket-activate")
+        .arg("-l")
+        .arg(&socket)
+        .args(["sh", "-c", &inner])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !socket.exists() {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The first connection starts dockgate on the inherited socket.
+    let request = AuthzRequest::new("GET", "/v1.41/_ping", None);
+    assert_eq!(authz(&socket, &request).1["Allow"], true);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let _ = manager.kill();
+    let _ = manager.wait();
+    let _ = Command::new("pkill")
+        .args(["-f", "serve --socket /nonexistent/named.sock"])
+        .status();
+    assert!(
+        text.contains(&format!(
+            "dockgate gate listening socket={} activated=true",
+            socket.display()
+        )),
+        "{text}"
+    );
+}
