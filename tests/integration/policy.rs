@@ -335,3 +335,35 @@ fn warn_mode_marks_what_would_deny() {
         ]
     );
 }
+
+#[test]
+fn a_failed_look_up_is_fixed_at_the_look_up_not_the_setting() {
+    // The named volume is exactly what the rule's own fix recommends: the
+    // denial must name the look-up, not "use a named volume".
+    let lookup = captured_daemon().broken("data");
+    let verdict = decide_with(
+        "",
+        lookup,
+        "",
+        &create("testimg", r#"{"Binds":["data:/d"]}"#),
+    );
+    assert_eq!(denied_rules(&verdict), ["host-mount"]);
+    assert!(verdict.findings[0].lookup_failed);
+    assert_eq!(
+        verdict.denial_message(),
+        "dockgate: denied by rule host-mount: cannot tell what volume \"data\" mounts: volume \"data\": \
+         daemon unreachable (HostConfig.Binds[0]); the daemon did not answer a look-up, so this setting \
+         could not be judged: retry once the daemon answers (docker info); if it keeps failing, check that \
+         dockgate reaches the daemon (--docker-host) and read dockgate's log (dockgate explain host-mount)"
+    );
+    // A bind whose path only a shell knows is the setting's own fault.
+    let dir = crate::util::Dir::new("unresolved-bind");
+    let script = dir.create("run.sh", "docker run -v \"$DATA:/d\" alpine\n");
+    let (code, out, _) =
+        crate::util::TestCommand::new(&["check", "--run-lines", script.to_str().unwrap()]).run();
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("    fix: use a named volume, or ask an administrator to allow this path\n"),
+        "{out}"
+    );
+}

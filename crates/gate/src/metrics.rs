@@ -500,6 +500,7 @@ mod tests {
             exempted: None,
             note: None,
             would_deny,
+            lookup_failed: false,
         }
     }
 

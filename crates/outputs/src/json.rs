@@ -115,7 +115,7 @@ fn result_for(c: &ContainerResult, rule: RuleId) -> RuleResult<'_> {
                 action: f.action.name(),
                 field: &f.field,
                 message: &f.message,
-                fix: f.rule.doc().fix,
+                fix: f.fix(),
                 exempted: f.exempted.as_deref(),
                 note: f.note.as_deref(),
                 would_deny: f.would_deny,

@@ -114,7 +114,7 @@ pub fn render_check(report: &ScanReport) -> String {
                 .unwrap_or_else(|| c.name.clone());
             let action = f.shown_action();
             let _ = writeln!(out, "{location}: {action} {}: {}", f.rule, f.located());
-            let _ = writeln!(out, "    fix: {}", f.rule.doc().fix);
+            let _ = writeln!(out, "    fix: {}", f.fix());
             if let Some(note) = &f.note {
                 let _ = writeln!(out, "    note: {note}");
             }

@@ -16,12 +16,24 @@ pub struct Hit {
     pub field: String,
     /// What is wrong, naming the value.
     pub message: String,
+    /// The setting could not be judged because a look-up on the daemon
+    /// failed: the fix is the look-up, not the setting.
+    pub lookup_failed: bool,
 }
 
 fn hit(field: impl Into<String>, message: impl Into<String>) -> Hit {
     Hit {
         field: field.into(),
         message: message.into(),
+        lookup_failed: false,
+    }
+}
+
+/// A hit on a setting that a failed look-up left unjudged.
+fn unjudged(field: impl Into<String>, message: impl Into<String>) -> Hit {
+    Hit {
+        lookup_failed: true,
+        ..hit(field, message)
     }
 }
 
@@ -176,10 +188,15 @@ fn host_mount(w: &Workload, p: &Params) -> Vec<Hit> {
                     ));
                 }
             }
-            HostPathEffect::Unknown(why) => hits.push(hit(
-                &mount.field,
-                format!("cannot tell what {source} mounts: {why}"),
-            )),
+            HostPathEffect::Unknown(why) => {
+                let message = format!("cannot tell what {source} mounts: {why}");
+                // A bind whose path a shell variable holds is the setting's
+                // own fault; anything else is a look-up that failed.
+                hits.push(match mount.kind {
+                    MountKind::UnresolvedBind { .. } => hit(&mount.field, message),
+                    _ => unjudged(&mount.field, message),
+                })
+            }
         }
     }
     hits
@@ -276,7 +293,7 @@ fn host_namespace(w: &Workload, p: &Params) -> Vec<Hit> {
                         mode.field
                     ),
                 )),
-                Resolution::Failed(why) => hits.push(hit(
+                Resolution::Failed(why) => hits.push(unjudged(
                     &mode.field,
                     format!(
                         "cannot tell whether container {target:?} shares the host {} namespace: {why}",
@@ -293,7 +310,7 @@ fn host_namespace(w: &Workload, p: &Params) -> Vec<Hit> {
                         mode.field
                     ),
                 )),
-                Resolution::Failed(why) => hits.push(hit(
+                Resolution::Failed(why) => hits.push(unjudged(
                     &mode.field,
                     format!("cannot tell whether service network {target:?} is the host's: {why}"),
                 )),
@@ -396,7 +413,7 @@ fn network_driver(w: &Workload, p: &Params) -> Vec<Hit> {
                     ),
                 ))
             }
-            Resolution::Failed(why) => hits.push(hit(
+            Resolution::Failed(why) => hits.push(unjudged(
                 &attached.field,
                 format!("cannot tell which driver network {name:?} has: {why}"),
             )),
@@ -414,7 +431,7 @@ fn created_network(network: &At<NetworkRequest>, p: &Params) -> Option<Hit> {
         // connects (the host's LAN), and the daemon reconfigures it.
         let why = match (&network.value.bridge_exists, &network.value.bridge) {
             (Resolution::Failed(why), _) => {
-                return Some(hit(
+                return Some(unjudged(
                     &network.field,
                     format!("cannot tell which bridge the network would join: {why}"),
                 ))
@@ -652,7 +669,7 @@ fn run_as_root(w: &Workload) -> Vec<Hit> {
             )]
         }
         Resolution::Known(_) => Vec::new(),
-        Resolution::Failed(why) => vec![hit(
+        Resolution::Failed(why) => vec![unjudged(
             &field,
             format!("{who} as root, as far as dockgate can tell: no user given and {source} is unknown ({why})"),
         )],

@@ -37,9 +37,30 @@ pub struct Finding {
     /// action: what would be refused once the policy enforces.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub would_deny: bool,
+    /// A look-up on the daemon failed, so the setting could not be judged:
+    /// the fix is the look-up, not the setting.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lookup_failed: bool,
 }
 
+/// The fix of a finding that a failed look-up left unjudged: the rule's
+/// own fix ("use a named volume") would be wrong when a named volume is
+/// what could not be looked up.
+const LOOKUP_FIX: &str = "the daemon did not answer a look-up, so this setting could not be judged: \
+                          retry once the daemon answers (docker info); if it keeps failing, check that \
+                          dockgate reaches the daemon (--docker-host) and read dockgate's log";
+
 impl Finding {
+    /// How to fix it: the rule's fix, or the look-up's when a failed
+    /// look-up is why it was found.
+    pub fn fix(&self) -> &'static str {
+        if self.lookup_failed {
+            LOOKUP_FIX
+        } else {
+            self.rule.doc().fix
+        }
+    }
+
     /// The action as reports show it: `exempt` when an exemption lifted
     /// it, the action otherwise, marked `(would deny)` when only the
     /// policy's rollout mode kept it from denying.
@@ -108,6 +129,7 @@ impl Verdict {
                 exempted: None,
                 note: None,
                 would_deny: false,
+                lookup_failed: false,
             }],
         }
     }
@@ -149,7 +171,7 @@ impl Verdict {
                     "denied by rule {}: {}; {} (dockgate explain {})",
                     f.rule,
                     f.located(),
-                    f.rule.doc().fix,
+                    f.fix(),
                     f.rule
                 );
                 if let Some(note) = &f.note {
@@ -186,6 +208,7 @@ pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> 
                 exempted: exempted.clone(),
                 note: note.clone(),
                 would_deny,
+                lookup_failed: hit.lookup_failed,
             });
         }
     }
