@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use dockgate_gate::Gate;
-use dockgate_inputs::authz::AuthzRequest;
 use dockgate_inputs::inspect::container_from_value;
 use dockgate_inputs::resolve::FakeDaemon;
+use dockgate_inputs::AuthzRequest;
 use dockgate_rules::{evaluate, Policy, Requester};
 
 fn fixture(path: &str) -> Vec<u8> {

@@ -22,7 +22,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use dockgate_inputs::authz::{AuthzRequest, AuthzResponseCall};
+use dockgate_inputs::authz::{AuthzRequest, AuthzResponse, AuthzResponseCall, PLUGIN_JSON};
 use dockgate_inputs::resolve::DaemonLookup;
 use dockgate_rules::Verdict;
 use futures_util::FutureExt;
@@ -190,22 +190,6 @@ struct Shared<L> {
     lookups: Budget,
     plain: Budget,
 }
-
-/// `authorization.Response`.
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct AuthzResponse {
-    /// Whether the daemon may go ahead.
-    #[serde(rename = "Allow")]
-    pub allow: bool,
-    /// Shown to the client on a denial.
-    #[serde(rename = "Msg", skip_serializing_if = "String::is_empty")]
-    pub msg: String,
-    /// dockgate's own failure; the daemon denies.
-    #[serde(rename = "Err", skip_serializing_if = "String::is_empty")]
-    pub err: String,
-}
-
-const PLUGIN_JSON: &str = "application/vnd.docker.plugins.v1+json";
 
 fn reply<T: Serialize>(body: &T) -> Response {
     match serde_json::to_vec(body) {

@@ -21,6 +21,9 @@ pub mod resolve;
 pub mod sources;
 pub mod yaml;
 
+pub use authz::{AuthzRequest, AuthzResponse, AuthzResponseCall};
+pub use sources::Location;
+
 #[cfg(test)]
 pub(crate) mod testdata {
     //! Captured fixtures shipped with the repository.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use dockgate_inputs::authz::AuthzRequest;
+use dockgate_inputs::AuthzRequest;
 use dockgate_rules::{Decision, Finding, Verdict};
 use serde::Serialize;
 

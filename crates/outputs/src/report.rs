@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use dockgate_inputs::sources::Location;
+use dockgate_inputs::Location;
 use dockgate_rules::{Action, Finding, RuleId, Verdict};
 use serde::Serialize;
 

@@ -4,7 +4,7 @@
 use dockgate_rules::{Action, Profile, RuleId};
 use serde_json::{json, Value};
 
-use dockgate_inputs::sources::Location;
+use dockgate_inputs::Location;
 
 use crate::report::ScanReport;
 

@@ -1,14 +1,16 @@
-//! dockgate's rules: the policy file, the rule catalogue and the verdict.
+//! dockgate's rules: the policy file, the rule registry and the verdict.
 //!
 //! Rules see only [`dockgate_model::Workload`]; they never know which input
 //! a description came from, so the gate, the patrol and the linter judge
-//! alike.
+//! alike. Each built-in rule is one module (`builtin`), listed in the
+//! registry (`catalog`), which everything else reads.
 
-pub mod catalog;
-pub mod checks;
-pub mod policy;
-pub mod verdict;
+mod builtin;
+mod catalog;
+mod checks;
+mod policy;
+mod verdict;
 
-pub use catalog::RuleId;
-pub use policy::{Action, Mode, Policy, PolicyError, Profile};
+pub use catalog::{reference_markdown, RuleDoc, RuleId};
+pub use policy::{Action, Exemption, Mode, Params, Policy, PolicyError, Profile};
 pub use verdict::{evaluate, Decision, Finding, Requester, Verdict};

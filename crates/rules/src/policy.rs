@@ -23,6 +23,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::catalog::Params;
 use crate::catalog::RuleId;
 
 /// What happens when a rule finds something.
@@ -92,91 +93,6 @@ pub struct Exemption {
     /// Why the exemption exists; recorded with every use.
     #[serde(default)]
     pub reason: String,
-}
-
-/// Rule parameters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct Params {
-    /// host-mount: prefixes allowed read-write.
-    pub mount_allow: Vec<String>,
-    /// host-mount: prefixes allowed read-only.
-    pub mount_allow_read_only: Vec<String>,
-    /// host-mount: trusted volume plugins.
-    pub allowed_volume_drivers: Vec<String>,
-    /// docker-socket: protected socket paths.
-    pub sockets: Vec<String>,
-    /// host-namespace: allowed kinds.
-    pub namespace_allow: Vec<String>,
-    /// capabilities: allowed beyond the default set.
-    pub capability_allow: Vec<String>,
-    /// capabilities: must drop ALL.
-    pub require_drop_all: bool,
-    /// devices: allowed host devices.
-    pub device_allow: Vec<String>,
-    /// sysctls: allowed beyond the safe list.
-    pub sysctl_allow: Vec<String>,
-    /// runtime: allowed runtimes.
-    pub runtime_allow: Vec<String>,
-    /// runtime-annotations: allowed keys, or prefixes ending in '.'.
-    pub annotation_allow: Vec<String>,
-    /// cgroup-parent: allowed prefixes.
-    pub cgroup_parent_allow: Vec<String>,
-    /// network-driver: allowed drivers.
-    pub network_driver_allow: Vec<String>,
-    /// security-profile: allowed AppArmor profiles.
-    pub apparmor_profiles: Vec<String>,
-    /// image-registry: allowed registries.
-    pub registry_allow: Vec<String>,
-    /// env-secrets: name fragments.
-    pub secret_names: Vec<String>,
-}
-
-/// Runtime API sockets that must never be mounted.
-pub const DEFAULT_SOCKETS: &[&str] = &[
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-    "/run/docker/containerd/containerd.sock",
-    "/run/containerd/containerd.sock",
-    "/var/run/containerd/containerd.sock",
-    "/run/crio/crio.sock",
-    "/var/run/crio/crio.sock",
-    "/run/podman/podman.sock",
-    "/var/run/podman/podman.sock",
-    "/run/buildkit/buildkitd.sock",
-];
-
-/// Variable-name fragments that mark a secret.
-pub const DEFAULT_SECRET_NAMES: &[&str] = &[
-    "PASSWORD",
-    "PASSWD",
-    "_PASS",
-    "_PWD",
-    "SECRET",
-    "TOKEN",
-    "API_KEY",
-    "APIKEY",
-    "PRIVATE_KEY",
-    "ACCESS_KEY",
-    "CREDENTIAL",
-];
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
-impl Params {
-    fn for_profile(profile: Profile) -> Params {
-        Params {
-            sockets: strings(DEFAULT_SOCKETS),
-            runtime_allow: strings(&["runc", "io.containerd.runc.v2"]),
-            registry_allow: strings(&["docker.io"]),
-            network_driver_allow: strings(&["bridge", "overlay"]),
-            apparmor_profiles: strings(&["docker-default"]),
-            secret_names: strings(DEFAULT_SECRET_NAMES),
-            require_drop_all: profile == Profile::Restricted,
-            ..Params::default()
-        }
-    }
 }
 
 /// The policy in force: a profile with the file's changes applied.
@@ -263,7 +179,26 @@ impl Policy {
             toml::from_str(text).map_err(|e| PolicyError::Parse(toml_error(text, &e)))?;
         let mut policy = Policy::from_profile(file.profile.unwrap_or_default());
         policy.mode = file.mode.unwrap_or_default();
-        file.rules.apply(&mut policy)?;
+        for (key, table) in file.rules {
+            let span = key.span();
+            let id = key.into_inner();
+            let rule = RuleId::from_id(&id).ok_or_else(|| {
+                PolicyError::Parse(located(text, span, &RuleId::unknown(&id, "field")))
+            })?;
+            let action = policy.params.read(rule, table).map_err(|e| match e.span {
+                Some(span) => PolicyError::Parse(located(text, span, &e.message)),
+                None => PolicyError::Invalid(e.message),
+            })?;
+            if let Some(action) = action {
+                if rule.is_fixed() && action != Action::Deny {
+                    return Err(PolicyError::Invalid(format!(
+                        "rules.{}: this rule always denies; dockgate never allows a request it could not judge",
+                        rule.id()
+                    )));
+                }
+                policy.actions.insert(rule, action);
+            }
+        }
         for (i, exemption) in file.exemptions.iter().enumerate() {
             if exemption.images.is_empty() && exemption.users.is_empty() {
                 return Err(PolicyError::Invalid(format!(
@@ -386,42 +321,11 @@ impl Policy {
         let mut out = String::new();
         let _ = writeln!(out, "profile = {:?}", name_of(&self.profile));
         let _ = writeln!(out, "mode = {:?}", name_of(&self.mode));
-        let p = &self.params;
         for rule in RuleId::ALL {
             let _ = writeln!(out, "\n[rules.{}]", rule.id());
             let _ = writeln!(out, "action = {:?}", self.actions[rule].name());
-            let list = |out: &mut String, key: &str, items: &[String]| {
-                let quoted: Vec<String> = items.iter().map(|i| toml_string(i)).collect();
-                let _ = writeln!(out, "{key} = [{}]", quoted.join(", "));
-            };
-            match rule {
-                RuleId::HostMount => {
-                    list(&mut out, "allow", &p.mount_allow);
-                    list(&mut out, "allow_read_only", &p.mount_allow_read_only);
-                    list(
-                        &mut out,
-                        "allowed_volume_drivers",
-                        &p.allowed_volume_drivers,
-                    );
-                }
-                RuleId::DockerSocket => list(&mut out, "sockets", &p.sockets),
-                RuleId::HostNamespace => list(&mut out, "allow", &p.namespace_allow),
-                RuleId::Capabilities => {
-                    list(&mut out, "allow", &p.capability_allow);
-                    let _ = writeln!(out, "require_drop_all = {}", p.require_drop_all);
-                }
-                RuleId::Devices => list(&mut out, "allow", &p.device_allow),
-                RuleId::Sysctls => list(&mut out, "allow", &p.sysctl_allow),
-                RuleId::Runtime => list(&mut out, "allow", &p.runtime_allow),
-                RuleId::RuntimeAnnotations => list(&mut out, "allow", &p.annotation_allow),
-                RuleId::CgroupParent => list(&mut out, "allow", &p.cgroup_parent_allow),
-                RuleId::NetworkDriver => list(&mut out, "allow", &p.network_driver_allow),
-                RuleId::SecurityProfile => {
-                    list(&mut out, "apparmor_profiles", &p.apparmor_profiles)
-                }
-                RuleId::ImageRegistry => list(&mut out, "allow", &p.registry_allow),
-                RuleId::EnvSecrets => list(&mut out, "names", &p.secret_names),
-                _ => {}
+            for (key, value) in self.params.table(*rule) {
+                let _ = writeln!(out, "{key} = {}", toml_value(&value));
             }
         }
         for exemption in &self.exemptions {
@@ -451,6 +355,33 @@ fn name_of<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// `TOML parse error at line L, column C: MESSAGE`, for a byte range of
+/// the file.
+fn located(text: &str, span: std::ops::Range<usize>, message: &str) -> String {
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    format!("TOML parse error at line {line}, column {column}: {message}")
+}
+
+/// A parameter's value as the policy file writes it.
+fn toml_value(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => toml_string(s),
+        toml::Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(toml_value).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Formats a TOML error on one line: where, then what.
 fn toml_error(text: &str, err: &toml::de::Error) -> String {
     let message = err
@@ -466,18 +397,7 @@ fn toml_error(text: &str, err: &toml::de::Error) -> String {
         message
     };
     match err.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before
-                .rsplit('\n')
-                .next()
-                .unwrap_or_default()
-                .chars()
-                .count()
-                + 1;
-            format!("TOML parse error at line {line}, column {column}: {message}")
-        }
+        Some(span) => located(text, span, &message),
         None => format!("TOML parse error: {message}"),
     }
 }
@@ -488,185 +408,9 @@ struct PolicyFile {
     profile: Option<Profile>,
     mode: Option<Mode>,
     #[serde(default)]
-    rules: FileRules,
+    rules: BTreeMap<toml::Spanned<String>, crate::builtin::Table>,
     #[serde(default)]
     exemptions: Vec<Exemption>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct Plain {
-    action: Option<Action>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct Allow {
-    action: Option<Action>,
-    allow: Option<Vec<String>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct HostMountFile {
-    action: Option<Action>,
-    allow: Option<Vec<String>>,
-    allow_read_only: Option<Vec<String>>,
-    allowed_volume_drivers: Option<Vec<String>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct SocketFile {
-    action: Option<Action>,
-    sockets: Option<Vec<String>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct CapabilitiesFile {
-    action: Option<Action>,
-    allow: Option<Vec<String>>,
-    require_drop_all: Option<bool>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct SecurityProfileFile {
-    action: Option<Action>,
-    apparmor_profiles: Option<Vec<String>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct SecretsFile {
-    action: Option<Action>,
-    names: Option<Vec<String>>,
-}
-
-macro_rules! file_rules {
-    (
-        plain { $($p_field:ident = $p_id:literal => $p_rule:ident,)* }
-        allow { $($a_field:ident = $a_id:literal => $a_rule:ident => $a_param:ident,)* }
-    ) => {
-        #[derive(Deserialize, Default)]
-        #[serde(deny_unknown_fields)]
-        struct FileRules {
-            $(#[serde(rename = $p_id, default)] $p_field: Option<Plain>,)*
-            $(#[serde(rename = $a_id, default)] $a_field: Option<Allow>,)*
-            #[serde(rename = "host-mount", default)]
-            host_mount: Option<HostMountFile>,
-            #[serde(rename = "docker-socket", default)]
-            docker_socket: Option<SocketFile>,
-            #[serde(rename = "capabilities", default)]
-            capabilities: Option<CapabilitiesFile>,
-            #[serde(rename = "env-secrets", default)]
-            env_secrets: Option<SecretsFile>,
-            #[serde(rename = "security-profile", default)]
-            security_profile: Option<SecurityProfileFile>,
-        }
-
-        impl FileRules {
-            fn apply(self, policy: &mut Policy) -> Result<(), PolicyError> {
-                let mut set = |rule: RuleId, action: Option<Action>| -> Result<(), PolicyError> {
-                    if let Some(action) = action {
-                        if rule.is_fixed() && action != Action::Deny {
-                            return Err(PolicyError::Invalid(format!(
-                                "rules.{}: this rule always denies; dockgate never allows a request it could not judge",
-                                rule.id()
-                            )));
-                        }
-                        policy.actions.insert(rule, action);
-                    }
-                    Ok(())
-                };
-                $(if let Some(r) = self.$p_field { set(RuleId::$p_rule, r.action)?; })*
-                $(if let Some(r) = &self.$a_field { set(RuleId::$a_rule, r.action)?; })*
-                if let Some(r) = &self.host_mount { set(RuleId::HostMount, r.action)?; }
-                if let Some(r) = &self.docker_socket { set(RuleId::DockerSocket, r.action)?; }
-                if let Some(r) = &self.capabilities { set(RuleId::Capabilities, r.action)?; }
-                if let Some(r) = &self.env_secrets { set(RuleId::EnvSecrets, r.action)?; }
-                if let Some(r) = &self.security_profile { set(RuleId::SecurityProfile, r.action)?; }
-                let params = &mut policy.params;
-                $(if let Some(allow) = self.$a_field.and_then(|r| r.allow) { params.$a_param = allow; })*
-                if let Some(r) = self.host_mount {
-                    if let Some(v) = r.allow { params.mount_allow = absolute("rules.host-mount.allow", v)?; }
-                    if let Some(v) = r.allow_read_only { params.mount_allow_read_only = absolute("rules.host-mount.allow_read_only", v)?; }
-                    if let Some(v) = r.allowed_volume_drivers { params.allowed_volume_drivers = v; }
-                }
-                if let Some(v) = self.docker_socket.and_then(|r| r.sockets) {
-                    params.sockets = absolute("rules.docker-socket.sockets", v)?;
-                }
-                if let Some(r) = self.capabilities {
-                    if let Some(v) = r.allow {
-                        params.capability_allow = v.iter().map(|c| dockgate_model::normalize_capability(c)).collect();
-                    }
-                    if let Some(v) = r.require_drop_all { params.require_drop_all = v; }
-                }
-                if let Some(v) = self.security_profile.and_then(|r| r.apparmor_profiles) {
-                    params.apparmor_profiles = v;
-                }
-                if let Some(v) = self.env_secrets.and_then(|r| r.names) {
-                    params.secret_names = v.iter().map(|n| n.to_ascii_uppercase()).collect();
-                }
-                for kind in &params.namespace_allow {
-                    if !["network", "pid", "ipc", "uts", "userns", "cgroupns"].contains(&kind.as_str()) {
-                        return Err(PolicyError::Invalid(format!(
-                            "rules.host-namespace.allow: unknown namespace {kind:?} (expected network, pid, ipc, uts, userns or cgroupns)"
-                        )));
-                    }
-                }
-                Ok(())
-            }
-        }
-    };
-}
-
-file_rules! {
-    plain {
-        privileged = "privileged" => Privileged,
-        mount_propagation = "mount-propagation" => MountPropagation,
-        run_as_root = "run-as-root" => RunAsRoot,
-        published_ports = "published-ports" => PublishedPorts,
-        image_latest = "image-latest" => ImageLatest,
-        image_digest = "image-digest" => ImageDigest,
-        no_new_privileges = "no-new-privileges" => NoNewPrivileges,
-        read_only_rootfs = "read-only-rootfs" => ReadOnlyRootfs,
-        memory_limit = "memory-limit" => MemoryLimit,
-        pids_limit = "pids-limit" => PidsLimit,
-        plugin_management = "plugin-management" => PluginManagement,
-        swarm_join = "swarm-join" => SwarmJoin,
-        buildkit = "buildkit" => BuildKit,
-        copy_into_container = "copy-into-container" => CopyIntoContainer,
-        unknown_endpoint = "unknown-endpoint" => UnknownEndpoint,
-        unreadable_request = "unreadable-request" => UnreadableRequest,
-        gate_failure = "gate-failure" => GateFailure,
-    }
-    allow {
-        host_namespace = "host-namespace" => HostNamespace => namespace_allow,
-        devices = "devices" => Devices => device_allow,
-        sysctls = "sysctls" => Sysctls => sysctl_allow,
-        runtime = "runtime" => Runtime => runtime_allow,
-        runtime_annotations = "runtime-annotations" => RuntimeAnnotations => annotation_allow,
-        cgroup_parent = "cgroup-parent" => CgroupParent => cgroup_parent_allow,
-        network_driver = "network-driver" => NetworkDriver => network_driver_allow,
-        image_registry = "image-registry" => ImageRegistry => registry_allow,
-    }
-}
-
-fn absolute(field: &str, paths: Vec<String>) -> Result<Vec<String>, PolicyError> {
-    paths
-        .into_iter()
-        .map(|p| {
-            if p.starts_with('/') {
-                Ok(dockgate_model::clean_path(&p))
-            } else {
-                Err(PolicyError::Invalid(format!(
-                    "{field}: {p:?} is not an absolute path"
-                )))
-            }
-        })
-        .collect()
 }
 
 /// A TOML basic string. Rust's `{:?}` escapes differently (`\u{483}`),

@@ -4,7 +4,6 @@ use dockgate_model::{ImageRef, LocalImage, Resolution, Workload};
 use serde::Serialize;
 
 use crate::catalog::RuleId;
-use crate::checks;
 use crate::policy::{Action, Exemption, Policy};
 
 /// Who is asking, as far as the daemon authenticated them.
@@ -193,7 +192,7 @@ pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> 
         if action == Action::Off {
             continue;
         }
-        let hits = checks::run(*rule, workload, &policy.params);
+        let hits = crate::catalog::run(*rule, workload, &policy.params);
         if hits.is_empty() {
             continue;
         }

@@ -1,7 +1,8 @@
 use dockgate_model::{At, Mount, MountKind, Operation, Resolution, VolumeBacking, Workload};
 
 use super::*;
-use crate::policy::Policy;
+use crate::catalog::{run, RuleId};
+use crate::policy::{Params, Policy};
 
 fn params() -> Params {
     Policy::default().params
@@ -49,12 +50,21 @@ fn sockets_are_found_by_path_ancestry_and_name() {
         "/home/u/.docker/run/docker.sock",
         "/run/containerd",
     ] {
-        let hits = docker_socket(&with_mounts(vec![bind(path, true)]), &p);
+        let hits = run(
+            RuleId::DockerSocket,
+            &with_mounts(vec![bind(path, true)]),
+            &p,
+        );
         assert_eq!(hits.len(), 1, "{path}");
     }
     for path in ["/srv", "/var/lib/app", "/run/user-data-no-socket/file"] {
         assert!(
-            docker_socket(&with_mounts(vec![bind(path, false)]), &p).is_empty(),
+            run(
+                RuleId::DockerSocket,
+                &with_mounts(vec![bind(path, false)]),
+                &p
+            )
+            .is_empty(),
             "{path}"
         );
     }
@@ -63,13 +73,13 @@ fn sockets_are_found_by_path_ancestry_and_name() {
 #[test]
 fn symlinked_paths_are_judged_by_their_target() {
     let mut p = params();
-    p.mount_allow = vec!["/srv".into()];
+    p.host_mount.allow = vec!["/srv".into()];
     let mut m = bind("/srv/link", false);
     m.kind = MountKind::Bind {
         host_path: "/srv/link".into(),
         real_path: Some("/etc".into()),
     };
-    let hits = host_mount(&with_mounts(vec![m]), &p);
+    let hits = run(RuleId::HostMount, &with_mounts(vec![m]), &p);
     assert_eq!(
         hits[0].message,
         "bind mount of host path \"/srv/link\" (resolves to \"/etc\") at \"/x\""
@@ -92,7 +102,10 @@ fn volume_plugins_and_unknown_volumes() {
         volume(Resolution::Failed("timeout".into())),
         volume(Resolution::Known(VolumeBacking::Managed)),
     ]);
-    let messages: Vec<_> = host_mount(&w, &p).into_iter().map(|h| h.message).collect();
+    let messages: Vec<_> = run(RuleId::HostMount, &w, &p)
+        .into_iter()
+        .map(|h| h.message)
+        .collect();
     assert_eq!(
         messages,
         [
@@ -100,24 +113,27 @@ fn volume_plugins_and_unknown_volumes() {
             "cannot tell what volume \"v\" mounts: timeout",
         ]
     );
-    p.allowed_volume_drivers = vec!["rexray".into()];
-    assert_eq!(host_mount(&w, &p).len(), 1);
+    p.host_mount.allowed_volume_drivers = vec!["rexray".into()];
+    assert_eq!(run(RuleId::HostMount, &w, &p).len(), 1);
 }
 
 #[test]
 fn update_only_fails_when_removing_limits() {
     let mut w = Workload::new(Operation::Update);
-    assert!(memory_limit(&w).is_empty());
+    assert!(run(RuleId::MemoryLimit, &w, &params()).is_empty());
     w.limits.memory = Some(At::new(-1, "Memory"));
     assert_eq!(
-        memory_limit(&w)[0].message,
+        run(RuleId::MemoryLimit, &w, &params())[0].message,
         "removes the memory limit (Memory=-1)"
     );
     let mut w = Workload::new(Operation::Container);
-    assert_eq!(pids_limit(&w)[0].message, "no PID limit");
+    assert_eq!(
+        run(RuleId::PidsLimit, &w, &params())[0].message,
+        "no PID limit"
+    );
     w.limits.pids = Some(At::new(0, "HostConfig.PidsLimit"));
     assert_eq!(
-        pids_limit(&w)[0].message,
+        run(RuleId::PidsLimit, &w, &params())[0].message,
         "no PID limit (HostConfig.PidsLimit=0)"
     );
 }
@@ -142,16 +158,16 @@ fn run_as_root_wording() {
     let mut w = Workload::new(Operation::Container);
     w.user.image_default = Resolution::Known(String::new());
     assert_eq!(
-        run_as_root(&w)[0].message,
+        run(RuleId::RunAsRoot, &w, &params())[0].message,
         "runs as root: no user given and the image's USER is unset"
     );
     w.user.requested = At::new("0:0".into(), "Config.User");
     assert_eq!(
-        run_as_root(&w)[0].message,
+        run(RuleId::RunAsRoot, &w, &params())[0].message,
         "runs as root (Config.User=\"0:0\")"
     );
     w.user.requested = At::new("nobody".into(), "Config.User");
-    assert!(run_as_root(&w).is_empty());
+    assert!(run(RuleId::RunAsRoot, &w, &params()).is_empty());
 }
 
 #[test]
@@ -170,7 +186,8 @@ fn runtime_annotations_flag_what_a_runtime_reads() {
         ..Workload::new(Operation::Container)
     };
     let mut p = params();
-    let hits = runtime_annotations(
+    let hits = run(
+        RuleId::RuntimeAnnotations,
         &annotated(&[
             "org.systemd.property.DeviceAllow",
             "run.oci.keep_original_groups",
@@ -188,8 +205,9 @@ fn runtime_annotations_flag_what_a_runtime_reads() {
         hits[1].message,
         "sets annotation run.oci.keep_original_groups=\"v\", which the container runtime acts on (HostConfig.Annotations[\"run.oci.keep_original_groups\"]#1)"
     );
-    p.annotation_allow = vec!["run.oci.keep_original_groups".into(), "dev.gvisor.".into()];
-    let hits = runtime_annotations(
+    p.runtime_annotations.allow = vec!["run.oci.keep_original_groups".into(), "dev.gvisor.".into()];
+    let hits = run(
+        RuleId::RuntimeAnnotations,
         &annotated(&[
             "run.oci.keep_original_groups",
             "run.oci.other",

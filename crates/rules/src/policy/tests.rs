@@ -16,9 +16,9 @@ users = ["admin"]
 reason = "ops"
 "#;
     let policy = Policy::from_toml(text).unwrap();
-    assert_eq!(policy.params.mount_allow, ["/srv"]);
-    assert_eq!(policy.params.capability_allow, ["NET_ADMIN"]);
-    assert!(!policy.params.require_drop_all);
+    assert_eq!(policy.params.host_mount.allow, ["/srv"]);
+    assert_eq!(policy.params.capabilities.allow, ["NET_ADMIN"]);
+    assert!(!policy.params.capabilities.require_drop_all);
     let again = Policy::from_toml(&policy.to_toml()).unwrap();
     assert_eq!(again, policy);
     assert_eq!(again.hash(), policy.hash());
@@ -117,4 +117,53 @@ reason = "quote \" and \u00e9"
     assert_eq!(again.hash(), policy.hash(), "{printed}");
     assert!(printed.contains("\"/run/d\u{483}ock\""), "{printed}");
     assert!(printed.contains(r#""/bell\u0007""#), "{printed}");
+}
+
+#[test]
+fn a_rule_table_sets_only_what_it_names_and_says_where_it_is_wrong() {
+    // Keys left out keep the profile's values.
+    let policy = Policy::from_toml(
+        "profile = \"restricted\"\n[rules.capabilities]\nallow = [\"net_admin\"]\n",
+    )
+    .unwrap();
+    assert_eq!(policy.params.capabilities.allow, ["NET_ADMIN"]);
+    assert!(policy.params.capabilities.require_drop_all);
+    assert_eq!(
+        policy.params.docker_socket,
+        Policy::default().params.docker_socket,
+        "untouched rules keep their parameters"
+    );
+    let cases = [
+        (
+            "[rules.host-mount]\naction = \"deny\"\nallw = [\"/srv\"]\n",
+            "TOML parse error at line 3, column 1: unknown field `allw`, expected one of `action`, `allow`, `allow_read_only`, `allowed_volume_drivers`",
+        ),
+        (
+            "[rules.host-mount]\nallow = \"/srv\"\n",
+            "TOML parse error at line 2, column 9: allow: invalid type: string \"/srv\", expected a sequence",
+        ),
+        (
+            "[rules.capabilities]\nallow = []\nrequire_drop_all = \"yes\"\n",
+            "TOML parse error at line 3, column 20: require_drop_all: invalid type: string \"yes\", expected a boolean",
+        ),
+        (
+            "[rules.host-mount]\nallow = [\"srv\"]\n",
+            "rules.host-mount.allow: \"srv\" is not an absolute path",
+        ),
+        (
+            "[rules.gate-failure]\naction = \"warn\"\n",
+            "rules.gate-failure: this rule always denies; dockgate never allows a request it could not judge",
+        ),
+    ];
+    for (text, message) in cases {
+        assert_eq!(
+            Policy::from_toml(text).unwrap_err().to_string(),
+            message,
+            "{text}"
+        );
+    }
+    // What policy show prints reads back as the same policy.
+    let shown = policy.to_toml();
+    assert_eq!(Policy::from_toml(&shown).unwrap(), policy);
+    assert!(shown.contains("\n[rules.capabilities]\naction = \"deny\"\nallow = [\"NET_ADMIN\"]\nrequire_drop_all = true\n"), "{shown}");
 }
