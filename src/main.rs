@@ -53,6 +53,9 @@ enum Command {
         /// A rule id; without one, every rule is listed.
         #[arg(value_parser = RuleName, hide_possible_values = true)]
         rule: Option<String>,
+        /// The policy whose custom rules to explain [default: /etc/dockgate/policy.toml if it exists].
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
     },
     /// Print the man page or shell completions, or write every man page
     /// to a directory (for packagers).
@@ -178,7 +181,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate { what, dir } => generate(&what, dir.as_deref()),
-        Command::Explain { rule } => explain(rule.as_deref()),
+        Command::Explain { rule, policy } => explain(rule.as_deref(), policy.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -271,13 +274,16 @@ fn generate(what: &str, dir: Option<&Path>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn explain(rule: Option<&str>) -> Result<ExitCode> {
+fn explain(rule: Option<&str>, policy: Option<&Path>) -> Result<ExitCode> {
     let Some(id) = rule else {
         for rule in RuleId::ALL {
             println!("{:<20} {}", rule.id(), rule.doc().summary);
         }
         return Ok(ExitCode::SUCCESS);
     };
+    if id.starts_with("custom/") {
+        return explain_custom(id, policy);
+    }
     let Some(rule) = RuleId::from_id(id) else {
         let known: Vec<&str> = RuleId::ALL.iter().map(|r| r.id()).collect();
         bail!("unknown rule {id:?}; rules are: {}", known.join(", "));
@@ -303,6 +309,43 @@ fn explain(rule: Option<&str>) -> Result<ExitCode> {
             rule.id()
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A custom rule: where it comes from and what it does.
+fn explain_custom(id: &str, policy: Option<&Path>) -> Result<ExitCode> {
+    let (policy, file) = load_policy(policy)?;
+    let (rules, files) = policy.custom_rules();
+    let Some((_, action)) = rules.iter().find(|(rule, _)| rule == id) else {
+        let known: Vec<&str> = rules.iter().map(|(rule, _)| rule.as_str()).collect();
+        let from = file.source().map_or_else(
+            || "the built-in baseline".to_string(),
+            |p| p.display().to_string(),
+        );
+        bail!(
+            "unknown custom rule {id:?} in {from}; its Rego files define: {}",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    };
+    let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    println!(
+        "{id}\n\nA custom rule: the set {:?} of package {:?} in the policy's Rego files.\n",
+        id.rsplit('/').next().unwrap_or_default(),
+        id.trim_start_matches("custom/")
+            .rsplit_once('/')
+            .map_or("", |(p, _)| p)
+            .replace('/', ".")
+    );
+    println!("Files: {}.", files.join(", "));
+    println!("Action: {} (before the mode).\n", action.name());
+    println!("Its messages say what it found; the fix is the one each message gives, or the policy's author's.");
+    println!(
+        "Exempt: in the policy file, add\n  [[exemptions]]\n  rules = [\"{id}\"]\n  images = [\"sha256:...\"]\n  reason = \"why\"\nor change its action under [rules.\"{id}\"]."
+    );
     Ok(ExitCode::SUCCESS)
 }
 

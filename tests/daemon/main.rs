@@ -14,7 +14,8 @@
 //! - `plugin`: dockgate installed as a managed Docker plugin;
 //! - `package`: the Debian package, installed with dpkg;
 //! - `stack`: a typical compose stack through check and the gate, with the
-//!   recipes and image exemptions for local images.
+//!   recipes and image exemptions for local images; custom Rego rules at
+//!   the gate and in a scan.
 
 mod buildkit;
 mod bypass;

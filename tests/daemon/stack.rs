@@ -187,3 +187,83 @@ fn a_typical_stack_with_local_images_through_check_and_the_gate() {
         );
     }
 }
+
+/// A custom Rego rule (only ports 80 and 443 published) enforced by the
+/// gate on a real daemon, and found by a scan in a container created
+/// while the policy only audited.
+#[test]
+fn custom_rego_rules_at_the_gate_and_in_scan() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_daemon_at_a_time();
+    let rules = Dir::new("rego-daemon");
+    let rego = rules.create(
+        "ports.rego",
+        "package company.ports\n\ndeny contains sprintf(\"publishes port %s; only 80 and 443\", [p.host_port]) if {\n\tsome p in input.workload.ports\n\tnot p.host_port in {\"80\", \"443\"}\n}\n",
+    );
+    let enforce = format!("rego = [{:?}]\n", rego.display().to_string());
+    let daemon = Daemon::start_on(
+        Generation::Dockerd20,
+        Some(&format!("mode = \"audit\"\n{enforce}")),
+    );
+    import_test_image(&daemon);
+    daemon.docker_ok(&[
+        "create",
+        "--name",
+        "audited",
+        "-p",
+        "127.0.0.1:8080:80",
+        "testimg",
+        "true",
+    ]);
+    daemon.reload(&enforce);
+    let out = daemon.docker(&[
+        "create",
+        "--name",
+        "refused",
+        "-p",
+        "127.0.0.1:8081:80",
+        "testimg",
+        "true",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("dockgate: denied by rule custom/company/ports/deny: publishes port 8081; only 80 and 443;"),
+        "{stderr}"
+    );
+    daemon.docker_ok(&[
+        "create",
+        "--name",
+        "allowed",
+        "-p",
+        "127.0.0.1:443:80",
+        "testimg",
+        "true",
+    ]);
+    let policy = daemon.path("policy.toml").display().to_string();
+    let (code, out, err) = TestCommand::new(&[
+        "scan",
+        "--all",
+        "--policy",
+        &policy,
+        "--docker-host",
+        &daemon.host(),
+        "--format",
+        "nagios",
+    ])
+    .run();
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains(
+            "audited: deny custom/company/ports/deny: publishes port 8080; only 80 and 443\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(" 'custom/company/ports/deny'=1;;;0;")
+            || out.contains(" custom/company/ports/deny=1;;;0;"),
+        "{out}"
+    );
+}

@@ -30,7 +30,10 @@ fn check(gate: &Gate<FakeDaemon>, name: &str, expected: Expected<'_>) {
         let (verdict, record) = rt.block_on(gate.decide(request));
         assert_eq!(
             (verdict.decision, verdict.rule_ids()),
-            (*decision, rules.to_vec()),
+            (
+                *decision,
+                rules.iter().map(|r| r.to_string()).collect::<Vec<_>>()
+            ),
             "{name} request {i} ({} {}) for `{command}`: {:#?}",
             request.method,
             request.uri,

@@ -19,4 +19,5 @@ mod policy;
 mod properties;
 mod protocol;
 mod recipes;
+mod rego;
 mod util;

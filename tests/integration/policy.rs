@@ -27,7 +27,7 @@ fn decide(policy: &str, body: &str) -> Verdict {
     decide_with(policy, captured_daemon(), "", body)
 }
 
-fn denied_rules(verdict: &Verdict) -> Vec<&'static str> {
+fn denied_rules(verdict: &Verdict) -> Vec<&str> {
     let mut ids: Vec<&str> = verdict.denials().map(|f| f.rule.id()).collect();
     ids.dedup();
     ids

@@ -59,6 +59,31 @@ fn decide(c: &mut Criterion) {
     });
 }
 
+/// A container create judged by the built-in rules alone, and with 30
+/// custom Rego rules beside them (fixtures/rego/thirty-rules.rego).
+fn rego(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rego");
+    let with_rego =
+        Policy::from_toml_in("rego = [\"thirty-rules.rego\"]\n", Some(&rules)).expect("policy");
+    let bytes = serde_json::to_vec(&captured("run-bind-root")).unwrap();
+    for (label, policy) in [
+        ("create, bind /: built-in rules", Policy::default()),
+        ("create, bind /: built-in and 30 Rego rules", with_rego),
+    ] {
+        let gate = Gate::new(policy, FakeDaemon::new().any_image(""));
+        c.bench_function(label, |b| {
+            b.iter(|| {
+                let request: AuthzRequest = serde_json::from_slice(black_box(&bytes)).unwrap();
+                runtime.block_on(gate.decide(&request))
+            })
+        });
+    }
+}
+
 /// The stages of a container create, to see where the time goes.
 fn stages(c: &mut Criterion) {
     let policy = Policy::default();
@@ -87,5 +112,5 @@ fn inspect(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, decide, stages, inspect);
+criterion_group!(benches, decide, stages, inspect, rego);
 criterion_main!(benches);

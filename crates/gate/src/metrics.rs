@@ -493,7 +493,7 @@ mod tests {
 
     fn finding(rule: RuleId, action: Action, would_deny: bool) -> Finding {
         Finding {
-            rule,
+            rule: rule.into(),
             action,
             field: "HostConfig".into(),
             message: "m".into(),
@@ -501,6 +501,7 @@ mod tests {
             note: None,
             would_deny,
             lookup_failed: false,
+            rule_fix: None,
         }
     }
 

@@ -38,7 +38,7 @@ pub struct AuditRecord {
     /// Allow or deny.
     pub decision: Decision,
     /// Ids of the rules with findings.
-    pub rules: Vec<&'static str>,
+    pub rules: Vec<String>,
     /// Every finding.
     pub findings: Vec<Finding>,
     /// The policy in force.

@@ -4,7 +4,7 @@
 //! with the policy hash and a timestamp, so that it can feed a policy
 //! report without knowing dockgate.
 
-use dockgate_rules::{Action, RuleId};
+use dockgate_rules::{Action, RuleRef};
 use serde::Serialize;
 
 use crate::report::{ContainerResult, Remediation, ScanReport};
@@ -50,7 +50,7 @@ struct Container<'a> {
 #[derive(Serialize)]
 struct RuleResult<'a> {
     container: Container<'a>,
-    rule: &'static str,
+    rule: String,
     result: &'static str,
     findings: Vec<FindingEntry<'a>>,
 }
@@ -60,7 +60,7 @@ struct FindingEntry<'a> {
     action: &'static str,
     field: &'a str,
     message: &'a str,
-    fix: &'static str,
+    fix: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     exempted: Option<&'a str>,
     /// Why an exemption naming the image was not applied, or on what
@@ -90,12 +90,12 @@ fn container(c: &ContainerResult) -> Container<'_> {
     }
 }
 
-fn result_for(c: &ContainerResult, rule: RuleId) -> RuleResult<'_> {
+fn result_for<'a>(c: &'a ContainerResult, rule: &RuleRef) -> RuleResult<'a> {
     let findings: Vec<_> = c
         .verdict
         .findings
         .iter()
-        .filter(|f| f.rule == rule)
+        .filter(|f| f.rule == *rule)
         .collect();
     let live = findings.iter().filter(|f| f.exempted.is_none());
     let result = if live.clone().any(|f| f.action == Action::Deny) {
@@ -107,7 +107,7 @@ fn result_for(c: &ContainerResult, rule: RuleId) -> RuleResult<'_> {
     };
     RuleResult {
         container: container(c),
-        rule: rule.id(),
+        rule: rule.id().to_string(),
         result,
         findings: findings
             .into_iter()
@@ -127,6 +127,7 @@ fn result_for(c: &ContainerResult, rule: RuleId) -> RuleResult<'_> {
 
 /// Renders a scan report as one JSON document.
 pub fn render(report: &ScanReport) -> String {
+    let all = report.all_rules();
     let document = Document {
         schema: SCHEMA,
         time: &report.time,
@@ -139,7 +140,7 @@ pub fn render(report: &ScanReport) -> String {
         results: report
             .containers
             .iter()
-            .flat_map(|c| report.rules.iter().map(move |r| result_for(c, *r)))
+            .flat_map(|c| all.iter().map(move |r| result_for(c, r)))
             .collect(),
         remediations: report
             .containers

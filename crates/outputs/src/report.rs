@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use dockgate_inputs::Location;
-use dockgate_rules::{Action, Finding, RuleId, Verdict};
+use dockgate_rules::{Action, Finding, RuleId, RuleRef, Verdict};
 use serde::Serialize;
 
 /// What the patrol did, or would do, about a container.
@@ -113,15 +113,16 @@ impl ScanReport {
 
     /// For each evaluated rule that can find something in a container,
     /// how many containers it found something in (exemptions aside).
-    pub fn containers_by_rule(&self) -> BTreeMap<RuleId, usize> {
-        let mut counts: BTreeMap<RuleId, usize> = self
+    pub fn containers_by_rule(&self) -> BTreeMap<RuleRef, usize> {
+        let mut counts: BTreeMap<RuleRef, usize> = self
             .rules
             .iter()
             .filter(|r| r.judges_containers())
-            .map(|r| (*r, 0))
+            .map(|r| (RuleRef::from(*r), 0))
             .collect();
         for container in &self.containers {
-            let mut rules: Vec<RuleId> = container.live_findings().map(|f| f.rule).collect();
+            let mut rules: Vec<RuleRef> =
+                container.live_findings().map(|f| f.rule.clone()).collect();
             rules.sort();
             rules.dedup();
             for rule in rules {
@@ -140,6 +141,24 @@ impl ScanReport {
             .count()
     }
 
+    /// Every rule to report on: the built-in rules evaluated, then the
+    /// custom rules that found something.
+    pub fn all_rules(&self) -> Vec<RuleRef> {
+        let mut custom: Vec<RuleRef> = self
+            .containers
+            .iter()
+            .flat_map(|c| c.verdict.findings.iter().map(|f| f.rule.clone()))
+            .filter(|r| r.builtin().is_none())
+            .collect();
+        custom.sort();
+        custom.dedup();
+        self.rules
+            .iter()
+            .map(|r| RuleRef::from(*r))
+            .chain(custom)
+            .collect()
+    }
+
     /// The inputs `check` could not read: where, and the error.
     pub fn unreadable(&self) -> impl Iterator<Item = (&Location, &str)> {
         self.containers.iter().flat_map(|c| {
@@ -152,8 +171,8 @@ impl ScanReport {
     }
 
     /// The ids of the rules that deny at least one container, sorted.
-    pub fn violated_rules(&self) -> Vec<&'static str> {
-        let mut ids: Vec<&'static str> = self
+    pub fn violated_rules(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
             .containers
             .iter()
             .flat_map(|c| c.verdict.denials().map(|f| f.rule.id()))

@@ -48,7 +48,21 @@ fn descriptor(rule: RuleId) -> Value {
 
 /// Renders a check report as a SARIF log.
 pub fn render(report: &ScanReport) -> String {
-    let rules: Vec<Value> = RuleId::ALL.iter().map(|r| descriptor(*r)).collect();
+    let mut rules: Vec<Value> = RuleId::ALL.iter().map(|r| descriptor(*r)).collect();
+    let mut ids: Vec<String> = RuleId::ALL.iter().map(|r| r.id().to_string()).collect();
+    for rule in report
+        .all_rules()
+        .into_iter()
+        .filter(|r| r.builtin().is_none())
+    {
+        rules.push(json!({
+            "id": rule.id(),
+            "name": pascal(&rule.id().replace('/', "-")),
+            "shortDescription": { "text": format!("Custom rule {} (the policy's Rego files)", rule.id()) },
+            "properties": { "tags": ["security", "docker", "custom"] }
+        }));
+        ids.push(rule.id().to_string());
+    }
     let mut results = Vec::new();
     for c in &report.containers {
         for f in &c.verdict.findings {
@@ -57,7 +71,7 @@ pub fn render(report: &ScanReport) -> String {
             }
             let mut result = json!({
                 "ruleId": f.rule.id(),
-                "ruleIndex": RuleId::ALL.iter().position(|r| *r == f.rule).unwrap_or(0),
+                "ruleIndex": ids.iter().position(|id| id == f.rule.id()).unwrap_or(0),
                 "level": level(f.action),
                 "message": { "text": format!("{}: {}", c.name, f.located()) },
             });

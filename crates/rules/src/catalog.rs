@@ -5,6 +5,8 @@
 //! Rule ids are part of dockgate's interface: policy files, exemptions,
 //! audit records and monitoring all name them. Never rename one.
 
+use std::sync::Arc;
+
 use dockgate_model::Workload;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -170,6 +172,88 @@ impl<'de> Deserialize<'de> for RuleId {
 impl std::fmt::Display for RuleId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.id())
+    }
+}
+
+/// A rule a finding names: built in, or custom (a Rego policy's `deny`,
+/// `warn` or `audit` set), by its stable id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleRef {
+    /// A built-in rule.
+    Builtin(RuleId),
+    /// A custom rule: `custom/<package path>/<deny|warn|audit>`.
+    Custom(Arc<str>),
+}
+
+/// Where custom rule ids start.
+pub(crate) const CUSTOM_PREFIX: &str = "custom/";
+
+impl RuleRef {
+    /// The stable id.
+    pub fn id(&self) -> &str {
+        match self {
+            RuleRef::Builtin(rule) => rule.id(),
+            RuleRef::Custom(id) => id,
+        }
+    }
+
+    /// The built-in rule, if it is one.
+    pub fn builtin(&self) -> Option<RuleId> {
+        match self {
+            RuleRef::Builtin(rule) => Some(*rule),
+            RuleRef::Custom(_) => None,
+        }
+    }
+
+    /// A built-in rule's id, or a custom one (`custom/...`).
+    pub fn from_id(id: &str) -> Option<RuleRef> {
+        match RuleId::from_id(id) {
+            Some(rule) => Some(RuleRef::Builtin(rule)),
+            None if id.len() > CUSTOM_PREFIX.len() && id.starts_with(CUSTOM_PREFIX) => {
+                Some(RuleRef::Custom(id.into()))
+            }
+            None => None,
+        }
+    }
+}
+
+impl From<RuleId> for RuleRef {
+    fn from(rule: RuleId) -> Self {
+        RuleRef::Builtin(rule)
+    }
+}
+
+impl PartialEq<RuleId> for RuleRef {
+    fn eq(&self, other: &RuleId) -> bool {
+        self.builtin() == Some(*other)
+    }
+}
+
+impl std::fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl Serialize for RuleRef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Id;
+        impl serde::de::Visitor<'_> for Id {
+            type Value = RuleRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a rule id")
+            }
+            fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<RuleRef, E> {
+                RuleRef::from_id(id).ok_or_else(|| E::unknown_variant(id, RuleId::IDS))
+            }
+        }
+        deserializer.deserialize_str(Id)
     }
 }
 

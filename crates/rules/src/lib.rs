@@ -8,9 +8,10 @@
 mod builtin;
 mod catalog;
 mod checks;
+mod custom;
 mod policy;
 mod verdict;
 
-pub use catalog::{reference_markdown, RuleDoc, RuleId};
+pub use catalog::{reference_markdown, RuleDoc, RuleId, RuleRef};
 pub use policy::{Action, Exemption, Mode, Params, Policy, PolicyError, Profile};
 pub use verdict::{evaluate, Decision, Finding, Requester, Verdict};

@@ -19,12 +19,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use crate::catalog::Params;
-use crate::catalog::RuleId;
+use crate::catalog::{RuleId, RuleRef};
+use crate::custom::CustomRules;
 
 /// What happens when a rule finds something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -80,8 +82,8 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exemption {
-    /// The rules it lifts.
-    pub rules: Vec<RuleId>,
+    /// The rules it lifts, built-in or custom.
+    pub rules: Vec<RuleRef>,
     /// Image references it applies to (`*` at the end matches any suffix).
     /// A tag only matches an image whose content came from that repository
     /// (it has a matching registry digest); a digest always matches exactly.
@@ -108,6 +110,12 @@ pub struct Policy {
     pub params: Params,
     /// Exemptions, in file order.
     pub exemptions: Vec<Exemption>,
+    /// The Rego files of custom rules, as the file names them.
+    pub rego: Vec<String>,
+    /// Custom rules' actions, where the file sets them.
+    pub custom_actions: BTreeMap<String, Action>,
+    /// The compiled custom rules.
+    pub(crate) custom: Option<Arc<CustomRules>>,
     hash: String,
 }
 
@@ -149,6 +157,9 @@ impl Policy {
             actions,
             params: Params::for_profile(profile),
             exemptions: Vec::new(),
+            rego: Vec::new(),
+            custom_actions: BTreeMap::new(),
+            custom: None,
             hash: String::new(),
         };
         policy.hash = policy.compute_hash();
@@ -168,13 +179,20 @@ impl Policy {
     /// Parses and validates what was read from a policy file; errors name
     /// the file as [`Policy::from_file`]'s do.
     pub fn from_file_text(path: &std::path::Path, text: &str) -> Result<Policy, PolicyError> {
-        Policy::from_toml(text).map_err(|e| {
+        Policy::from_toml_in(text, path.parent()).map_err(|e| {
             PolicyError::Invalid(format!("invalid policy file {}: {e}", path.display()))
         })
     }
 
-    /// Parses and validates a policy file.
+    /// Parses and validates a policy file; relative Rego paths are read
+    /// from the working directory.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
+        Policy::from_toml_in(text, None)
+    }
+
+    /// Parses and validates a policy file whose relative Rego paths are
+    /// read from `base` (the policy file's directory).
+    pub fn from_toml_in(text: &str, base: Option<&std::path::Path>) -> Result<Policy, PolicyError> {
         let file: PolicyFile =
             toml::from_str(text).map_err(|e| PolicyError::Parse(toml_error(text, &e)))?;
         let mut policy = Policy::from_profile(file.profile.unwrap_or_default());
@@ -182,6 +200,11 @@ impl Policy {
         for (key, table) in file.rules {
             let span = key.span();
             let id = key.into_inner();
+            if id.starts_with(crate::catalog::CUSTOM_PREFIX) {
+                let action = custom_table(text, &id, table)?;
+                policy.custom_actions.insert(id, action);
+                continue;
+            }
             let rule = RuleId::from_id(&id).ok_or_else(|| {
                 PolicyError::Parse(located(text, span, &RuleId::unknown(&id, "field")))
             })?;
@@ -219,15 +242,65 @@ impl Policy {
                     "exemptions[{i}]: image ID {entry:?}: give the whole ID, sha256: and 64 hex digits (docker image inspect --format '{{{{.Id}}}}' IMAGE)"
                 )));
             }
-            if let Some(rule) = exemption.rules.iter().find(|r| r.is_fixed()) {
+            if let Some(rule) = exemption
+                .rules
+                .iter()
+                .find(|r| r.builtin().is_some_and(RuleId::is_fixed))
+            {
                 return Err(PolicyError::Invalid(format!(
                     "exemptions[{i}]: rule {rule} cannot be exempted: dockgate never allows a request it could not judge"
                 )));
             }
         }
         policy.exemptions = file.exemptions;
+        if !file.rego.is_empty() {
+            let custom = CustomRules::load(&file.rego, base).map_err(PolicyError::Invalid)?;
+            let known: Vec<&str> = custom.ids().collect();
+            for id in policy.custom_actions.keys() {
+                if !known.contains(&id.as_str()) {
+                    return Err(PolicyError::Invalid(format!(
+                        "rules.{id}: no such custom rule; the Rego files define: {}",
+                        known.join(", ")
+                    )));
+                }
+            }
+            policy.rego = file.rego;
+            policy.custom = Some(Arc::new(custom));
+        } else if let Some(id) = policy.custom_actions.keys().next() {
+            return Err(PolicyError::Invalid(format!(
+                "rules.{id}: no such custom rule; name Rego files with rego = [...]"
+            )));
+        }
         policy.hash = policy.compute_hash();
         Ok(policy)
+    }
+
+    /// The custom rules the Rego files define, each with its action before
+    /// the mode, and the files.
+    pub fn custom_rules(&self) -> (Vec<(String, Action)>, Vec<std::path::PathBuf>) {
+        let Some(custom) = &self.custom else {
+            return (Vec::new(), Vec::new());
+        };
+        let rules = custom
+            .rules()
+            .map(|(id, action)| {
+                let action = self.custom_actions.get(id).copied().unwrap_or(action);
+                (id.to_string(), action)
+            })
+            .collect();
+        let files = custom.sources().iter().map(|(f, _)| f.clone()).collect();
+        (rules, files)
+    }
+
+    /// An action after the rollout mode.
+    pub(crate) fn apply_mode(&self, action: Action) -> Action {
+        match (self.mode, action) {
+            (_, Action::Off) => Action::Off,
+            (Mode::Enforce, a) => a,
+            (Mode::Warn, Action::Deny) => Action::Warn,
+            (Mode::Warn, a) => a,
+            (Mode::Audit, _) => Action::Audit,
+        }
     }
 
     /// The action of a rule after the rollout mode.
@@ -236,13 +309,7 @@ impl Policy {
         if rule.is_fixed() {
             return Action::Deny;
         }
-        match (self.mode, action) {
-            (_, Action::Off) => Action::Off,
-            (Mode::Enforce, a) => a,
-            (Mode::Warn, Action::Deny) => Action::Warn,
-            (Mode::Warn, a) => a,
-            (Mode::Audit, _) => Action::Audit,
-        }
+        self.apply_mode(action)
     }
 
     /// A rule's action as the profile and file set it, before the mode.
@@ -259,7 +326,16 @@ impl Policy {
     }
 
     fn compute_hash(&self) -> String {
-        let digest = Sha256::digest(self.to_toml().as_bytes());
+        let mut hasher = Sha256::new();
+        hasher.update(self.to_toml().as_bytes());
+        // The Rego files' text: a changed rule is another policy.
+        for (file, text) in self.custom.iter().flat_map(|c| c.sources()) {
+            hasher.update(file.display().to_string().as_bytes());
+            hasher.update([0]);
+            hasher.update(text.as_bytes());
+            hasher.update([0]);
+        }
+        let digest = hasher.finalize();
         let mut hex = String::with_capacity(16);
         for byte in &digest[..8] {
             let _ = write!(hex, "{byte:02x}");
@@ -321,12 +397,20 @@ impl Policy {
         let mut out = String::new();
         let _ = writeln!(out, "profile = {:?}", name_of(&self.profile));
         let _ = writeln!(out, "mode = {:?}", name_of(&self.mode));
+        if !self.rego.is_empty() {
+            let files: Vec<String> = self.rego.iter().map(|f| toml_string(f)).collect();
+            let _ = writeln!(out, "rego = [{}]", files.join(", "));
+        }
         for rule in RuleId::ALL {
             let _ = writeln!(out, "\n[rules.{}]", rule.id());
             let _ = writeln!(out, "action = {:?}", self.actions[rule].name());
             for (key, value) in self.params.table(*rule) {
                 let _ = writeln!(out, "{key} = {}", toml_value(&value));
             }
+        }
+        for (id, action) in &self.custom_actions {
+            let _ = writeln!(out, "\n[rules.{}]", toml_string(id));
+            let _ = writeln!(out, "action = {:?}", action.name());
         }
         for exemption in &self.exemptions {
             out.push_str("\n[[exemptions]]\n");
@@ -411,6 +495,31 @@ struct PolicyFile {
     rules: BTreeMap<toml::Spanned<String>, crate::builtin::Table>,
     #[serde(default)]
     exemptions: Vec<Exemption>,
+    #[serde(default)]
+    rego: Vec<String>,
+}
+
+/// A custom rule's table: only its action.
+fn custom_table(text: &str, id: &str, table: crate::builtin::Table) -> Result<Action, PolicyError> {
+    let mut action = None;
+    for (key, value) in table {
+        if key.get_ref() != "action" {
+            return Err(PolicyError::Parse(located(
+                text,
+                key.span(),
+                &format!("unknown field `{}`, expected `action`", key.get_ref()),
+            )));
+        }
+        let span = value.span();
+        let read: Action = value
+            .into_inner()
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                PolicyError::Parse(located(text, span, e.message().trim()))
+            })?;
+        action = Some(read);
+    }
+    action.ok_or_else(|| PolicyError::Invalid(format!("rules.{id}: set its action")))
 }
 
 /// A TOML basic string. Rust's `{:?}` escapes differently (`\u{483}`),

@@ -3,7 +3,7 @@
 use dockgate_model::{ImageRef, LocalImage, Resolution, Workload};
 use serde::Serialize;
 
-use crate::catalog::RuleId;
+use crate::catalog::{RuleId, RuleRef};
 use crate::policy::{Action, Exemption, Policy};
 
 /// Who is asking, as far as the daemon authenticated them.
@@ -17,7 +17,7 @@ pub struct Requester {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The rule.
-    pub rule: RuleId,
+    pub rule: RuleRef,
     /// What the policy does about it (after mode and exemptions).
     pub action: Action,
     /// The offending field.
@@ -40,7 +40,14 @@ pub struct Finding {
     /// the fix is the look-up, not the setting.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub lookup_failed: bool,
+    /// The fix a custom rule gave with its message.
+    #[serde(rename = "fix", skip_serializing_if = "Option::is_none")]
+    pub rule_fix: Option<String>,
 }
+
+/// The fix of a custom rule's finding that came without one.
+const CUSTOM_FIX: &str =
+    "change what the custom rule names, or ask an administrator (the policy's Rego files)";
 
 /// The fix of a finding that a failed look-up left unjudged: the rule's
 /// own fix ("use a named volume") would be wrong when a named volume is
@@ -52,11 +59,12 @@ const LOOKUP_FIX: &str = "the daemon did not answer a look-up, so this setting c
 impl Finding {
     /// How to fix it: the rule's fix, or the look-up's when a failed
     /// look-up is why it was found.
-    pub fn fix(&self) -> &'static str {
-        if self.lookup_failed {
-            LOOKUP_FIX
-        } else {
-            self.rule.doc().fix
+    pub fn fix(&self) -> &str {
+        match (&self.rule, &self.rule_fix) {
+            _ if self.lookup_failed => LOOKUP_FIX,
+            (_, Some(fix)) => fix,
+            (RuleRef::Builtin(rule), None) => rule.doc().fix,
+            (RuleRef::Custom(_), None) => CUSTOM_FIX,
         }
     }
 
@@ -77,6 +85,7 @@ impl Finding {
         if self.message.contains(&format!("({}", self.field))
             || self.field == "request"
             || self.field == "path"
+            || self.field == "rego"
         {
             self.message.clone()
         } else {
@@ -121,7 +130,7 @@ impl Verdict {
         Verdict {
             decision: Decision::Deny,
             findings: vec![Finding {
-                rule,
+                rule: rule.into(),
                 action: Action::Deny,
                 field: "request".to_string(),
                 message,
@@ -129,6 +138,7 @@ impl Verdict {
                 note: None,
                 would_deny: false,
                 lookup_failed: false,
+                rule_fix: None,
             }],
         }
     }
@@ -146,13 +156,13 @@ impl Verdict {
     }
 
     /// The ids of the rules with findings that were not exempted, for logs.
-    pub fn rule_ids(&self) -> Vec<&'static str> {
+    pub fn rule_ids(&self) -> Vec<String> {
         // Each once, in the order found: a container reached through
         // another can repeat a rule the request itself broke.
-        let mut ids: Vec<&'static str> = Vec::new();
+        let mut ids: Vec<String> = Vec::new();
         for finding in self.findings.iter().filter(|f| f.exempted.is_none()) {
-            if !ids.contains(&finding.rule.id()) {
-                ids.push(finding.rule.id());
+            if !ids.iter().any(|id| id == finding.rule.id()) {
+                ids.push(finding.rule.id().to_string());
             }
         }
         ids
@@ -196,11 +206,11 @@ pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> 
         if hits.is_empty() {
             continue;
         }
-        let (exempted, note) = exemption_for(policy, *rule, workload, requester);
+        let (exempted, note) = exemption_for(policy, &(*rule).into(), workload, requester);
         let would_deny = action != Action::Deny && policy.configured_action(*rule) == Action::Deny;
         for hit in hits {
             findings.push(Finding {
-                rule: *rule,
+                rule: (*rule).into(),
                 action,
                 field: hit.field,
                 message: hit.message,
@@ -208,6 +218,49 @@ pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> 
                 note: note.clone(),
                 would_deny,
                 lookup_failed: hit.lookup_failed,
+                rule_fix: None,
+            });
+        }
+    }
+    if let Some(custom) = &policy.custom {
+        let input = serde_json::json!({
+            "schema": crate::custom::INPUT_SCHEMA,
+            "workload": workload,
+            "findings": findings,
+            "user": requester.tls_user,
+        });
+        for hit in custom.evaluate(&input) {
+            let rule = RuleRef::Custom(hit.rule.clone());
+            let configured = policy
+                .custom_actions
+                .get(&*hit.rule)
+                .copied()
+                .unwrap_or(hit.action);
+            // A rule that could not be evaluated judged nothing: refused,
+            // whatever the mode.
+            let action = if hit.failed {
+                Action::Deny
+            } else {
+                policy.apply_mode(configured)
+            };
+            if action == Action::Off {
+                continue;
+            }
+            let (exempted, note) = if hit.failed {
+                (None, None)
+            } else {
+                exemption_for(policy, &rule, workload, requester)
+            };
+            findings.push(Finding {
+                rule,
+                action,
+                field: "rego".to_string(),
+                message: hit.message,
+                exempted,
+                note,
+                would_deny: action != Action::Deny && configured == Action::Deny,
+                lookup_failed: false,
+                rule_fix: hit.fix,
             });
         }
     }
@@ -229,13 +282,13 @@ pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> 
 /// but could not be trusted (or applies only on a condition).
 fn exemption_for(
     policy: &Policy,
-    rule: RuleId,
+    rule: &RuleRef,
     workload: &Workload,
     requester: &Requester,
 ) -> (Option<String>, Option<String>) {
     let mut refused = None;
     for (i, exemption) in policy.exemptions.iter().enumerate() {
-        if !exemption.rules.contains(&rule) || !user_matches(exemption, requester) {
+        if !exemption.rules.contains(rule) || !user_matches(exemption, requester) {
             continue;
         }
         let name = if exemption.reason.is_empty() {
