@@ -3,6 +3,7 @@
 mod check;
 mod man_pages;
 mod patrol;
+mod policy_test;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -132,6 +133,19 @@ enum PolicyCommand {
     },
     /// Print a policy file that states the baseline, every line commented.
     Template,
+    /// Run the `test_` rules of the Rego files in a directory, as `opa test`
+    /// does; inputs read from files are `data.inputs.NAME`.
+    Test {
+        /// The directory of Rego files (policies and their tests).
+        dir: PathBuf,
+        /// An input document: NAME=compose:FILE (one per service,
+        /// data.inputs.NAME.SERVICE), NAME=inspect:FILE or NAME=create:FILE.
+        #[arg(long = "input", value_name = "NAME=KIND:FILE", value_parser = policy_test::parse_input)]
+        inputs: Vec<policy_test::InputSpec>,
+        /// The policy whose built-in findings the inputs carry [default: /etc/dockgate/policy.toml if it exists].
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
 }
 
 /// A rule id as `explain` takes it: any text (an unknown one gets the list
@@ -176,6 +190,12 @@ fn main() -> ExitCode {
         Command::Policy(PolicyCommand::Validate { file }) => {
             policy_validate(file.as_deref().unwrap_or(Path::new(DEFAULT_POLICY)))
         }
+        Command::Policy(PolicyCommand::Test {
+            dir,
+            inputs,
+            policy,
+        }) => load_policy(policy.as_deref())
+            .and_then(|(policy, _)| policy_test::run(&dir, &inputs, &policy)),
         Command::Policy(PolicyCommand::Template) => {
             print!("{}", Policy::commented_template());
             Ok(ExitCode::SUCCESS)

@@ -243,3 +243,71 @@ fn explain_tells_where_a_custom_rule_comes_from() {
         format!("dockgate: unknown custom rule \"custom/company/nope/deny\" in {policy}; its Rego files define: custom/company/containers/deny, custom/company/containers/warn\n")
     );
 }
+
+#[test]
+fn policy_test_runs_test_rules_over_inputs_read_like_the_gate() {
+    let dir = Dir::new("rego-test");
+    dir.create("rules/ports.rego", PORTS_AND_MEMORY);
+    dir.create(
+        "rules/ports_test.rego",
+        r#"package company.containers_test
+
+import data.company.containers
+
+test_8080_is_denied if {
+	"publishes port 8080; only 80 and 443 are allowed" in {m.msg | some m in containers.deny with input as data.inputs.stack.web}
+}
+
+test_the_database_passes if {
+	count(containers.deny) == 0 with input as data.inputs.stack.db
+}
+
+test_builtin_findings_are_there if {
+	some f in data.inputs.stack.web.findings
+	f.rule == "run-as-root"
+}
+
+test_this_one_fails if {
+	count(containers.deny) == 0 with input as data.inputs.stack.web
+}
+"#,
+    );
+    let compose = dir.create(
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx\n    mem_limit: 1g\n    ports:\n      - \"127.0.0.1:8080:80\"\n  db:\n    image: postgres\n    user: \"999\"\n    mem_limit: 1g\n",
+    );
+    let rules = dir.path().join("rules");
+    let input = format!("stack=compose:{}", compose.display());
+    let policy = dir.create("policy.toml", "");
+    let (code, out, err) = TestCommand::new(&[
+        "policy",
+        "test",
+        rules.to_str().unwrap(),
+        "--input",
+        &input,
+        "--policy",
+        policy.to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        out,
+        "PASS: data.company.containers_test.test_8080_is_denied\n\
+         PASS: data.company.containers_test.test_the_database_passes\n\
+         PASS: data.company.containers_test.test_builtin_findings_are_there\n\
+         FAIL: data.company.containers_test.test_this_one_fails\n\
+         ----------------------------------------\n\
+         PASS: 3/4\n\
+         FAIL: 1/4\n"
+    );
+    let (code, _, err) = TestCommand::new(&[
+        "policy",
+        "test",
+        rules.to_str().unwrap(),
+        "--input",
+        "stack=yaml:x",
+    ])
+    .run();
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid --input \"stack=yaml:x\": expected NAME=compose:FILE, NAME=inspect:FILE or NAME=create:FILE"), "{err}");
+}

@@ -40,6 +40,89 @@ pub struct CustomRules {
     sources: Vec<(PathBuf, String)>,
 }
 
+/// The input document of custom rules.
+pub(crate) fn input(
+    workload: &dockgate_model::Workload,
+    findings: &[crate::Finding],
+    requester: &crate::Requester,
+) -> serde_json::Value {
+    serde_json::json!({
+        "schema": INPUT_SCHEMA,
+        "workload": workload,
+        "findings": findings,
+        "user": requester.tls_user,
+    })
+}
+
+/// The outcome of one `test_` rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestOutcome {
+    /// `data.<package>.<test_name>`.
+    pub name: String,
+    /// Passed, failed (false or undefined), or could not be evaluated.
+    pub result: Result<bool, String>,
+}
+
+/// Runs every `test_` rule of the Rego files under `dir`, as `opa test`
+/// does: a test passes when it evaluates to true. `data` is added to the
+/// policy's data (`data.inputs.NAME` for the inputs given).
+pub fn run_tests(dir: &Path, data: serde_json::Value) -> Result<Vec<TestOutcome>, String> {
+    let mut files = Vec::new();
+    collect_rego(dir, &mut files)?;
+    if files.is_empty() {
+        return Err(format!("no .rego files in {}", dir.display()));
+    }
+    let mut engine = regorus::Engine::new();
+    engine.set_rego_v0(false);
+    let mut tests = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let package = engine
+            .add_policy(file.display().to_string(), text.clone())
+            .map_err(|e| compile_error(&e.to_string()))?;
+        for line in text.lines() {
+            let head = line
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or_default();
+            if head.starts_with("test_") {
+                let name = format!("{package}.{head}");
+                if !tests.contains(&name) {
+                    tests.push(name);
+                }
+            }
+        }
+    }
+    let data = regorus::Value::from_json_str(&data.to_string()).map_err(|e| e.to_string())?;
+    engine.add_data(data).map_err(|e| e.to_string())?;
+    Ok(tests
+        .into_iter()
+        .map(|name| {
+            let result = match engine.eval_rule(name.clone()) {
+                Ok(value) => Ok(value == regorus::Value::from(true)),
+                Err(err) => Err(one_line(&err.to_string())),
+            };
+            TestOutcome { name, result }
+        })
+        .collect())
+}
+
+fn collect_rego(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            collect_rego(&path, files)?;
+        } else if path.extension().is_some_and(|e| e == "rego") {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
 /// What one custom rule found.
 pub(crate) struct CustomHit {
     /// `custom/<package path>/<set>`.

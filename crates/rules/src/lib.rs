@@ -13,5 +13,6 @@ mod policy;
 mod verdict;
 
 pub use catalog::{reference_markdown, RuleDoc, RuleId, RuleRef};
+pub use custom::{run_tests, TestOutcome};
 pub use policy::{Action, Exemption, Mode, Params, Policy, PolicyError, Profile};
-pub use verdict::{evaluate, Decision, Finding, Requester, Verdict};
+pub use verdict::{evaluate, rego_input, Decision, Finding, Requester, Verdict};

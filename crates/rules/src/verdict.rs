@@ -194,6 +194,17 @@ impl Verdict {
     }
 }
 
+/// The document custom rules read for a workload, with the built-in
+/// rules' findings of `policy`: what `dockgate policy test` gives tests
+/// as `data.inputs.NAME`.
+pub fn rego_input(policy: &Policy, workload: &Workload) -> serde_json::Value {
+    let requester = Requester::default();
+    let mut builtin = policy.clone();
+    builtin.custom = None;
+    let findings = evaluate(&builtin, workload, &requester).findings;
+    crate::custom::input(workload, &findings, &requester)
+}
+
 /// Evaluates every rule of the policy over a workload.
 pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> Verdict {
     let mut findings = Vec::new();
@@ -223,12 +234,7 @@ pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> 
         }
     }
     if let Some(custom) = &policy.custom {
-        let input = serde_json::json!({
-            "schema": crate::custom::INPUT_SCHEMA,
-            "workload": workload,
-            "findings": findings,
-            "user": requester.tls_user,
-        });
+        let input = crate::custom::input(workload, &findings, requester);
         for hit in custom.evaluate(&input) {
             let rule = RuleRef::Custom(hit.rule.clone());
             let configured = policy
