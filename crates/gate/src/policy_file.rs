@@ -136,6 +136,20 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Policy, PolicyError> {
 pub struct PolicyFile {
     path: PathBuf,
     loaded: Option<Version>,
+    /// The Rego files of the policy in force, and the versions read: a
+    /// change of one reloads the policy as a change of the file does.
+    rego: Vec<(PathBuf, Option<Version>)>,
+}
+
+/// The Rego files a policy read, each with its version now.
+fn rego_versions(files: Vec<PathBuf>) -> Vec<(PathBuf, Option<Version>)> {
+    files
+        .into_iter()
+        .map(|file| {
+            let now = version(&file).ok();
+            (file, now)
+        })
+        .collect()
 }
 
 impl PolicyFile {
@@ -150,6 +164,7 @@ impl PolicyFile {
                     let file = PolicyFile {
                         path: path.to_path_buf(),
                         loaded: Some(version),
+                        rego: rego_versions(policy.custom_rules().1),
                     };
                     return Ok((policy, file));
                 }
@@ -168,6 +183,7 @@ impl PolicyFile {
         PolicyFile {
             path: path.to_path_buf(),
             loaded: None,
+            rego: Vec::new(),
         }
     }
 
@@ -177,6 +193,7 @@ impl PolicyFile {
         PolicyFile {
             path: path.to_path_buf(),
             loaded: version(path).ok(),
+            rego: Vec::new(),
         }
     }
 
@@ -186,10 +203,15 @@ impl PolicyFile {
         self.loaded.map(|_| self.path.as_path())
     }
 
-    /// Whether the file now differs from the version in force.
+    /// Whether the file, or one of the Rego files it names, now differs
+    /// from the version in force.
     fn changed(&self) -> Option<Version> {
         let now = version(&self.path).ok()?;
-        (Some(now) != self.loaded).then_some(now)
+        let rego_changed = self
+            .rego
+            .iter()
+            .any(|(file, seen)| version(file).ok() != *seen);
+        (Some(now) != self.loaded || rego_changed).then_some(now)
     }
 
     /// Reads the file and, if it is valid, puts it in force.
@@ -213,6 +235,13 @@ impl PolicyFile {
                 return;
             }
             Err(err) => Err(err.into_policy_error(&self.path)),
+        };
+        // The Rego files of the new policy, or, when it is refused, the
+        // same files at their current versions: judged, not read again
+        // until they change.
+        self.rego = match &read {
+            Ok(policy) => rego_versions(policy.custom_rules().1),
+            Err(_) => rego_versions(self.rego.drain(..).map(|(f, _)| f).collect()),
         };
         match gate.install(read) {
             Ok(hash) => tracing::info!(%hash, trigger, "policy reloaded"),

@@ -260,3 +260,44 @@ fn a_fifo_in_place_of_the_policy_blocks_nothing() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[test]
+fn a_changed_rego_file_reloads_the_policy_and_a_broken_one_does_not() {
+    let dir = Dir::new("rego-follow");
+    let rego = dir.0.join("rules.rego");
+    let rule = |port: &str| {
+        format!("package company\n\ndeny contains \"port\" if {{\n\tsome p in input.workload.ports\n\tp.host_port == \"{port}\"\n}}\n")
+    };
+    std::fs::write(&rego, rule("8080")).unwrap();
+    let path = dir.0.join("policy.toml");
+    std::fs::write(&path, "rego = [\"rules.rego\"]\n").unwrap();
+    let (policy, file) = PolicyFile::load(&path).unwrap();
+    let first = policy.hash().to_string();
+    let gate = Arc::new(Gate::new(policy, FakeDaemon::new()));
+    let timing = Timing {
+        poll: Duration::from_millis(5),
+        settle: Duration::from_millis(20),
+    };
+    let _follower = follow(gate.clone(), file, timing);
+    // Only the Rego file changes: the policy file is the same.
+    std::fs::write(&rego, rule("9090")).unwrap();
+    let expected = Policy::from_file(&path).unwrap().hash().to_string();
+    assert_ne!(expected, first);
+    in_force_soon(&gate, &expected, "the changed Rego file was not loaded");
+    // A Rego file that does not compile leaves the policy in force.
+    std::fs::write(&rego, "package company\n\ndeny contains msg if {\n").unwrap();
+    let reloads = || {
+        gate.metrics()
+            .render(crate::metrics::Exposition::OpenMetrics)
+            .contains("dockgate_policy_reloads_total{result=\"error\"} 1")
+    };
+    let waited = std::time::Instant::now();
+    while !reloads() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(5),
+            "no failed reload counted"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(gate.policy().hash(), expected);
+}
