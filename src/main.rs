@@ -385,12 +385,11 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     // the LISTEN_* variables, which is not safe with other threads.
     let inherited = dockgate_gate::inherited_listener()?;
     let activated = inherited.is_some();
-    let metrics_of = |hash: &str| dockgate_gate::Metrics::new(hash);
     let loaded = load_policy(args.policy.as_deref());
-    let metrics = match &loaded {
-        Ok((policy, _)) => metrics_of(policy.hash()),
-        Err(_) => metrics_of("none"),
-    };
+    let metrics = dockgate_gate::Metrics::new(match &loaded {
+        Ok((policy, _)) => policy.hash(),
+        Err(_) => "none",
+    });
     let observed = metrics.clone();
     let mut lookup = DockerLookup::connect(&args.docker_host)?
         .with_observer(Arc::new(move |kind, cached| observed.lookup(kind, cached)));

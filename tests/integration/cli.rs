@@ -195,6 +195,20 @@ fn serve_refuses_an_unknown_audit_failure_action() {
         "error: invalid value 'loud' for '--audit-failure <ACTION>': \"loud\": expected deny or \
          continue\n\nFor more information, try '--help'.\n"
     );
+    let (code, _, stderr) = TestCommand::new(&["serve", "--audit-level", "loud"]).run();
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: invalid value 'loud' for '--audit-level <LEVEL>': \"loud\": expected all or \
+         changes\n\nFor more information, try '--help'.\n"
+    );
+    let (code, _, stderr) = TestCommand::new(&["serve", "--metrics-addr", "9100"]).run();
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: invalid value '9100' for '--metrics-addr <[HOST]:PORT>': invalid address \"9100\": \
+         expected HOST:PORT or :PORT\n\nFor more information, try '--help'.\n"
+    );
 }
 
 #[test]

@@ -203,13 +203,33 @@ fn reload_on_change_and_metrics() {
     assert!(status.success());
 }
 
-#[test]
-fn restarts_under_socket_activation_lose_no_request() {
+/// A service manager's socket at `socket`, which runs the shell command
+/// `script` on the first connection with the socket as file descriptor 3,
+/// as a systemd socket unit does; returns once the socket exists.
+fn socket_activated(socket: &Path, script: &str) -> std::process::Child {
     let activate = Path::new("/usr/bin/systemd-socket-activate");
     assert!(
         activate.exists(),
         "systemd-socket-activate is missing: scripts/test installs the systemd package"
     );
+    let manager = Command::new(activate)
+        .arg("-l")
+        .arg(socket)
+        .args(["sh", "-c", script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !socket.exists() {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    manager
+}
+
+#[test]
+fn restarts_under_socket_activation_lose_no_request() {
     let dir = Dir::new("activation");
     let socket = dir.path().join("a.sock");
     let audit = dir.path().join("audit.log");
@@ -221,19 +241,7 @@ fn restarts_under_socket_activation_lose_no_request() {
         socket.display(),
         audit.display()
     );
-    let mut manager = Command::new(activate)
-        .arg("-l")
-        .arg(&socket)
-        .args(["sh", "-c", &format!("while :; do sh -c '{inner}'; done")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !socket.exists() {
-        assert!(start.elapsed() < Duration::from_secs(10));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut manager = socket_activated(&socket, &format!("while :; do sh -c '{inner}'; done"));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let client = {
         let (stop, socket) = (stop.clone(), socket.clone());
@@ -618,19 +626,7 @@ fn the_listening_line_names_the_socket_really_inherited() {
         dockgate_bin().display(),
         log.display()
     );
-    let mut manager = Command::new("/usr/bin/systemd-socket-activate")
-        .arg("-l")
-        .arg(&socket)
-        .args(["sh", "-c", &inner])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !socket.exists() {
-        assert!(start.elapsed() < Duration::from_secs(10));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut manager = socket_activated(&socket, &inner);
     // The first connection starts dockgate on the inherited socket.
     let request = AuthzRequest::new("GET", "/v1.41/_ping", None);
     assert_eq!(authz(&socket, &request).1["Allow"], true);

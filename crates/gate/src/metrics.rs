@@ -385,10 +385,6 @@ fn to_classic_text(open_metrics: &str) -> String {
 mod process {
     use std::fmt::Write as _;
 
-    /// Clock ticks and page size as Linux reports them to every process
-    /// on the platforms dockgate runs on.
-    const TICKS_PER_SECOND: f64 = 100.0;
-
     /// The families, in OpenMetrics text.
     pub fn exposition() -> String {
         let mut out = String::new();
@@ -400,6 +396,13 @@ mod process {
             .map(|(_, rest)| rest.split_whitespace().collect())
             .unwrap_or_default();
         let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<f64>().ok());
+        // SAFETY: sysconf reads a system setting and has no memory effects.
+        let (ticks_per_second, page) = unsafe {
+            (
+                libc::sysconf(libc::_SC_CLK_TCK) as f64,
+                libc::sysconf(libc::_SC_PAGESIZE) as f64,
+            )
+        };
         if let (Some(utime), Some(stime)) = (field(14), field(15)) {
             family(
                 &mut out,
@@ -410,7 +413,7 @@ mod process {
             let _ = writeln!(
                 out,
                 "process_cpu_seconds_total {}",
-                (utime + stime) / TICKS_PER_SECOND
+                (utime + stime) / ticks_per_second
             );
         }
         if let Some(vsize) = field(23) {
@@ -423,8 +426,6 @@ mod process {
             let _ = writeln!(out, "process_virtual_memory_bytes {vsize}");
         }
         if let Some(rss) = field(24) {
-            // SAFETY: sysconf has no memory effects.
-            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as f64;
             family(
                 &mut out,
                 "process_resident_memory_bytes",
@@ -434,7 +435,7 @@ mod process {
             let _ = writeln!(out, "process_resident_memory_bytes {}", rss * page);
         }
         if let Some(start) =
-            field(22).and_then(|ticks| Some(boot_time()? + ticks / TICKS_PER_SECOND))
+            field(22).and_then(|ticks| Some(boot_time()? + ticks / ticks_per_second))
         {
             family(
                 &mut out,

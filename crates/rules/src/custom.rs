@@ -178,18 +178,15 @@ impl CustomRules {
             let path = package.trim_start_matches("data.").replace('.', "/");
             for (set, action) in SETS {
                 let rule = format!("{package}.{set}");
-                // Undefined sets are not rules; anything else (even an
-                // error on an empty input) is.
-                let mut probe = engine.clone();
-                probe.set_input(regorus::Value::new_object());
-                if let Err(err) = probe.eval_rule(rule.clone()) {
-                    if err.to_string().contains("not a valid rule path") {
-                        continue;
+                // A set the package does not define is not a rule: the
+                // only compile error that is not the policy's fault.
+                let compiled = match engine.compile_with_entrypoint(&rule.as_str().into()) {
+                    Ok(compiled) => compiled,
+                    Err(err) if err.to_string().contains("not a valid rule path") => continue,
+                    Err(err) => {
+                        return Err(format!("rego: {rule}: {}", one_line(&err.to_string())))
                     }
-                }
-                let compiled = engine
-                    .compile_with_entrypoint(&rule.as_str().into())
-                    .map_err(|e| format!("rego: {rule}: {}", one_line(&e.to_string())))?;
+                };
                 rules.push((format!("custom/{path}/{set}").into(), compiled, *action));
             }
         }

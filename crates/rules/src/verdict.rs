@@ -199,14 +199,31 @@ impl Verdict {
 /// as `data.inputs.NAME`.
 pub fn rego_input(policy: &Policy, workload: &Workload) -> serde_json::Value {
     let requester = Requester::default();
-    let mut builtin = policy.clone();
-    builtin.custom = None;
-    let findings = evaluate(&builtin, workload, &requester).findings;
+    let findings = builtin_findings(policy, workload, &requester);
     crate::custom::input(workload, &findings, &requester)
 }
 
 /// Evaluates every rule of the policy over a workload.
 pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> Verdict {
+    let mut findings = builtin_findings(policy, workload, requester);
+    if let Some(custom) = &policy.custom {
+        custom_findings(policy, custom, workload, requester, &mut findings);
+    }
+    let denied = findings
+        .iter()
+        .any(|f| f.action == Action::Deny && f.exempted.is_none());
+    Verdict {
+        decision: if denied {
+            Decision::Deny
+        } else {
+            Decision::Allow
+        },
+        findings,
+    }
+}
+
+/// What the built-in rules of the policy find in a workload.
+fn builtin_findings(policy: &Policy, workload: &Workload, requester: &Requester) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in RuleId::ALL {
         let action = policy.effective_action(*rule);
@@ -233,53 +250,52 @@ pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> 
             });
         }
     }
-    if let Some(custom) = &policy.custom {
-        let input = crate::custom::input(workload, &findings, requester);
-        for hit in custom.evaluate(&input) {
-            let rule = RuleRef::Custom(hit.rule.clone());
-            let configured = policy
-                .custom_actions
-                .get(&*hit.rule)
-                .copied()
-                .unwrap_or(hit.action);
-            // A rule that could not be evaluated judged nothing: refused,
-            // whatever the mode.
-            let action = if hit.failed {
-                Action::Deny
-            } else {
-                policy.apply_mode(configured)
-            };
-            if action == Action::Off {
-                continue;
-            }
-            let (exempted, note) = if hit.failed {
-                (None, None)
-            } else {
-                exemption_for(policy, &rule, workload, requester)
-            };
-            findings.push(Finding {
-                rule,
-                action,
-                field: "rego".to_string(),
-                message: hit.message,
-                exempted,
-                note,
-                would_deny: action != Action::Deny && configured == Action::Deny,
-                lookup_failed: false,
-                rule_fix: hit.fix,
-            });
-        }
-    }
-    let denied = findings
-        .iter()
-        .any(|f| f.action == Action::Deny && f.exempted.is_none());
-    Verdict {
-        decision: if denied {
-            Decision::Deny
+    findings
+}
+
+/// Adds what the policy's custom rules find in a workload, given the
+/// built-in rules' findings, which they read.
+fn custom_findings(
+    policy: &Policy,
+    custom: &crate::custom::CustomRules,
+    workload: &Workload,
+    requester: &Requester,
+    findings: &mut Vec<Finding>,
+) {
+    let input = crate::custom::input(workload, findings, requester);
+    for hit in custom.evaluate(&input) {
+        let rule = RuleRef::Custom(hit.rule.clone());
+        let configured = policy
+            .custom_actions
+            .get(&*hit.rule)
+            .copied()
+            .unwrap_or(hit.action);
+        // A rule that could not be evaluated judged nothing: refused,
+        // whatever the mode.
+        let action = if hit.failed {
+            Action::Deny
         } else {
-            Decision::Allow
-        },
-        findings,
+            policy.apply_mode(configured)
+        };
+        if action == Action::Off {
+            continue;
+        }
+        let (exempted, note) = if hit.failed {
+            (None, None)
+        } else {
+            exemption_for(policy, &rule, workload, requester)
+        };
+        findings.push(Finding {
+            rule,
+            action,
+            field: "rego".to_string(),
+            message: hit.message,
+            exempted,
+            note,
+            would_deny: action != Action::Deny && configured == Action::Deny,
+            lookup_failed: false,
+            rule_fix: hit.fix,
+        });
     }
 }
 
