@@ -62,6 +62,10 @@ pub struct CheckArgs {
     /// gate will check, and the output says so.
     #[arg(long, value_name = "URL")]
     docker_host: Option<String>,
+    /// With --docker-host: the secret a gate on that host writes for
+    /// dockgate's own reads (`dockgate serve --lookup-secret`).
+    #[arg(long, value_name = "FILE", default_value = crate::lookup_secret::DEFAULT_PATH)]
+    lookup_secret: PathBuf,
     /// Compose files, merged in order like `docker compose -f a -f b`; `-` reads run lines from stdin.
     paths: Vec<PathBuf>,
     /// A command line to check: `dockgate check -- docker run -v /:/host alpine`.
@@ -235,8 +239,11 @@ fn judge(policy: &Policy, input: Input) -> ContainerResult {
 /// Looks up the local image of every input, as the gate would. An image
 /// the daemon does not have yet is left unknown: the CLI and Compose pull
 /// it before they ask to create the container, so the gate sees it then.
-fn resolve_images(url: &str, inputs: &mut [Input]) -> Result<()> {
-    let lookup = DockerLookup::connect(url)?;
+fn resolve_images(url: &str, marker: Option<&str>, inputs: &mut [Input]) -> Result<()> {
+    let mut lookup = DockerLookup::connect(url)?;
+    if let Some(marker) = marker {
+        lookup = lookup.with_marker(marker);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -279,7 +286,8 @@ fn run(args: CheckArgs) -> Result<ExitCode> {
     let (policy, _) = load_policy(args.policy.as_deref())?;
     let mut inputs = inputs(&args)?;
     if let Some(url) = &args.docker_host {
-        resolve_images(url, &mut inputs)?;
+        let marker = crate::lookup_secret::read(&args.lookup_secret);
+        resolve_images(url, marker.as_deref(), &mut inputs)?;
     }
     let report = ScanReport {
         time: now_rfc3339(),

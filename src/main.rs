@@ -1,6 +1,7 @@
 //! `dockgate`: one policy for Docker, enforced at the daemon.
 
 mod check;
+mod lookup_secret;
 mod man_pages;
 mod patrol;
 mod policy_test;
@@ -75,6 +76,11 @@ struct ServeArgs {
     /// Policy file [default: /etc/dockgate/policy.toml if it exists, else the baseline profile].
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Where to write the secret that marks dockgate's own reads of the
+    /// daemon (this gate's look-ups, scan, watch), which a policy in
+    /// opa-docker-authz's form does not judge; written 0600 at each start.
+    #[arg(long, value_name = "FILE", default_value = lookup_secret::DEFAULT_PATH)]
+    lookup_secret: PathBuf,
     /// Unix socket to listen on.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
     socket: PathBuf,
@@ -134,12 +140,15 @@ enum PolicyCommand {
     /// Print a policy file that states the baseline, every line commented.
     Template,
     /// Run the `test_` rules of the Rego files in a directory, as `opa test`
-    /// does; inputs read from files are `data.inputs.NAME`.
+    /// does; inputs read from files are `data.inputs.NAME`, and as the
+    /// create request a policy in opa-docker-authz's form reads,
+    /// `data.requests.NAME`.
     Test {
         /// The directory of Rego files (policies and their tests).
         dir: PathBuf,
         /// An input document: NAME=compose:FILE (one per service,
-        /// data.inputs.NAME.SERVICE), NAME=inspect:FILE or NAME=create:FILE.
+        /// data.inputs.NAME.SERVICE), NAME=inspect:FILE, NAME=create:FILE
+        /// (a create body) or NAME=authz:FILE (an AuthZ request).
         #[arg(long = "input", value_name = "NAME=KIND:FILE", value_parser = policy_test::parse_input)]
         inputs: Vec<policy_test::InputSpec>,
         /// The policy whose built-in findings the inputs carry [default: /etc/dockgate/policy.toml if it exists].
@@ -332,11 +341,12 @@ fn explain(rule: Option<&str>, policy: Option<&Path>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A custom rule: where it comes from and what it does.
+/// A custom rule: where it comes from, what its METADATA says, and how
+/// to lift it.
 fn explain_custom(id: &str, policy: Option<&Path>) -> Result<ExitCode> {
     let (policy, file) = load_policy(policy)?;
-    let (rules, files) = policy.custom_rules();
-    let Some((_, action)) = rules.iter().find(|(rule, _)| rule == id) else {
+    let Some(info) = policy.custom_rule(id) else {
+        let (rules, _) = policy.custom_rules();
         let known: Vec<&str> = rules.iter().map(|(rule, _)| rule.as_str()).collect();
         let from = file.source().map_or_else(
             || "the built-in baseline".to_string(),
@@ -351,22 +361,56 @@ fn explain_custom(id: &str, policy: Option<&Path>) -> Result<ExitCode> {
             }
         );
     };
-    let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    println!(
-        "{id}\n\nA custom rule: the set {:?} of package {:?} in the policy's Rego files.\n",
-        id.rsplit('/').next().unwrap_or_default(),
-        id.trim_start_matches("custom/")
-            .rsplit_once('/')
-            .map_or("", |(p, _)| p)
-            .replace('/', ".")
-    );
+    let files: Vec<String> = info.files.iter().map(|f| f.display().to_string()).collect();
+    println!("{id}\n\nA custom rule: {}.\n", info.origin);
+    for block in &info.metadata {
+        print_metadata(block);
+    }
     println!("Files: {}.", files.join(", "));
-    println!("Action: {} (before the mode).\n", action.name());
+    println!("Action: {} (before the mode).\n", info.action.name());
     println!("Its messages say what it found; the fix is the one each message gives, or the policy's author's.");
     println!(
         "Exempt: in the policy file, add\n  [[exemptions]]\n  rules = [\"{id}\"]\n  images = [\"sha256:...\"]\n  reason = \"why\"\nor change its action under [rules.\"{id}\"]."
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// One METADATA annotation, as OPA's schema names its fields: the title
+/// and description first, then the rest (`custom` keys one per line).
+fn print_metadata(yaml: &str) {
+    let Ok(node) = dockgate_inputs::yaml::parse(yaml) else {
+        // Shown as written: the author's words matter more than the form.
+        println!("{}", yaml.trim_end());
+        println!();
+        return;
+    };
+    let text = |key: &str| node.get(key).and_then(|v| v.go_text());
+    if let Some(title) = text("title") {
+        println!("{title}");
+    }
+    if let Some(description) = text("description") {
+        println!("{}", description.trim_end());
+    }
+    for (key, value) in node.entries() {
+        let key = key.as_str().unwrap_or_default();
+        if matches!(key, "title" | "description" | "scope" | "schemas") {
+            continue;
+        }
+        match value.go_text() {
+            Some(value) => println!("{key}: {value}"),
+            None => {
+                for (inner, value) in value.entries() {
+                    let inner = inner.as_str().unwrap_or_default();
+                    let value = value.go_text().unwrap_or_default();
+                    println!("{key}.{inner}: {value}");
+                }
+                for item in value.items() {
+                    println!("{key}: {}", item.go_text().unwrap_or_default());
+                }
+            }
+        }
+    }
+    println!();
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -391,8 +435,14 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         Err(_) => "none",
     });
     let observed = metrics.clone();
+    let marker =
+        lookup_secret::draw().context("cannot draw the secret that marks the gate's look-ups")?;
+    if let Err(err) = lookup_secret::publish(&args.lookup_secret, &marker) {
+        tracing::warn!(path = %args.lookup_secret.display(), error = %err, "cannot write the look-up secret: scan and watch on this host cannot mark their reads, and a policy in opa-docker-authz's form that restricts reads judges them");
+    }
     let mut lookup = DockerLookup::connect(&args.docker_host)?
-        .with_observer(Arc::new(move |kind, cached| observed.lookup(kind, cached)));
+        .with_observer(Arc::new(move |kind, cached| observed.lookup(kind, cached)))
+        .with_marker(&marker);
     if let Some(root) = &args.host_root {
         // Resolving links in an empty directory would find none and judge
         // every bind by its written path only: refuse to start instead.
@@ -411,7 +461,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
                 || "built-in baseline".to_string(),
                 |path| path.display().to_string(),
             );
-            let gate = Gate::with_metrics(policy, lookup, metrics.clone());
+            let gate = Gate::with_metrics(policy, lookup, metrics.clone()).with_marker(&marker);
             (gate, file, source)
         }
         Err(err) => {
@@ -421,7 +471,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
             // soon as it is fixed.
             let reason = format!("{err:#}");
             tracing::error!(error = %reason, "no valid policy: every request but ping and version is refused until the policy file is fixed");
-            let gate = Gate::without_policy(reason, lookup, metrics.clone());
+            let gate = Gate::without_policy(reason, lookup, metrics.clone()).with_marker(&marker);
             let source = format!("{} (invalid)", policy_path.display());
             (gate, PolicyFile::rejected(&policy_path), source)
         }
@@ -480,7 +530,10 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         );
         // Spawned: the daemon asks this gate about the ping itself, so it
         // is answered only once the gate serves.
-        tokio::spawn(warn_if_daemon_unreachable(args.docker_host.clone()));
+        tokio::spawn(warn_if_daemon_unreachable(
+            args.docker_host.clone(),
+            marker.clone(),
+        ));
         if let Some(addr) = args.metrics_addr {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
@@ -538,9 +591,9 @@ fn parse_listen_addr(text: &str) -> Result<std::net::SocketAddr, String> {
 /// Look-ups go to the daemon while it waits on the gate: a gate that cannot
 /// reach it refuses every request that needs one. Said at start, with the
 /// way out, rather than first in a denial.
-async fn warn_if_daemon_unreachable(docker_host: String) {
+async fn warn_if_daemon_unreachable(docker_host: String, marker: String) {
     let docker_host = docker_host.as_str();
-    let reached = match dockgate_engine::Engine::connect(docker_host).await {
+    let reached = match dockgate_engine::Engine::connect(docker_host, Some(&marker)).await {
         Ok(_) => Ok(()),
         Err(err) => Err(err.to_string()),
     };

@@ -59,6 +59,10 @@ pub struct PatrolArgs {
         default_value = crate::DEFAULT_DOCKER_HOST
     )]
     docker_host: String,
+    /// The secret a gate on this host writes for dockgate's own reads
+    /// (`dockgate serve --lookup-secret`); sent when it can be read.
+    #[arg(long, value_name = "FILE", default_value = crate::lookup_secret::DEFAULT_PATH)]
+    lookup_secret: PathBuf,
     /// Only containers matching, as `docker ps --filter` (label=..., name=..., id=...).
     #[arg(long = "filter", value_name = "KEY=VALUE")]
     filters: Vec<String>,
@@ -188,10 +192,11 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let docker_host = args.patrol.docker_host.clone();
+    let marker = crate::lookup_secret::read(&args.patrol.lookup_secret);
     let timeout = args.timeout;
     let report = runtime.block_on(async move {
         let work = async {
-            let engine = Arc::new(Engine::connect(&docker_host).await?);
+            let engine = Arc::new(Engine::connect(&docker_host, marker.as_deref()).await?);
             dockgate_patrol::scan(engine, Arc::new(policy), &options, &audit).await
         };
         match tokio::time::timeout(timeout, work).await {
@@ -229,6 +234,7 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode> {
     let (policy, policy_file) = load_policy(args.patrol.policy.as_deref())?;
     let options = WatchOptions {
         docker_host: args.patrol.docker_host.clone(),
+        marker: crate::lookup_secret::read(&args.patrol.lookup_secret),
         scan: args.patrol.options(true)?,
         rescan: args.rescan,
     };

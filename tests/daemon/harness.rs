@@ -247,6 +247,8 @@ impl Daemon {
             .arg(format!("unix://{}", self.path("docker.sock").display()))
             .arg("--audit-log")
             .arg(self.path("audit.log"))
+            .arg("--lookup-secret")
+            .arg(self.path("lookup-secret"))
             // A tiny look-up budget: concurrent requests whose look-ups come
             // back to the gate as GETs must still never deadlock.
             .args(["--max-lookups", "2"])

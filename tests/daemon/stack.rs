@@ -188,6 +188,17 @@ fn a_typical_stack_with_local_images_through_check_and_the_gate() {
     }
 }
 
+/// dockerd 20.10 behind a gate whose policy is `enforce` in audit mode,
+/// with the test image.
+fn auditing_daemon(enforce: &str) -> Daemon {
+    let daemon = Daemon::start_on(
+        Generation::Dockerd20,
+        Some(&format!("mode = \"audit\"\n{enforce}")),
+    );
+    import_test_image(&daemon);
+    daemon
+}
+
 /// A custom Rego rule (only ports 80 and 443 published) enforced by the
 /// gate on a real daemon, and found by a scan in a container created
 /// while the policy only audited.
@@ -203,11 +214,7 @@ fn custom_rego_rules_at_the_gate_and_in_scan() {
         "package company.ports\n\ndeny contains sprintf(\"publishes port %s; only 80 and 443\", [p.host_port]) if {\n\tsome p in input.workload.ports\n\tnot p.host_port in {\"80\", \"443\"}\n}\n",
     );
     let enforce = format!("rego = [{:?}]\n", rego.display().to_string());
-    let daemon = Daemon::start_on(
-        Generation::Dockerd20,
-        Some(&format!("mode = \"audit\"\n{enforce}")),
-    );
-    import_test_image(&daemon);
+    let daemon = auditing_daemon(&enforce);
     daemon.docker_ok(&[
         "create",
         "--name",
@@ -266,4 +273,141 @@ fn custom_rego_rules_at_the_gate_and_in_scan() {
             || out.contains(" custom/company/ports/deny=1;;;0;"),
         "{out}"
     );
+}
+
+/// Sets the `Authz-User` header the docker CLI sends (its config's
+/// `HttpHeaders`, as opa-docker-authz's README has users do); `None`
+/// sends none.
+fn authz_user(daemon: &Daemon, user: Option<&str>) {
+    let file = daemon.path("cli-config").join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    match user {
+        Some(user) => config["HttpHeaders"] = serde_json::json!({ "Authz-User": user }),
+        None => {
+            config.as_object_mut().unwrap().remove("HttpHeaders");
+        }
+    }
+    std::fs::write(&file, config.to_string()).unwrap();
+}
+
+/// opa-docker-authz's README example, run unchanged by the gate on a real
+/// daemon: alice writes, bob reads, nobody else gets in, and the gate's
+/// own look-ups still pass (the daemon sends them back to the gate, with
+/// no user). A body that opa-docker-authz reads as harmless (lower-case
+/// keys) is read as the daemon reads it.
+#[test]
+fn an_opa_docker_authz_policy_at_the_gate() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_daemon_at_a_time();
+    let rego = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/rego/opa-docker-authz/example_v1.rego");
+    let enforce = format!(
+        "[opa-docker-authz]\nrego = [{:?}]\n",
+        rego.display().to_string()
+    );
+    let daemon = auditing_daemon(&enforce);
+    // Made while the policy only audited.
+    daemon.docker_ok(&[
+        "create",
+        "--name",
+        "privileged-before",
+        "--privileged",
+        "testimg",
+        "true",
+    ]);
+    daemon.reload(&enforce);
+    let denied = |out: &std::process::Output| {
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("dockgate: denied by rule custom/docker/authz/allow: "),
+            "{stderr}"
+        );
+    };
+    authz_user(&daemon, Some("alice"));
+    // A create and a start need the gate's look-ups (the image's user,
+    // the container to start), which carry no user.
+    daemon.docker_ok(&[
+        "create", "--name", "by-alice", "--user", "1000", "testimg", "true",
+    ]);
+    daemon.docker_ok(&["start", "by-alice"]);
+    // A run attaches to and starts what it created: the container is
+    // judged as alice's create of it.
+    daemon.docker_ok(&["run", "--rm", "--user", "1000", "testimg", "true"]);
+    authz_user(&daemon, Some("bob"));
+    daemon.docker_ok(&["ps", "-a"]);
+    denied(&daemon.docker(&["create", "--user", "1000", "testimg", "true"]));
+    authz_user(&daemon, None);
+    denied(&daemon.docker(&["ps"]));
+    // Lower-case keys: a map-reading plugin sees no labels; the daemon
+    // applies them. Only the policy forbids this one.
+    let body = r#"{"Image":"testimg","User":"1000","labels":{"com.example/deployment":"prod"},"hostconfig":{"networkmode":"none"}}"#;
+    let (status, text) = daemon.api(&http(
+        "POST",
+        "/v1.41/containers/create?name=prod-off-network",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authz-User", "alice"),
+        ],
+        body.as_bytes(),
+    ));
+    assert_eq!(status, 403, "{text}");
+    assert!(
+        text.contains("dockgate: denied by rule custom/docker/authz/allow: POST /v1.41/containers/create rejected by administrative policy (data.docker.authz.allow is not true)"),
+        "{text}"
+    );
+    // The same on the prod network is allowed (the network does not
+    // exist: the daemon refuses it, after the gate).
+    let body = body.replace("\"none\"", "\"prod-network\"");
+    let (status, text) = daemon.api(&http(
+        "POST",
+        "/v1.41/containers/create",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authz-User", "alice"),
+        ],
+        body.as_bytes(),
+    ));
+    assert!(!text.contains("dockgate: denied"), "{status} {text}");
+    // A scan judges each container as the create request that made it. Its
+    // reads carry the secret the gate wrote, so the policy (which lets
+    // only named users read) does not refuse them; without it, it does.
+    let no_privileged = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/rego/opa-docker-authz/no_privileged.rego");
+    let scan_policy = daemon.path("scan.toml");
+    std::fs::write(
+        &scan_policy,
+        format!(
+            "[opa-docker-authz]\nrego = [{:?}]\n",
+            no_privileged.display().to_string()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = TestCommand::new(&[
+        "scan",
+        "--all",
+        "--policy",
+        &scan_policy.display().to_string(),
+        "--docker-host",
+        &daemon.host(),
+        "--format",
+        "nagios",
+        "--lookup-secret",
+        &daemon.path("lookup-secret").display().to_string(),
+    ])
+    .run();
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("privileged-before: deny custom/docker/authz/allow: POST /v1.45/containers/create rejected by administrative policy (data.docker.authz.allow is not true)\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("by-alice: deny custom/docker/authz/allow"),
+        "{out}"
+    );
+    authz_user(&daemon, Some("alice"));
+    daemon.clean();
 }

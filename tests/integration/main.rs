@@ -15,6 +15,7 @@ mod compose_differential;
 mod crafted;
 mod faults;
 mod lint;
+mod opa_compat;
 mod policy;
 mod properties;
 mod protocol;

@@ -145,7 +145,10 @@ fn a_policy_that_does_not_compile_is_refused_with_its_line() {
 #[test]
 fn a_rule_that_fails_or_runs_too_long_denies_whatever_the_mode() {
     let dir = Dir::new("rego-fail");
-    let failing = "package broken\n\ndeny contains msg if {\n\tmsg := sprintf(\"%d\", [to_number(\"not a number\")])\n}\n";
+    // Two values for one key of an object: an error in OPA too (a builtin
+    // that fails, such as to_number("x"), leaves its body undefined, as
+    // OPA does, rather than failing the rule).
+    let failing = "package broken\n\nports[\"web\"] := 80\n\nports[\"web\"] := 443\n\ndeny contains \"never\" if {\n\tports.web < 0\n}\n";
     let verdict = decide(
         policy_with(&dir, "mode = \"audit\"\n", failing),
         PUBLISHES_8080,
@@ -166,6 +169,16 @@ fn a_rule_that_fails_or_runs_too_long_denies_whatever_the_mode() {
         verdict.denial_message()
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // A billion numbers would take gigabytes: stopped at the memory bound.
+    let greedy = "package greedy\n\ndeny contains \"never\" if {\n\tcount(numbers.range(1, 1000000000)) < 0\n}\n";
+    let verdict = decide(policy_with(&dir, "", greedy), PUBLISHES_8080);
+    assert!(!verdict.allowed());
+    let denial = verdict.denial_message();
+    assert!(
+        denial.starts_with("dockgate: denied by rule custom/greedy/deny: custom rule custom/greedy/deny could not be evaluated: Execution exceeded memory limit (usage="),
+        "{denial}"
+    );
+    assert!(denial.contains("limit=268435456 bytes, pc="), "{denial}");
 }
 
 #[test]
@@ -309,5 +322,67 @@ test_this_one_fails if {
     ])
     .run();
     assert_eq!(code, 2);
-    assert!(err.contains("invalid --input \"stack=yaml:x\": expected NAME=compose:FILE, NAME=inspect:FILE or NAME=create:FILE"), "{err}");
+    assert!(err.contains("invalid --input \"stack=yaml:x\": expected NAME=compose:FILE, NAME=inspect:FILE, NAME=create:FILE or NAME=authz:FILE"), "{err}");
+}
+
+/// `input` of native rules validates against the published schema
+/// (`docs/schema/rego-input-v1.json`) for every captured request, read and
+/// resolved as the gate does, and every captured inspect document: a model
+/// field the schema does not describe fails here.
+#[test]
+fn the_input_document_validates_against_the_published_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/schema/rego-input-v1.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let policy = Policy::from_toml("profile = \"restricted\"\n").unwrap();
+    let daemon = captured_daemon().link("/srv", "/data/srv");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut documents = Vec::new();
+    for entry in std::fs::read_dir(crate::util::fixture_path("authz")).unwrap() {
+        let name = entry.unwrap().path();
+        let name = name.file_stem().unwrap().to_str().unwrap().to_string();
+        for request in crate::util::captured(&name).1 {
+            let Ok(mut read) = dockgate_inputs::authz::read_request(&request) else {
+                continue;
+            };
+            runtime.block_on(dockgate_inputs::resolve::resolve(
+                &mut read.workload,
+                &daemon,
+            ));
+            documents.push((
+                name.clone(),
+                dockgate_rules::rego_input(&policy, &read.workload),
+            ));
+        }
+    }
+    for entry in std::fs::read_dir(crate::util::fixture_path("inspect")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        if let Ok(workload) = dockgate_inputs::inspect::container_from_inspect(&bytes) {
+            documents.push((
+                path.display().to_string(),
+                dockgate_rules::rego_input(&policy, &workload),
+            ));
+        }
+    }
+    assert!(documents.len() > 40, "{}", documents.len());
+    let kinds: std::collections::BTreeSet<String> = documents
+        .iter()
+        .map(|(_, d)| d["workload"]["operation"].to_string())
+        .collect();
+    assert!(kinds.len() >= 4, "{kinds:?}");
+    for (from, document) in &documents {
+        let errors: Vec<String> = validator
+            .iter_errors(document)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{from}:\n{}", errors.join("\n"));
+    }
+    // A document with a field the schema does not know is caught.
+    let mut extra = documents[0].1.clone();
+    extra["workload"]["new_field"] = serde_json::json!(1);
+    assert!(!validator.is_valid(&extra));
 }

@@ -81,9 +81,14 @@ fn api_error(what: &str, err: bollard::errors::Error) -> EngineError {
 
 impl Engine {
     /// Connects and agrees on an API version; fails if the daemon cannot
-    /// be used.
-    pub async fn connect(url: &str) -> Result<Engine, EngineError> {
-        let lookup = DockerLookup::connect(url).map_err(|_| EngineError::Url(url.to_string()))?;
+    /// be used. Every request carries `marker`, the gate's secret for
+    /// dockgate's own reads, when there is one.
+    pub async fn connect(url: &str, marker: Option<&str>) -> Result<Engine, EngineError> {
+        let mut lookup =
+            DockerLookup::connect(url).map_err(|_| EngineError::Url(url.to_string()))?;
+        if let Some(marker) = marker {
+            lookup = lookup.with_marker(marker);
+        }
         let engine = Engine {
             url: url.to_string(),
             lookup,

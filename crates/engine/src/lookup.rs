@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use dockgate_inputs::inspect::{container_from_value_with, DaemonDefaults};
+use dockgate_inputs::resolve::LOOKUP_HEADER;
 use dockgate_inputs::resolve::{
     DaemonLookup, ImageFacts, LookupError, NetworkFacts, ServiceSpecs, VolumeFacts,
 };
@@ -40,6 +41,9 @@ pub struct DockerLookup {
     /// Whether this process sees the host's processes in its `/proc` (a
     /// local daemon, and not from inside a managed plugin).
     host_processes: bool,
+    /// The value of `X-Dockgate-Lookup` on every request: how the gate knows
+    /// its own look-ups when the daemon passes them back for judging.
+    marker: Option<String>,
 }
 
 struct Cache<T> {
@@ -107,6 +111,7 @@ impl DockerLookup {
             // A local socket means a local daemon: its host is this file system.
             host_fs: url.starts_with("unix://").then(HostFs::default),
             host_processes: url.starts_with("unix://"),
+            marker: None,
         })
     }
 
@@ -116,6 +121,13 @@ impl DockerLookup {
         self.host_fs = Some(HostFs::at(root));
         // A plugin has a PID namespace of its own.
         self.host_processes = false;
+        self
+    }
+
+    /// Marks every look-up with the header `X-Dockgate-Lookup` set to
+    /// `marker`.
+    pub fn with_marker(mut self, marker: &str) -> DockerLookup {
+        self.marker = Some(marker.to_string());
         self
     }
 
@@ -132,10 +144,21 @@ impl DockerLookup {
     }
 
     fn open(&self) -> Result<Docker, bollard::errors::Error> {
-        match self.url.strip_prefix("unix://") {
+        let docker = match self.url.strip_prefix("unix://") {
             Some(path) => Docker::connect_with_unix(path, 10, bollard::API_DEFAULT_VERSION),
             None => Docker::connect_with_http(&self.url, 10, bollard::API_DEFAULT_VERSION),
-        }
+        }?;
+        let Some(marker) = self
+            .marker
+            .as_deref()
+            .and_then(|m| http::HeaderValue::from_str(m).ok())
+        else {
+            return Ok(docker);
+        };
+        Ok(docker.with_request_modifier(move |mut request| {
+            request.headers_mut().insert(LOOKUP_HEADER, marker.clone());
+            request
+        }))
     }
 
     /// Containers restarting now (a restart policy's back-off) whose
@@ -191,7 +214,11 @@ impl DockerLookup {
             stream.read_to_end(&mut response).await?;
             Ok(response)
         }
-        let request = format!("GET /v1.41{path} HTTP/1.0\r\nHost: docker\r\n\r\n");
+        let marker = match &self.marker {
+            Some(marker) => format!("{LOOKUP_HEADER}: {marker}\r\n"),
+            None => String::new(),
+        };
+        let request = format!("GET /v1.41{path} HTTP/1.0\r\nHost: docker\r\n{marker}\r\n");
         let request = request.as_bytes();
         let response = match self.url.strip_prefix("unix://") {
             Some(socket) => {

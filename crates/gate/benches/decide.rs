@@ -69,10 +69,19 @@ fn rego(c: &mut Criterion) {
     let rules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rego");
     let with_rego =
         Policy::from_toml_in("rego = [\"thirty-rules.rego\"]\n", Some(&rules)).expect("policy");
+    let compat = Policy::from_toml_in(
+        "[opa-docker-authz]\nrego = [\"opa-docker-authz/baseline.rego\"]\n",
+        Some(&rules),
+    )
+    .expect("policy");
     let bytes = serde_json::to_vec(&captured("run-bind-root")).unwrap();
     for (label, policy) in [
         ("create, bind /: built-in rules", Policy::default()),
         ("create, bind /: built-in and 30 Rego rules", with_rego),
+        (
+            "create, bind /: built-in rules and opa-docker-authz's form",
+            compat,
+        ),
     ] {
         let gate = Gate::new(policy, FakeDaemon::new().any_image(""));
         c.bench_function(label, |b| {

@@ -8,12 +8,12 @@ use tokio::time::Instant;
 
 use dockgate_inputs::authz::routes::Endpoint;
 use dockgate_inputs::authz::{
-    created_as, created_container, read_request, reads_existing_container, same_request,
-    AuthzRequest, AuthzResponseCall,
+    compat, created_as, created_container, read_request, reads_existing_container, same_request,
+    AuthzRequest, AuthzResponseCall, ReadRequest,
 };
 use dockgate_inputs::resolve::{resolve, DaemonLookup, LookupError};
 use dockgate_model::{NamespaceKind, NamespaceMode, Operation, Workload};
-use dockgate_rules::{evaluate, Decision, Policy, PolicyError, Requester, Verdict};
+use dockgate_rules::{evaluate, Decision, Policy, PolicyError, Requester, SentRequest, Verdict};
 
 use dockgate_outputs::AuditRecord;
 
@@ -37,6 +37,11 @@ pub struct Gate<L> {
     /// request reads as: the daemon's response call repeats the request,
     /// and learning from it need not read the same body again.
     pending_creates: Mutex<VecDeque<(AuthzRequest, Workload)>>,
+    /// The secret that marks the gate's own look-ups (header
+    /// `X-Dockgate-Lookup`), which a policy in opa-docker-authz's form
+    /// does not judge: a policy that lets only named users read would
+    /// otherwise refuse the look-ups every decision needs.
+    marker: Option<String>,
 }
 
 /// What judging the objects a request reaches needs.
@@ -77,6 +82,38 @@ fn refuse_without_policy(
     ));
     let record = record.finish(&verdict);
     (verdict, record)
+}
+
+/// A request as a policy in opa-docker-authz's form reads it: the path
+/// and body as the daemon reads them, the rest as sent. An error says why
+/// it cannot be given to such a policy.
+pub fn sent_request(request: &AuthzRequest, read: &ReadRequest) -> Result<SentRequest, String> {
+    let route = read.route.as_ref().map(|m| m.route.name);
+    if route == Some("container.start") && read.workload.operation == Operation::Container {
+        return Err(
+            "a start that applies a HostConfig (API below 1.24) cannot be judged by the policy in \
+             opa-docker-authz's form, which judges the create request"
+                .to_string(),
+        );
+    }
+    let body = compat::body(request, read).map_err(|why| {
+        format!("its body cannot be given to the policy in opa-docker-authz's form: {why}")
+    })?;
+    Ok(SentRequest {
+        method: request.method.clone(),
+        path: compat::routed_path(read),
+        query: read.path.query.clone(),
+        headers: request.headers.clone().unwrap_or_default(),
+        body,
+        user: request.user.clone(),
+        auth_method: request.user_authn_method.clone(),
+    })
+}
+
+/// Compares a secret without telling, by the time taken, how much of it
+/// a guess got right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// How many `--pid container:` joins past the first are followed.
@@ -154,7 +191,40 @@ impl<L: DaemonLookup> Gate<L> {
             broken: RwLock::new(None),
             lookup,
             pending_creates: Mutex::new(VecDeque::new()),
+            marker: None,
         }
+    }
+
+    /// Knows the gate's own look-ups by `marker`, the value they carry in
+    /// the header `X-Dockgate-Lookup`.
+    pub fn with_marker(mut self, marker: &str) -> Self {
+        self.marker = Some(marker.to_string());
+        self
+    }
+
+    /// The request as a policy in opa-docker-authz's form reads it; none
+    /// for what such a policy does not judge: a `HEAD /_ping`, which
+    /// opa-docker-authz lets through by default (clients need it to talk
+    /// at all), and the gate's own look-ups, which only read.
+    fn sent_request(
+        &self,
+        request: &AuthzRequest,
+        read: &ReadRequest,
+    ) -> Option<Result<SentRequest, String>> {
+        let method = request.method.to_ascii_uppercase();
+        let route = read.route.as_ref().map(|m| m.route.name);
+        if method == "HEAD" && route == Some("system.ping") {
+            return None;
+        }
+        let marked = self.marker.as_deref().is_some_and(|marker| {
+            request
+                .header(dockgate_inputs::resolve::LOOKUP_HEADER)
+                .is_some_and(|value| constant_time_eq(value.as_bytes(), marker.as_bytes()))
+        });
+        if marked && matches!(method.as_str(), "GET" | "HEAD") {
+            return None;
+        }
+        Some(sent_request(request, read))
     }
 
     /// The gate's metrics.
@@ -311,12 +381,14 @@ impl<L: DaemonLookup> Gate<L> {
         deadline: Instant,
     ) -> (Verdict, AuditRecord) {
         let policy = self.policy();
-        let requester = Requester {
+        let mut requester = Requester {
             tls_user: if request.user_authn_method.eq_ignore_ascii_case("TLS") {
                 request.user.clone()
             } else {
                 String::new()
             },
+            request: None,
+            reaching: false,
         };
         let mut record = AuditRecord::begin(request, policy.hash());
         if let Some(error) = self.broken() {
@@ -325,6 +397,24 @@ impl<L: DaemonLookup> Gate<L> {
         let verdict = match read_request(request) {
             Err(err) => Verdict::unreadable(err.to_string()),
             Ok(mut read) => {
+                // Read before look-ups replace what the request names
+                // with what the daemon has.
+                let sent = match policy
+                    .judges_requests()
+                    .then(|| self.sent_request(request, &read))
+                    .flatten()
+                {
+                    Some(Ok(sent)) => Some(sent),
+                    Some(Err(why)) => {
+                        record.path = read.path.path.clone();
+                        record.endpoint = read.endpoint_name();
+                        let verdict =
+                            Verdict::unreadable(format!("{}: {why}", read.endpoint_name()));
+                        let record = record.finish(&verdict);
+                        return (verdict, record);
+                    }
+                    None => None,
+                };
                 let create = read
                     .route
                     .as_ref()
@@ -353,12 +443,17 @@ impl<L: DaemonLookup> Gate<L> {
                     }
                 }
                 let applies_start_body = read.workload.operation == Operation::Container;
+                // The container a start starts as it is stored.
+                let mut stored_start = None;
                 if let Some(name) = read.starts_existing.clone().filter(|_| !applies_start_body) {
                     // Boxed, like every look-up below: their state would
                     // otherwise make every decision's future several KiB,
                     // copied on each spawn even for a GET that never looks up.
                     match Box::pin(self.existing(deadline, &name, &read.workload)).await {
-                        Ok(Some(existing)) => read.workload = existing,
+                        Ok(Some(existing)) => {
+                            read.workload = existing;
+                            stored_start = Some(name.clone());
+                        }
                         // The daemon answers "no such container".
                         Ok(None) => {}
                         Err(why) => {
@@ -390,10 +485,40 @@ impl<L: DaemonLookup> Gate<L> {
                 }
                 record.container = workload.name.clone();
                 record.image = workload.image.as_ref().map(|i| i.value.clone());
+                let judges_requests = sent.is_some();
+                requester.request = sent.map(Arc::new);
                 let mut verdict = evaluate(&policy, workload, &requester);
+                // What the request reaches (a container it execs into, say)
+                // is judged as that object, not as this request.
+                let reached_by = Requester {
+                    reaching: true,
+                    ..requester.clone()
+                };
+                // The policy in opa-docker-authz's form judged the start
+                // request; it judges the container started as the create
+                // request that made it, too, as it would a container
+                // created before the policy (the built-in rules have
+                // judged the stored container already).
+                if let Some(name) = stored_start.filter(|_| judges_requests) {
+                    let stored = evaluate(&policy, workload, &reached_by);
+                    let compat: Vec<_> = stored
+                        .denials()
+                        .filter(|f| policy.is_request_rule(&f.rule))
+                        .cloned()
+                        .collect();
+                    let how = format!("start container {name:?}, which");
+                    adopt_denials(
+                        &mut verdict,
+                        &Verdict {
+                            decision: Decision::Deny,
+                            findings: compat,
+                        },
+                        &how,
+                    );
+                }
                 let judge = Judge {
                     policy: &policy,
-                    requester: &requester,
+                    requester: &reached_by,
                     deadline,
                 };
                 // A HostConfig given at start is applied on top of the stored

@@ -10,7 +10,7 @@ pub mod policy_file;
 pub mod server;
 mod throttle;
 
-pub use decide::Gate;
+pub use decide::{sent_request, Gate};
 pub use metrics::Metrics;
 pub use server::{
     bind, inherited_listener, metrics_router, router, serve, AuditFailure, AuditLevel, AuditTrail,

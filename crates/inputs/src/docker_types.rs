@@ -2,21 +2,98 @@
 //! [`Shape`]s for the Go-compatible decoder.
 //!
 //! Field lists follow `api/types` in moby from 20.10 (API 1.41) to the newest
-//! API. Fields that cannot change what a workload gets on the host are left
-//! out: Go ignores unknown keys, and so does the decoder.
+//! API. The container create's types come in two parts: the fields the model
+//! reads, which the gate decodes for every request (keys of other fields are
+//! skipped unbuilt, as Go skips unknown keys), and the rest, which only a
+//! policy in opa-docker-authz's form reads (`*_ALL`: the whole type, under
+//! the daemon's names). Each field is listed once.
 
 use crate::gojson::{Field, Shape};
 
 const STR_LIST: Shape = Shape::Slice(&Shape::Str);
 const STR_MAP: Shape = Shape::Map(&Shape::Str);
 
-/// `container.Config`: of its fields only these change what the workload
-/// gets (the image, its user, environment and anonymous volumes).
+/// `container.Config`: the fields that change what the workload gets (the
+/// image, its user, environment and anonymous volumes) and its labels.
 pub const CONFIG: &[Field] = &[
     Field::new("User", Shape::Str),
     Field::new("Env", STR_LIST),
     Field::new("Image", Shape::Str),
     Field::new("Volumes", Shape::Map(&Shape::Any)),
+    Field::new("Labels", STR_MAP),
+];
+
+/// The rest of `container.Config`.
+const CONFIG_REST: &[Field] = &[
+    Field::new("Hostname", Shape::Str),
+    Field::new("Domainname", Shape::Str),
+    Field::new("AttachStdin", Shape::Bool),
+    Field::new("AttachStdout", Shape::Bool),
+    Field::new("AttachStderr", Shape::Bool),
+    Field::new("ExposedPorts", Shape::Map(&Shape::Any)),
+    Field::new("Tty", Shape::Bool),
+    Field::new("OpenStdin", Shape::Bool),
+    Field::new("StdinOnce", Shape::Bool),
+    Field::new("Cmd", Shape::StrSlice),
+    Field::new("Healthcheck", Shape::PtrStruct(HEALTH_CONFIG)),
+    Field::new("ArgsEscaped", Shape::Bool),
+    Field::new("WorkingDir", Shape::Str),
+    Field::new("Entrypoint", Shape::StrSlice),
+    Field::new("NetworkDisabled", Shape::Bool),
+    Field::new("MacAddress", Shape::Str),
+    Field::new("OnBuild", STR_LIST),
+    Field::new("StopSignal", Shape::Str),
+    Field::new("StopTimeout", Shape::Opt(&Shape::Int)),
+    Field::new("Shell", Shape::StrSlice),
+];
+
+/// `container.Config`, whole: the body of `POST /commit`.
+pub const CONFIG_ALL: &[Field] = &concat_fields::<25>(CONFIG, CONFIG_REST);
+
+/// `container.HealthConfig`.
+const HEALTH_CONFIG: &[Field] = &[
+    Field::new("Test", STR_LIST),
+    Field::new("Interval", Shape::Int),
+    Field::new("Timeout", Shape::Int),
+    Field::new("StartPeriod", Shape::Int),
+    Field::new("StartInterval", Shape::Int),
+    Field::new("Retries", Shape::Int),
+];
+
+/// `mount.TmpfsOptions`.
+const TMPFS_OPTIONS: &[Field] = &[
+    Field::new("SizeBytes", Shape::Int),
+    Field::new("Mode", Shape::Uint),
+    Field::new("Options", Shape::Slice(&STR_LIST)),
+];
+
+/// `mount.ImageOptions`.
+const IMAGE_OPTIONS: &[Field] = &[Field::new("Subpath", Shape::Str)];
+
+/// `blkiodev.WeightDevice`.
+const WEIGHT_DEVICE: &[Field] = &[
+    Field::new("Path", Shape::Str),
+    Field::new("Weight", Shape::Uint),
+];
+
+/// `blkiodev.ThrottleDevice`.
+const THROTTLE_DEVICE: &[Field] = &[
+    Field::new("Path", Shape::Str),
+    Field::new("Rate", Shape::Uint),
+];
+
+/// `container.Ulimit` (`units.Ulimit`).
+const ULIMIT: &[Field] = &[
+    Field::new("Name", Shape::Str),
+    Field::new("Hard", Shape::Int),
+    Field::new("Soft", Shape::Int),
+];
+
+/// `network.EndpointIPAMConfig`.
+const ENDPOINT_IPAM: &[Field] = &[
+    Field::new("IPv4Address", Shape::Str),
+    Field::new("IPv6Address", Shape::Str),
+    Field::new("LinkLocalIPs", STR_LIST),
 ];
 
 const BIND_OPTIONS: &[Field] = &[
@@ -48,8 +125,8 @@ pub const MOUNT: &[Field] = &[
     Field::new("Consistency", Shape::Str),
     Field::new("BindOptions", Shape::PtrStruct(BIND_OPTIONS)),
     Field::new("VolumeOptions", Shape::PtrStruct(VOLUME_OPTIONS)),
-    Field::new("TmpfsOptions", Shape::Any),
-    Field::new("ImageOptions", Shape::Any),
+    Field::new("TmpfsOptions", Shape::PtrStruct(TMPFS_OPTIONS)),
+    Field::new("ImageOptions", Shape::PtrStruct(IMAGE_OPTIONS)),
     Field::new("ClusterOptions", Shape::Any),
 ];
 
@@ -72,8 +149,8 @@ const PORT_BINDING: &[Field] = &[
     Field::new("HostPort", Shape::Str),
 ];
 
-/// The fields of `container.Resources`, embedded in `HostConfig` and in
-/// `UpdateConfig`.
+/// The fields of `container.Resources` (embedded in `HostConfig` and in
+/// `UpdateConfig`) that the model reads.
 macro_rules! resources_fields {
     ($field:ident $(, $nest:literal)?) => {
         [
@@ -90,7 +167,38 @@ macro_rules! resources_fields {
     };
 }
 
-/// The fields of `container.HostConfig` (with its embedded `Resources`).
+/// The rest of `container.Resources`.
+macro_rules! resources_rest_fields {
+    ($field:ident $(, $nest:literal)?) => {
+        [
+            Field::$field("NanoCpus", Shape::Int $(, $nest)?),
+            Field::$field("BlkioWeight", Shape::Uint $(, $nest)?),
+            Field::$field("BlkioWeightDevice", Shape::Slice(&Shape::PtrStruct(WEIGHT_DEVICE)) $(, $nest)?),
+            Field::$field("BlkioDeviceReadBps", Shape::Slice(&Shape::PtrStruct(THROTTLE_DEVICE)) $(, $nest)?),
+            Field::$field("BlkioDeviceWriteBps", Shape::Slice(&Shape::PtrStruct(THROTTLE_DEVICE)) $(, $nest)?),
+            Field::$field("BlkioDeviceReadIOps", Shape::Slice(&Shape::PtrStruct(THROTTLE_DEVICE)) $(, $nest)?),
+            Field::$field("BlkioDeviceWriteIOps", Shape::Slice(&Shape::PtrStruct(THROTTLE_DEVICE)) $(, $nest)?),
+            Field::$field("CpuPeriod", Shape::Int $(, $nest)?),
+            Field::$field("CpuQuota", Shape::Int $(, $nest)?),
+            Field::$field("CpuRealtimePeriod", Shape::Int $(, $nest)?),
+            Field::$field("CpuRealtimeRuntime", Shape::Int $(, $nest)?),
+            Field::$field("CpusetMems", Shape::Str $(, $nest)?),
+            Field::$field("KernelMemory", Shape::Int $(, $nest)?),
+            Field::$field("KernelMemoryTCP", Shape::Int $(, $nest)?),
+            Field::$field("MemoryReservation", Shape::Int $(, $nest)?),
+            Field::$field("MemorySwappiness", Shape::Opt(&Shape::Int) $(, $nest)?),
+            Field::$field("OomKillDisable", Shape::Opt(&Shape::Bool) $(, $nest)?),
+            Field::$field("Ulimits", Shape::Slice(&Shape::PtrStruct(ULIMIT)) $(, $nest)?),
+            Field::$field("CpuCount", Shape::Int $(, $nest)?),
+            Field::$field("CpuPercent", Shape::Int $(, $nest)?),
+            Field::$field("IOMaximumIOps", Shape::Uint $(, $nest)?),
+            Field::$field("IOMaximumBandwidth", Shape::Uint $(, $nest)?),
+        ]
+    };
+}
+
+/// The fields of `container.HostConfig` (besides its embedded `Resources`)
+/// that the model reads.
 macro_rules! host_config_fields {
     ($field:ident $(, $nest:literal)?) => {
         [
@@ -126,11 +234,38 @@ macro_rules! host_config_fields {
     };
 }
 
+/// The rest of `container.HostConfig`.
+macro_rules! host_config_rest_fields {
+    ($field:ident $(, $nest:literal)?) => {
+        [
+            Field::$field("ContainerIDFile", Shape::Str $(, $nest)?),
+            Field::$field("RestartPolicy", Shape::Struct(RESTART_POLICY) $(, $nest)?),
+            Field::$field("AutoRemove", Shape::Bool $(, $nest)?),
+            Field::$field("ConsoleSize", Shape::Slice(&Shape::Uint) $(, $nest)?),
+            Field::$field("Dns", STR_LIST $(, $nest)?),
+            Field::$field("DnsOptions", STR_LIST $(, $nest)?),
+            Field::$field("DnsSearch", STR_LIST $(, $nest)?),
+            Field::$field("ExtraHosts", STR_LIST $(, $nest)?),
+            Field::$field("GroupAdd", STR_LIST $(, $nest)?),
+            Field::$field("Links", STR_LIST $(, $nest)?),
+            Field::$field("OomScoreAdj", Shape::Int $(, $nest)?),
+            Field::$field("ShmSize", Shape::Int $(, $nest)?),
+        ]
+    };
+}
+
 const HOST_CONFIG_OWN: [Field; 28] = host_config_fields!(new);
 const RESOURCES_OWN: [Field; 9] = resources_fields!(new);
+const HOST_CONFIG_REST: [Field; 12] = host_config_rest_fields!(new);
+const RESOURCES_REST: [Field; 22] = resources_rest_fields!(new);
+const HOST_CONFIG_LEAN: [Field; 37] = concat_fields::<37>(&HOST_CONFIG_OWN, &RESOURCES_OWN);
+const HOST_CONFIG_OTHER: [Field; 34] = concat_fields::<34>(&HOST_CONFIG_REST, &RESOURCES_REST);
 
-/// `container.HostConfig`.
-pub const HOST_CONFIG: &[Field] = &concat_fields::<37>(&HOST_CONFIG_OWN, &RESOURCES_OWN);
+/// `container.HostConfig`: the fields the model reads.
+pub const HOST_CONFIG: &[Field] = &HOST_CONFIG_LEAN;
+
+/// `container.HostConfig`, whole.
+pub const HOST_CONFIG_ALL: &[Field] = &concat_fields::<71>(&HOST_CONFIG_LEAN, &HOST_CONFIG_OTHER);
 
 /// The key under which the create request's deprecated top-level host
 /// config fields are kept in the canonical output.
@@ -138,13 +273,22 @@ pub const TOP_LEVEL_HOST_CONFIG: &str = "~TopLevelHostConfig";
 
 const HOST_CONFIG_PROMOTED: [Field; 28] = host_config_fields!(nested, "~TopLevelHostConfig");
 const RESOURCES_PROMOTED: [Field; 9] = resources_fields!(nested, "~TopLevelHostConfig");
+const HOST_CONFIG_REST_PROMOTED: [Field; 12] =
+    host_config_rest_fields!(nested, "~TopLevelHostConfig");
+const RESOURCES_REST_PROMOTED: [Field; 22] = resources_rest_fields!(nested, "~TopLevelHostConfig");
 
-// Of `NetworkingConfig` only the names of the networks are read (API 1.44
-// attaches a new container to every one): the endpoint settings are
-// skipped unbuilt, as they cost a sixth of a create's decoding.
+/// `network.NetworkingConfig`: the model reads the networks a new
+/// container is attached to (API 1.44 attaches it to every one), and of
+/// their endpoint settings only the network.
 const NETWORKING_CONFIG: &[Field] = &[Field::new(
     "EndpointsConfig",
-    Shape::Map(&Shape::Struct(ENDPOINT_SETTINGS)),
+    Shape::Map(&Shape::PtrStruct(ENDPOINT_SETTINGS)),
+)];
+
+/// `network.NetworkingConfig`, whole.
+const NETWORKING_CONFIG_ALL: &[Field] = &[Field::new(
+    "EndpointsConfig",
+    Shape::Map(&Shape::PtrStruct(ENDPOINT_SETTINGS_ALL)),
 )];
 
 /// Of `network.EndpointSettings`, the network the daemon connects to:
@@ -152,10 +296,37 @@ const NETWORKING_CONFIG: &[Field] = &[Field::new(
 /// (moby `getNetworkID`, for user-defined networks).
 const ENDPOINT_SETTINGS: &[Field] = &[Field::new("NetworkID", Shape::Str)];
 
+/// The rest of `network.EndpointSettings`.
+const ENDPOINT_SETTINGS_REST: &[Field] = &[
+    Field::new("IPAMConfig", Shape::PtrStruct(ENDPOINT_IPAM)),
+    Field::new("Links", STR_LIST),
+    Field::new("Aliases", STR_LIST),
+    Field::new("MacAddress", Shape::Str),
+    Field::new("DriverOpts", STR_MAP),
+    Field::new("GwPriority", Shape::Int),
+    Field::new("EndpointID", Shape::Str),
+    Field::new("Gateway", Shape::Str),
+    Field::new("IPAddress", Shape::Str),
+    Field::new("IPPrefixLen", Shape::Int),
+    Field::new("IPv6Gateway", Shape::Str),
+    Field::new("GlobalIPv6Address", Shape::Str),
+    Field::new("GlobalIPv6PrefixLen", Shape::Int),
+    Field::new("DNSNames", STR_LIST),
+];
+
+const ENDPOINT_SETTINGS_ALL: &[Field] =
+    &concat_fields::<15>(ENDPOINT_SETTINGS, ENDPOINT_SETTINGS_REST);
+
 /// The body of `POST /networks/{id}/connect` (`types.NetworkConnect`).
 pub const NETWORK_CONNECT: &[Field] = &[
     Field::new("Container", Shape::Str),
     Field::new("EndpointConfig", Shape::PtrStruct(ENDPOINT_SETTINGS)),
+];
+
+/// The body of `POST /networks/{id}/connect`, whole.
+pub const NETWORK_CONNECT_ALL: &[Field] = &[
+    Field::new("Container", Shape::Str),
+    Field::new("EndpointConfig", Shape::PtrStruct(ENDPOINT_SETTINGS_ALL)),
 ];
 
 /// `container.LogConfig`: the log driver and its options, some of which
@@ -165,23 +336,42 @@ const LOG_CONFIG: &[Field] = &[
     Field::new("Config", STR_MAP),
 ];
 
+// `ContainerConfigWrapper`'s own fields, once over the fields the model
+// reads and once over the whole types.
 const WRAPPER_OWN: [Field; 3] = [
     Field::new("HostConfig", Shape::PtrStruct(HOST_CONFIG)),
     Field::new("Cpuset", Shape::Str),
     Field::new("NetworkingConfig", Shape::PtrStruct(NETWORKING_CONFIG)),
 ];
+const WRAPPER_OWN_ALL: [Field; 3] = [
+    Field::new("HostConfig", Shape::PtrStruct(HOST_CONFIG_ALL)),
+    Field::new("Cpuset", Shape::Str),
+    Field::new("NetworkingConfig", Shape::PtrStruct(NETWORKING_CONFIG_ALL)),
+];
 
-const WRAPPER_CONFIG: [Field; 7] = concat_fields::<7>(&WRAPPER_OWN, CONFIG);
+const WRAPPER_CONFIG: [Field; 8] = concat_fields::<8>(&WRAPPER_OWN, CONFIG);
 const WRAPPER_HOST: [Field; 37] = concat_fields::<37>(&HOST_CONFIG_PROMOTED, &RESOURCES_PROMOTED);
+const WRAPPER_LEAN: [Field; 45] = concat_fields::<45>(&WRAPPER_CONFIG, &WRAPPER_HOST);
 
-/// The body of `POST /containers/create`.
+/// The body of `POST /containers/create`: the fields the model reads.
 ///
 /// Daemons up to 24.0 decode it into `runconfig.ContainerConfigWrapper`,
 /// which embeds `*container.HostConfig` next to the `HostConfig` field: host
 /// settings written at the top level of the body are applied when the body
 /// has no `HostConfig` object. `{"Image":"x","Binds":["/:/host"]}` mounts
 /// the host's root on those daemons, so both places are read.
-pub const CREATE_REQUEST: &[Field] = &concat_fields::<44>(&WRAPPER_CONFIG, &WRAPPER_HOST);
+pub const CREATE_REQUEST: &[Field] = &WRAPPER_LEAN;
+
+const WRAPPER_CONFIG_ALL: [Field; 28] =
+    concat_fields::<28>(&WRAPPER_OWN_ALL, &concat_fields::<25>(CONFIG, CONFIG_REST));
+const WRAPPER_HOST_REST: [Field; 34] =
+    concat_fields::<34>(&HOST_CONFIG_REST_PROMOTED, &RESOURCES_REST_PROMOTED);
+
+/// The body of `POST /containers/create`, whole.
+pub const CREATE_REQUEST_ALL: &[Field] = &concat_fields::<99>(
+    &WRAPPER_CONFIG_ALL,
+    &concat_fields::<71>(&WRAPPER_HOST, &WRAPPER_HOST_REST),
+);
 
 /// The body of `POST /containers/{id}/exec` (`container.ExecOptions`).
 pub const EXEC_CONFIG: &[Field] = &[
@@ -192,6 +382,7 @@ pub const EXEC_CONFIG: &[Field] = &[
     Field::new("AttachStderr", Shape::Bool),
     Field::new("AttachStdout", Shape::Bool),
     Field::new("Detach", Shape::Bool),
+    Field::new("ConsoleSize", Shape::Opt(&Shape::Slice(&Shape::Uint))),
     Field::new("DetachKeys", Shape::Str),
     Field::new("Env", STR_LIST),
     Field::new("WorkingDir", Shape::Str),
@@ -205,8 +396,15 @@ const RESTART_POLICY: &[Field] = &[
 
 const UPDATE_OWN: [Field; 1] = [Field::new("RestartPolicy", Shape::Struct(RESTART_POLICY))];
 
-/// The body of `POST /containers/{id}/update` (`container.UpdateConfig`).
+/// The body of `POST /containers/{id}/update` (`container.UpdateConfig`):
+/// the fields the model reads.
 pub const UPDATE_CONFIG: &[Field] = &concat_fields::<10>(&UPDATE_OWN, &RESOURCES_OWN);
+
+/// The body of `POST /containers/{id}/update`, whole.
+pub const UPDATE_CONFIG_ALL: &[Field] = &concat_fields::<32>(
+    &concat_fields::<10>(&UPDATE_OWN, &RESOURCES_OWN),
+    &RESOURCES_REST,
+);
 
 /// The body of `POST /volumes/create` (`volume.CreateOptions`).
 pub const VOLUME_CREATE: &[Field] = &[
@@ -271,7 +469,7 @@ const CONTAINER_SPEC: &[Field] = &[
     Field::new("Sysctls", STR_MAP),
     Field::new("CapabilityAdd", STR_LIST),
     Field::new("CapabilityDrop", STR_LIST),
-    Field::new("Ulimits", Shape::Any),
+    Field::new("Ulimits", Shape::Slice(&Shape::PtrStruct(ULIMIT))),
 ];
 
 const LIMIT: &[Field] = &[
@@ -359,5 +557,36 @@ mod tests {
                 assert!(seen.insert(fold_key(f.name)), "duplicate field {}", f.name);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod whole_types {
+    use super::*;
+
+    fn names(fields: &[Field]) -> Vec<&'static str> {
+        fields.iter().map(|f| f.name).collect()
+    }
+
+    /// The whole types hold every field the model reads, once: the gate's
+    /// reading and a Rego policy's agree.
+    #[test]
+    fn whole_types_extend_the_read_ones() {
+        for (lean, all, size) in [
+            (CREATE_REQUEST, CREATE_REQUEST_ALL, 99),
+            (HOST_CONFIG, HOST_CONFIG_ALL, 71),
+            (UPDATE_CONFIG, UPDATE_CONFIG_ALL, 32),
+        ] {
+            assert_eq!(all.len(), size);
+            let whole = names(all);
+            for name in names(lean) {
+                assert!(whole.contains(&name), "{name} missing from the whole type");
+            }
+            let mut unique = names(all);
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), all.len(), "a field listed twice");
+        }
+        assert_eq!(CONFIG.len() + CONFIG_REST.len(), 25);
     }
 }

@@ -4,6 +4,11 @@
 //! The daemon is asked through [`DaemonLookup`], a trait so that tests can
 //! answer from captured documents and the gate from a cached API client.
 
+/// The header that marks dockgate's own look-ups, which the daemon passes
+/// back to the gate for judging. Its value is a secret the gate draws at
+/// start, so a client cannot pass for the gate.
+pub const LOOKUP_HEADER: &str = "X-Dockgate-Lookup";
+
 use std::collections::BTreeMap;
 use std::future::Future;
 

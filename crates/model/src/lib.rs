@@ -148,6 +148,18 @@ impl NamespaceKind {
         NamespaceKind::Cgroup,
     ];
 
+    /// The `HostConfig` field of the create request that sets it.
+    pub fn api_field(self) -> &'static str {
+        match self {
+            NamespaceKind::Network => "NetworkMode",
+            NamespaceKind::Pid => "PidMode",
+            NamespaceKind::Ipc => "IpcMode",
+            NamespaceKind::Uts => "UTSMode",
+            NamespaceKind::User => "UsernsMode",
+            NamespaceKind::Cgroup => "CgroupnsMode",
+        }
+    }
+
     /// The name operators know from the `docker run` flag.
     pub fn name(self) -> &'static str {
         match self {
@@ -413,6 +425,9 @@ pub struct Workload {
     /// OCI annotations (`--annotation`, API 1.43), key and value: passed
     /// to the runtime, some of which acts on them.
     pub annotations: Vec<At<(String, String)>>,
+    /// Labels, key and value: the daemon only stores them, but custom
+    /// rules judge by them (an `owner` on every container).
+    pub labels: Vec<At<(String, String)>>,
     /// Ports published on the host.
     pub ports: Vec<PublishedPort>,
     /// `--publish-all`: every exposed port on every interface.
@@ -499,6 +514,7 @@ impl Workload {
         all(&mut s.invalid, &rename);
         all(&mut self.sysctls, &rename);
         all(&mut self.annotations, &rename);
+        all(&mut self.labels, &rename);
         for p in &mut self.ports {
             p.field = rename(&p.field);
         }

@@ -18,6 +18,8 @@ use crate::{judge_container, judge_exec, remediate, scan, ScanOptions};
 pub struct WatchOptions {
     /// The daemon.
     pub docker_host: String,
+    /// The gate's secret for dockgate's own reads, sent with every request.
+    pub marker: Option<String>,
     /// Filters, remediation and grace, as for a scan. `all` applies to the
     /// periodic scans.
     pub scan: ScanOptions,
@@ -62,7 +64,7 @@ async fn session(
     audit: &AuditLog,
     backoff: &mut Duration,
 ) -> Result<(), EngineError> {
-    let engine = Arc::new(Engine::connect(&options.docker_host).await?);
+    let engine = Arc::new(Engine::connect(&options.docker_host, options.marker.as_deref()).await?);
     let cgroup_v1 = engine.cgroup_v1().await?;
     // Subscribe before the first scan, so nothing falls between them.
     let mut events = Box::pin(engine.events().await?);

@@ -15,12 +15,26 @@ use std::time::Duration;
 
 use crate::policy::Action;
 
+mod compat;
+mod runner;
+
+pub use compat::{request_input, SentRequest, DEFAULT_QUERY};
+
 /// The version of the input document custom rules read.
 pub const INPUT_SCHEMA: &str = "dockgate.rego-input/v1";
 
 /// How long one evaluation may run. The interpreter checks the time
-/// between steps; a single builtin that runs long is not cut short.
+/// between steps, and builtins that loop check it as they go.
 const EVALUATION_LIMIT: Duration = Duration::from_millis(250);
+
+/// How long one `test_` rule may run in `dockgate policy test`: tests
+/// build bigger inputs than one request, but never unbounded.
+const TEST_LIMIT: Duration = Duration::from_secs(10);
+
+/// How much memory the process may hold while Rego is evaluated: past it
+/// an evaluation stops (and what it judges is refused) rather than take
+/// the host's memory. The gate itself holds about 15 MiB.
+const EVALUATION_MEMORY: u64 = 256 << 20;
 
 /// The sets a package may define, and the action each stands for.
 const SETS: &[(&str, Action)] = &[
@@ -32,12 +46,25 @@ const SETS: &[(&str, Action)] = &[
 /// Compiled custom rules.
 #[derive(Clone)]
 pub struct CustomRules {
-    /// The rules defined: (id, the set compiled as an entry point, its
-    /// action). A compiled entry point is evaluated without copying the
-    /// engine, three times faster than asking the engine for the rule.
-    rules: Vec<(Arc<str>, regorus::CompiledPolicy, Action)>,
+    /// The rules defined: (id, its action), in the order of `runner`'s
+    /// entry points.
+    rules: Vec<(Arc<str>, Action)>,
+    /// The sets, compiled as entry points: evaluated without copying the
+    /// engine, on regorus's virtual machine where they compile to it.
+    runner: runner::Runner,
     /// Every file read and its text: what the policy's hash covers.
     sources: Vec<(PathBuf, String)>,
+    /// A policy in opa-docker-authz's form.
+    compat: Option<compat::CompatPolicy>,
+}
+
+/// Where a policy in opa-docker-authz's form is: its files and its query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CompatConfig {
+    /// The Rego files, as the policy file names them.
+    pub rego: Vec<String>,
+    /// The query whose result allows a request.
+    pub query: String,
 }
 
 /// The input document of custom rules.
@@ -52,6 +79,82 @@ pub(crate) fn input(
         "findings": findings,
         "user": requester.tls_user,
     })
+}
+
+/// A JSON document as Rego's value, converted in place: printing it and
+/// parsing the text back cost a third of an evaluation.
+fn rego_value(json: &serde_json::Value) -> Result<regorus::Value, serde_json::Error> {
+    use serde::Deserialize;
+    regorus::Value::deserialize(json)
+}
+
+/// The files the patterns name (a `*` in the file name matches any
+/// text); relative patterns are read from `base`.
+fn files(patterns: &[String], base: Option<&Path>) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for pattern in patterns {
+        let path = match base {
+            Some(base) if Path::new(pattern).is_relative() => base.join(pattern),
+            _ => PathBuf::from(pattern),
+        };
+        files.extend(expand(&path).map_err(|e| format!("{pattern:?}: {e}"))?);
+    }
+    Ok(files)
+}
+
+/// The METADATA annotations (`# METADATA` comment blocks, YAML) of rule
+/// `rule` of package `package` in a Rego text: the package's, then the
+/// rule's, each as its YAML text.
+pub(crate) fn metadata(text: &str, package: &str, rule: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current_package = String::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed.strip_prefix("package ") {
+            current_package = name.trim().to_string();
+            continue;
+        }
+        if trimmed != "# METADATA" {
+            continue;
+        }
+        let mut yaml = String::new();
+        while let Some(comment) = lines.peek().and_then(|l| l.trim_start().strip_prefix('#')) {
+            yaml.push_str(comment.strip_prefix(' ').unwrap_or(comment));
+            yaml.push('\n');
+            lines.next();
+        }
+        let Some(target) = lines.peek().map(|l| l.trim()) else {
+            break;
+        };
+        let annotates = match target.strip_prefix("package ") {
+            Some(name) => name.trim() == package,
+            None => {
+                current_package == package
+                    && target.strip_prefix(rule).is_some_and(|rest| {
+                        !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                    })
+            }
+        };
+        if annotates {
+            blocks.push(yaml);
+        }
+    }
+    blocks
+}
+
+/// What `dockgate explain` tells of a custom rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomRuleInfo {
+    /// Where it comes from: `the set "deny" of package "company.ports"`,
+    /// or the query of a policy in opa-docker-authz's form.
+    pub origin: String,
+    /// Its action before the mode.
+    pub action: Action,
+    /// The files that define it.
+    pub files: Vec<PathBuf>,
+    /// Its METADATA annotations, package's then rule's, as YAML texts.
+    pub metadata: Vec<String>,
 }
 
 /// The outcome of one `test_` rule.
@@ -72,15 +175,29 @@ pub fn run_tests(dir: &Path, data: serde_json::Value) -> Result<Vec<TestOutcome>
     if files.is_empty() {
         return Err(format!("no .rego files in {}", dir.display()));
     }
+    regorus::set_global_memory_limit(Some(EVALUATION_MEMORY));
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(false);
+    engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+        limit: TEST_LIMIT,
+        check_interval: std::num::NonZeroU32::MIN,
+    });
     let mut tests = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let package = engine
-            .add_policy(file.display().to_string(), text.clone())
-            .map_err(|e| compile_error(&e.to_string()))?;
+        // Rego v1 first; a file v1 refuses is read as v0 (policies
+        // written for opa-docker-authz up to 0.8).
+        engine.set_rego_v0(false);
+        let package = match engine.add_policy(file.display().to_string(), text.clone()) {
+            Ok(package) => package,
+            Err(v1) => {
+                engine.set_rego_v0(true);
+                engine
+                    .add_policy(file.display().to_string(), text.clone())
+                    .map_err(|_| compile_error(&v1.to_string()))?
+            }
+        };
         for line in text.lines() {
             let head = line
                 .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -142,15 +259,12 @@ impl CustomRules {
     /// file name matches any text). Relative patterns are read from
     /// `base`. A named file that is missing, or any file that does not
     /// compile, is an error that names it and the line.
-    pub(crate) fn load(patterns: &[String], base: Option<&Path>) -> Result<CustomRules, String> {
-        let mut files = Vec::new();
-        for pattern in patterns {
-            let path = match base {
-                Some(base) if Path::new(pattern).is_relative() => base.join(pattern),
-                _ => PathBuf::from(pattern),
-            };
-            files.extend(expand(&path).map_err(|e| format!("rego: {pattern:?}: {e}"))?);
-        }
+    pub(crate) fn load(
+        patterns: &[String],
+        compat: Option<&CompatConfig>,
+        base: Option<&Path>,
+    ) -> Result<CustomRules, String> {
+        let files = files(patterns, base).map_err(|e| format!("rego: {e}"))?;
         let limit = regorus::utils::limits::ExecutionTimerConfig {
             limit: EVALUATION_LIMIT,
             check_interval: std::num::NonZeroU32::MIN,
@@ -158,6 +272,7 @@ impl CustomRules {
         // Compiled entry points evaluate in engines of their own, which
         // take the process-wide limit.
         regorus::utils::limits::set_fallback_execution_timer_config(Some(limit));
+        regorus::set_global_memory_limit(Some(EVALUATION_MEMORY));
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(false);
         engine.set_execution_timer_config(limit);
@@ -171,6 +286,7 @@ impl CustomRules {
             sources.push((file, text));
         }
         let mut rules = Vec::new();
+        let mut entries = Vec::new();
         let packages = engine
             .get_packages()
             .map_err(|e| format!("rego: {}", one_line(&e.to_string())))?;
@@ -187,36 +303,135 @@ impl CustomRules {
                         return Err(format!("rego: {rule}: {}", one_line(&err.to_string())))
                     }
                 };
-                rules.push((format!("custom/{path}/{set}").into(), compiled, *action));
+                rules.push((format!("custom/{path}/{set}").into(), *action));
+                entries.push((rule, compiled));
             }
         }
-        Ok(CustomRules { rules, sources })
+        let compat = match compat {
+            Some(config) => {
+                let read = compat::read_files(&config.rego, base)
+                    .map_err(|e| format!("opa-docker-authz.rego: {e}"))?;
+                let policy = compat::CompatPolicy::load(&read, &config.query, limit)
+                    .map_err(|e| format!("opa-docker-authz: {e}"))?;
+                sources.extend(read);
+                Some(policy)
+            }
+            None => None,
+        };
+        Ok(CustomRules {
+            rules,
+            runner: runner::Runner::new(entries, limit),
+            sources,
+            compat,
+        })
+    }
+
+    /// What `dockgate explain` tells of rule `id`, whose action the
+    /// policy file may have changed to `action`.
+    pub(crate) fn info(&self, id: &str, action: Option<Action>) -> Option<CustomRuleInfo> {
+        let (own, origin, package, rule) =
+            if let Some(compat) = self.compat.as_ref().filter(|c| &*c.id == id) {
+                let path = compat.query.trim_start_matches("data.");
+                let (package, rule) = path.rsplit_once('.').unwrap_or(("", path));
+                (
+                    Action::Deny,
+                    format!(
+                        "a policy in opa-docker-authz's form: it denies what {} does not allow",
+                        compat.query
+                    ),
+                    package.to_string(),
+                    rule.to_string(),
+                )
+            } else {
+                let (_, own) = self.rules.iter().find(|(rule, _)| &**rule == id)?;
+                let (package, set) = id
+                    .trim_start_matches("custom/")
+                    .rsplit_once('/')
+                    .unwrap_or_default();
+                let package = package.replace('/', ".");
+                (
+                    *own,
+                    format!("the set {set:?} of package {package:?} in the policy's Rego files"),
+                    package,
+                    set.to_string(),
+                )
+            };
+        let mut files = Vec::new();
+        let mut metadata = Vec::new();
+        for (file, text) in &self.sources {
+            let declares = text.lines().any(|l| {
+                l.trim().strip_prefix("package ").map(str::trim) == Some(package.as_str())
+            });
+            if declares {
+                files.push(file.clone());
+                metadata.extend(crate::custom::metadata(text, &package, &rule));
+            }
+        }
+        Some(CustomRuleInfo {
+            origin,
+            action: action.unwrap_or(own),
+            files,
+            metadata,
+        })
+    }
+
+    /// Whether a policy in opa-docker-authz's form judges the requests
+    /// themselves.
+    pub(crate) fn judges_requests(&self) -> bool {
+        self.compat.is_some()
+    }
+
+    /// The id of the policy in opa-docker-authz's form.
+    pub(crate) fn request_rule(&self) -> Option<&str> {
+        self.compat.as_ref().map(|c| &*c.id)
     }
 
     /// The ids of the rules defined.
     pub(crate) fn ids(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|(id, _, _)| &**id)
+        self.rules().map(|(id, _)| id)
     }
 
-    /// The rules defined, with their sets' actions.
+    /// The rules defined, with their sets' actions; a policy in
+    /// opa-docker-authz's form is one rule that denies.
     pub(crate) fn rules(&self) -> impl Iterator<Item = (&str, Action)> {
-        self.rules.iter().map(|(id, _, action)| (&**id, *action))
+        self.rules
+            .iter()
+            .map(|(id, action)| (&**id, *action))
+            .chain(self.compat.iter().map(|c| (&*c.id, Action::Deny)))
     }
 
-    /// What every rule finds in the input.
-    pub(crate) fn evaluate(&self, input: &serde_json::Value) -> Vec<CustomHit> {
+    /// What every rule finds: the native rules in their input (built only
+    /// if there are any), the policy in opa-docker-authz's form in the
+    /// request (or the create request that makes a container).
+    pub(crate) fn evaluate(
+        &self,
+        input: impl FnOnce() -> serde_json::Value,
+        workload: &dockgate_model::Workload,
+        requester: &crate::Requester,
+    ) -> Vec<CustomHit> {
         let mut hits = Vec::new();
-        let value = match regorus::Value::from_json_str(&input.to_string()) {
+        if !self.rules.is_empty() {
+            hits = self.evaluate_native(&input());
+        }
+        if let Some(compat) = &self.compat {
+            hits.extend(compat.evaluate(workload, requester));
+        }
+        hits
+    }
+
+    fn evaluate_native(&self, input: &serde_json::Value) -> Vec<CustomHit> {
+        let mut hits = Vec::new();
+        let value = match rego_value(input) {
             Ok(value) => value,
             Err(err) => {
-                for (id, _, _) in &self.rules {
+                for (id, _) in &self.rules {
                     hits.push(failure(id, &format!("the input could not be built: {err}")));
                 }
                 return hits;
             }
         };
-        for (id, compiled, action) in &self.rules {
-            match compiled.eval_with_input(value.clone()) {
+        for ((id, action), result) in self.rules.iter().zip(self.runner.run(&value)) {
+            match result {
                 Ok(found) => match found
                     .to_json_str()
                     .ok()
@@ -241,7 +456,7 @@ impl CustomRules {
                         &format!("it is not a set of messages but {other}"),
                     )),
                 },
-                Err(err) => hits.push(failure(id, &one_line(&err.to_string()))),
+                Err(err) => hits.push(failure(id, &err)),
             }
         }
         hits

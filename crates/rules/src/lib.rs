@@ -13,6 +13,6 @@ mod policy;
 mod verdict;
 
 pub use catalog::{reference_markdown, RuleDoc, RuleId, RuleRef};
-pub use custom::{run_tests, TestOutcome};
+pub use custom::{request_input, run_tests, CustomRuleInfo, SentRequest, TestOutcome};
 pub use policy::{Action, Exemption, Mode, Params, Policy, PolicyError, Profile};
 pub use verdict::{evaluate, rego_input, Decision, Finding, Requester, Verdict};

@@ -114,6 +114,8 @@ pub struct Policy {
     pub rego: Vec<String>,
     /// Custom rules' actions, where the file sets them.
     pub custom_actions: BTreeMap<String, Action>,
+    /// A policy written for opa-docker-authz, where the file names one.
+    pub(crate) compat: Option<crate::custom::CompatConfig>,
     /// The compiled custom rules.
     pub(crate) custom: Option<Arc<CustomRules>>,
     hash: String,
@@ -159,6 +161,7 @@ impl Policy {
             exemptions: Vec::new(),
             rego: Vec::new(),
             custom_actions: BTreeMap::new(),
+            compat: None,
             custom: None,
             hash: String::new(),
         };
@@ -253,8 +256,23 @@ impl Policy {
             }
         }
         policy.exemptions = file.exemptions;
-        if !file.rego.is_empty() {
-            let custom = CustomRules::load(&file.rego, base).map_err(PolicyError::Invalid)?;
+        let compat = match file.opa_docker_authz {
+            Some(table) if table.rego.is_empty() => {
+                return Err(PolicyError::Invalid(
+                    "opa-docker-authz: name the policy's Rego files with rego = [...]".into(),
+                ))
+            }
+            Some(table) => Some(crate::custom::CompatConfig {
+                rego: table.rego,
+                query: table
+                    .query
+                    .unwrap_or_else(|| crate::custom::DEFAULT_QUERY.to_string()),
+            }),
+            None => None,
+        };
+        if !file.rego.is_empty() || compat.is_some() {
+            let custom = CustomRules::load(&file.rego, compat.as_ref(), base)
+                .map_err(PolicyError::Invalid)?;
             let known: Vec<&str> = custom.ids().collect();
             for id in policy.custom_actions.keys() {
                 if !known.contains(&id.as_str()) {
@@ -265,10 +283,11 @@ impl Policy {
                 }
             }
             policy.rego = file.rego;
+            policy.compat = compat;
             policy.custom = Some(Arc::new(custom));
         } else if let Some(id) = policy.custom_actions.keys().next() {
             return Err(PolicyError::Invalid(format!(
-                "rules.{id}: no such custom rule; name Rego files with rego = [...]"
+                "rules.{id}: no such custom rule; name Rego files with rego = [...] or [opa-docker-authz]"
             )));
         }
         policy.hash = policy.compute_hash();
@@ -290,6 +309,29 @@ impl Policy {
             .collect();
         let files = custom.sources().iter().map(|(f, _)| f.clone()).collect();
         (rules, files)
+    }
+
+    /// What `dockgate explain` tells of custom rule `id`, if the policy's
+    /// Rego files define it.
+    pub fn custom_rule(&self, id: &str) -> Option<crate::custom::CustomRuleInfo> {
+        self.custom
+            .as_ref()?
+            .info(id, self.custom_actions.get(id).copied())
+    }
+
+    /// Whether a rule reads the request as sent (a policy in
+    /// opa-docker-authz's form), which the gate then passes on in
+    /// [`crate::Requester::request`].
+    pub fn judges_requests(&self) -> bool {
+        self.custom.as_ref().is_some_and(|c| c.judges_requests())
+    }
+
+    /// Whether `rule` is the policy in opa-docker-authz's form, which
+    /// judges requests rather than workloads.
+    pub fn is_request_rule(&self, rule: &crate::RuleRef) -> bool {
+        self.custom
+            .as_ref()
+            .is_some_and(|c| c.request_rule() == Some(rule.id()))
     }
 
     /// An action after the rollout mode.
@@ -408,6 +450,12 @@ impl Policy {
                 let _ = writeln!(out, "{key} = {}", toml_value(&value));
             }
         }
+        if let Some(compat) = &self.compat {
+            let files: Vec<String> = compat.rego.iter().map(|f| toml_string(f)).collect();
+            let _ = writeln!(out, "\n[opa-docker-authz]");
+            let _ = writeln!(out, "rego = [{}]", files.join(", "));
+            let _ = writeln!(out, "query = {}", toml_string(&compat.query));
+        }
         for (id, action) in &self.custom_actions {
             let _ = writeln!(out, "\n[rules.{}]", toml_string(id));
             let _ = writeln!(out, "action = {:?}", action.name());
@@ -497,6 +545,17 @@ struct PolicyFile {
     exemptions: Vec<Exemption>,
     #[serde(default)]
     rego: Vec<String>,
+    #[serde(rename = "opa-docker-authz")]
+    opa_docker_authz: Option<CompatTable>,
+}
+
+/// `[opa-docker-authz]`: a policy written for opa-docker-authz.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompatTable {
+    #[serde(default)]
+    rego: Vec<String>,
+    query: Option<String>,
 }
 
 /// A custom rule's table: only its action.

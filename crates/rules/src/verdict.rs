@@ -6,11 +6,21 @@ use serde::Serialize;
 use crate::catalog::{RuleId, RuleRef};
 use crate::policy::{Action, Exemption, Policy};
 
-/// Who is asking, as far as the daemon authenticated them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Who is asking, as far as the daemon authenticated them, and the
+/// request they sent, for a policy in opa-docker-authz's form.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Requester {
     /// The common name of the client's TLS certificate; empty without TLS.
     pub tls_user: String,
+    /// The request, at the gate. Without one, such a policy judges a
+    /// container as the create request that makes it.
+    pub request: Option<std::sync::Arc<crate::custom::SentRequest>>,
+    /// What is judged is a container the request reaches (one it execs
+    /// into, attaches to, starts), not the request: such a policy judges
+    /// it as the create request that made it, sent with the request's
+    /// headers and by its user. Reaching a container takes what creating
+    /// it would.
+    pub reaching: bool,
 }
 
 /// One finding of one rule.
@@ -262,8 +272,8 @@ fn custom_findings(
     requester: &Requester,
     findings: &mut Vec<Finding>,
 ) {
-    let input = crate::custom::input(workload, findings, requester);
-    for hit in custom.evaluate(&input) {
+    let input = || crate::custom::input(workload, findings, requester);
+    for hit in custom.evaluate(input, workload, requester) {
         let rule = RuleRef::Custom(hit.rule.clone());
         let configured = policy
             .custom_actions

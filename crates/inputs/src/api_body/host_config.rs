@@ -138,6 +138,7 @@ pub fn read_config(config: Fields, workload: &mut Workload) {
     }
     workload.user.requested = At::new(config.str("User").to_string(), config.name("User"));
     workload.env = read_env(config, "Env");
+    workload.labels = read_labels(config, "Labels");
     for (key, _) in config.get("Volumes").as_object().into_iter().flatten() {
         workload.mounts.push(Mount {
             kind: MountKind::Volume {
@@ -152,6 +153,15 @@ pub fn read_config(config: Fields, workload: &mut Workload) {
             field: format!("{}[{key:?}]", config.name("Volumes")),
         });
     }
+}
+
+/// Reads a label map, in key order (the order Go's encoder writes a map).
+pub fn read_labels(fields: Fields, field: &str) -> Vec<At<(String, String)>> {
+    fields
+        .string_map(field)
+        .into_iter()
+        .map(|(name, key, value)| At::new((key.to_string(), value.to_string()), name))
+        .collect()
 }
 
 /// Reads `KEY=value` environment entries.
@@ -313,14 +323,8 @@ pub fn namespace_mode(value: &str) -> NamespaceMode {
 }
 
 fn read_namespaces(hc: Fields, workload: &mut Workload) {
-    for (kind, field) in [
-        (NamespaceKind::Network, "NetworkMode"),
-        (NamespaceKind::Pid, "PidMode"),
-        (NamespaceKind::Ipc, "IpcMode"),
-        (NamespaceKind::Uts, "UTSMode"),
-        (NamespaceKind::User, "UsernsMode"),
-        (NamespaceKind::Cgroup, "CgroupnsMode"),
-    ] {
+    for kind in NamespaceKind::ALL {
+        let field = kind.api_field();
         let mode = namespace_mode(hc.str(field));
         if let (NamespaceKind::Network, NamespaceMode::Other { value }) = (kind, &mode) {
             if !AttachedNetwork::is_predefined(value) {

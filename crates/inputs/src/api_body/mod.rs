@@ -14,11 +14,11 @@ use dockgate_model::{
 use serde_json::Value;
 
 use crate::docker_types::{
-    CREATE_REQUEST, EXEC_CONFIG, HOST_CONFIG, NETWORK_CONNECT, NETWORK_CREATE, SERVICE_SPEC,
-    TOP_LEVEL_HOST_CONFIG, UPDATE_CONFIG, VOLUME_CREATE,
+    CREATE_REQUEST, CREATE_REQUEST_ALL, EXEC_CONFIG, HOST_CONFIG, NETWORK_CONNECT, NETWORK_CREATE,
+    SERVICE_SPEC, TOP_LEVEL_HOST_CONFIG, UPDATE_CONFIG, VOLUME_CREATE,
 };
 use crate::gojson::{decode_bytes, GoJsonError, Shape};
-use host_config::{read_config, read_env, read_host_config, read_mount, Fields};
+use host_config::{read_config, read_env, read_host_config, read_labels, read_mount, Fields};
 
 /// `POST /containers/create`.
 ///
@@ -28,14 +28,7 @@ use host_config::{read_config, read_env, read_host_config, read_mount, Fields};
 /// still fill its zero values.
 pub fn container_create(body: &[u8]) -> Result<Workload, GoJsonError> {
     let mut v = decode_bytes(body, Shape::Struct(CREATE_REQUEST))?;
-    let top = v
-        .as_object_mut()
-        .and_then(|o| o.remove(TOP_LEVEL_HOST_CONFIG))
-        .unwrap_or(Value::Null);
-    let inner = v
-        .as_object_mut()
-        .and_then(|o| o.remove("HostConfig"))
-        .filter(Value::is_object);
+    let (host_config, in_object) = host_config_applied(&mut v);
     let mut workload = Workload::new(Operation::Container);
     read_config(Fields::new(&v, ""), &mut workload);
     let endpoints = Fields::new(&v, "").child("NetworkingConfig", "NetworkingConfig");
@@ -53,7 +46,48 @@ pub fn container_create(body: &[u8]) -> Result<Workload, GoJsonError> {
             std::iter::once((name.clone(), field)).chain(by_id)
         })
         .collect();
-    match inner {
+    let prefix = if in_object { "HostConfig" } else { "" };
+    read_host_config(Fields::new(&host_config, prefix), &mut workload);
+    for (name, field) in attached {
+        if !workload.networks.iter().any(|n| n.value.network == name) {
+            workload
+                .networks
+                .push(At::new(AttachedNetwork::named(&name), field));
+        }
+    }
+    Ok(workload)
+}
+
+/// A create request's body as the daemon reads it: Go's field names,
+/// whatever spelling or repetition the body used, and `HostConfig` the
+/// one the daemon applies, with the top-level host settings folded in.
+pub fn container_create_canonical(body: &[u8]) -> Result<Value, GoJsonError> {
+    let mut v = decode_bytes(body, Shape::Struct(CREATE_REQUEST_ALL))?;
+    let (host_config, _) = host_config_applied(&mut v);
+    if let Some(object) = v.as_object_mut() {
+        object.insert("HostConfig".to_string(), host_config);
+    }
+    Ok(v)
+}
+
+/// Takes the host config the daemon applies out of a decoded create
+/// request, and whether it came from the `HostConfig` object (rather than
+/// the top level of the body).
+fn host_config_applied(v: &mut Value) -> (Value, bool) {
+    let top = v
+        .as_object_mut()
+        .and_then(|o| o.remove(TOP_LEVEL_HOST_CONFIG))
+        .unwrap_or(Value::Null);
+    let inner = v
+        .as_object_mut()
+        .and_then(|o| o.remove("HostConfig"))
+        .filter(Value::is_object);
+    let cpuset = v
+        .get("Cpuset")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    let (mut applied, in_object) = match inner {
         Some(mut inner) => {
             for field in [
                 "Memory",
@@ -70,18 +104,21 @@ pub fn container_create(body: &[u8]) -> Result<Workload, GoJsonError> {
                     inner[field] = top_value.cloned().unwrap_or_default();
                 }
             }
-            read_host_config(Fields::new(&inner, "HostConfig"), &mut workload);
+            (inner, true)
         }
-        None => read_host_config(Fields::new(&top, ""), &mut workload),
-    }
-    for (name, field) in attached {
-        if !workload.networks.iter().any(|n| n.value.network == name) {
-            workload
-                .networks
-                .push(At::new(AttachedNetwork::named(&name), field));
+        None => (top, false),
+    };
+    // The wrapper's own `Cpuset` fills `CpusetCpus` when that is empty.
+    if let (Some(cpuset), Some(object)) = (cpuset, applied.as_object_mut()) {
+        let unset = object
+            .get("CpusetCpus")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty);
+        if unset {
+            object.insert("CpusetCpus".to_string(), Value::String(cpuset));
         }
     }
-    Ok(workload)
+    (applied, in_object)
 }
 
 /// `POST /containers/{id}/start` with a body, honoured before API 1.24: the
@@ -232,6 +269,7 @@ pub fn service_spec(body: &[u8]) -> Result<Workload, GoJsonError> {
     }
     workload.user.requested = At::new(c.str("User").to_string(), c.name("User"));
     workload.env = read_env(c, "Env");
+    workload.labels = read_labels(c, "Labels");
     for (name, mount) in c.objects("Mounts") {
         workload.mounts.push(read_mount(Fields::new(mount, &name)));
     }

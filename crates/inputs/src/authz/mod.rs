@@ -1,6 +1,7 @@
 //! The AuthZ plugin protocol's request, read the way the daemon reads the
 //! call it describes.
 
+pub mod compat;
 pub mod routes;
 pub mod uri;
 mod wire;
@@ -177,6 +178,16 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
         ),
         None => (Endpoint::Plain, CallKind::Unknown, path.path.clone()),
     };
+    // Go's `ParseForm` reads the form-encoded body of a POST, PUT or PATCH,
+    // and its values win over the query's: every endpoint that reads
+    // `r.Form` (rename, kill, prune, commit...) takes them, from a body the
+    // daemon never forwards to plugins. An empty one carries nothing.
+    let length = req
+        .header("Content-Length")
+        .and_then(|l| l.trim().parse::<u64>().ok());
+    if matches!(method.as_str(), "POST" | "PUT" | "PATCH") && length != Some(0) {
+        no_form_body(req, route.as_ref().map_or("unknown", |m| m.route.name))?;
+    }
     let mut workload = describe(req, &path, route.as_ref(), endpoint)?;
     // A start runs the container as it was stored, which may have been
     // before the gate was installed, or while it only warned; a HostConfig

@@ -74,7 +74,6 @@ const OTHER_RUN_FLAGS: &[(&str, Option<char>, Kind)] = &[
     ("ip6", None, Kind::Value),
     ("isolation", None, Kind::Value),
     ("kernel-memory", None, Kind::Value),
-    ("label", Some('l'), Kind::Value),
     ("label-file", None, Kind::Value),
     ("link", None, Kind::Value),
     ("link-local-ip", None, Kind::Value),

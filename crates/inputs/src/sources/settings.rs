@@ -130,6 +130,7 @@ pub(crate) const SETTINGS: &[Setting] = &[
     row(Config("Image"), Text, &[], None, &["image"]),
     row(Config("User"), Text, &["user"], Some('u'), &["user"]),
     row(Config("Env"), Env, &["env"], Some('e'), &["environment"]),
+    row(Config("Labels"), Pairs, &["label"], Some('l'), &["labels"]),
     row(
         Host("Privileged"),
         Bool,

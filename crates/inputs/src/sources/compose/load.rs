@@ -382,7 +382,9 @@ impl Loader {
 
     /// Each service's `env_file` entries become `environment` entries
     /// under what `environment` sets itself, and bare entries (`- FOO`)
-    /// take their value from the project environment.
+    /// take their value from the project environment. Its `label_file`
+    /// entries (read as env files) become `labels` under what `labels`
+    /// sets itself.
     fn environment(
         &mut self,
         root: &mut Node,
@@ -396,6 +398,7 @@ impl Loader {
         };
         for (_, service) in services.iter_mut() {
             normalise_service(service);
+            self.labels_from_files(service, vars)?;
             let from_files = match service.get("env_file") {
                 Some(list) => self.env_files(list, vars)?,
                 None => Vec::new(),
@@ -408,18 +411,7 @@ impl Loader {
             if service.get("environment").is_none() && from_files.is_empty() {
                 continue;
             }
-            let mut environment = match service.get("environment") {
-                Some(Node {
-                    value: Value::Map(own),
-                    ..
-                }) => own.clone(),
-                _ => Vec::new(),
-            };
-            for (key, value) in from_files.into_iter().rev() {
-                if !environment.iter().any(|(k, _)| k.as_str() == Some(&key)) {
-                    environment.insert(0, (Node::scalar(key, at), quoted(value, at)));
-                }
-            }
+            let mut environment = under_own(service, "environment", from_files);
             for (key, value) in environment.iter_mut() {
                 if value.is_null() {
                     if let Some(found) = key.as_str().and_then(|k| vars.get(k)) {
@@ -427,18 +419,28 @@ impl Loader {
                     }
                 }
             }
-            if let Value::Map(entries) = &mut service.value {
-                entries.retain(|(k, _)| k.as_str() != Some("environment"));
-                entries.push((
-                    Node::scalar("environment", at),
-                    Node {
-                        value: Value::Map(environment),
-                        pos: at,
-                        tag: None,
-                    },
-                ));
-            }
+            replace_map(service, "environment", environment, at);
         }
+        Ok(())
+    }
+
+    /// Moves what a service's label files set under its `labels`.
+    fn labels_from_files(
+        &self,
+        service: &mut Node,
+        vars: &HashMap<String, String>,
+    ) -> Result<(), InputError> {
+        let from_files = match service.get("label_file") {
+            Some(list) => self.env_files(list, vars)?,
+            None => return Ok(()),
+        };
+        let at = service.pos;
+        let Value::Map(entries) = &mut service.value else {
+            return Ok(());
+        };
+        entries.retain(|(k, _)| k.as_str() != Some("label_file"));
+        let labels = under_own(service, "labels", from_files);
+        replace_map(service, "labels", labels, at);
         Ok(())
     }
 
@@ -494,6 +496,40 @@ impl Loader {
             found.extend(entries);
         }
         Ok(found)
+    }
+}
+
+/// A service's own map under `key`, with what files set placed before it
+/// where the map does not set the same key itself (the map wins).
+fn under_own(service: &Node, key: &str, from_files: Vec<(String, String)>) -> Vec<(Node, Node)> {
+    let at = service.pos;
+    let mut own = match service.get(key) {
+        Some(Node {
+            value: Value::Map(own),
+            ..
+        }) => own.clone(),
+        _ => Vec::new(),
+    };
+    for (name, value) in from_files.into_iter().rev() {
+        if !own.iter().any(|(k, _)| k.as_str() == Some(&name)) {
+            own.insert(0, (Node::scalar(name, at), quoted(value, at)));
+        }
+    }
+    own
+}
+
+/// Sets a service's `key` to `map`.
+fn replace_map(service: &mut Node, key: &str, map: Vec<(Node, Node)>, at: Pos) {
+    if let Value::Map(entries) = &mut service.value {
+        entries.retain(|(k, _)| k.as_str() != Some(key));
+        entries.push((
+            Node::scalar(key, at),
+            Node {
+                value: Value::Map(map),
+                pos: at,
+                tag: None,
+            },
+        ));
     }
 }
 
@@ -590,6 +626,13 @@ fn absolutize(root: &mut Node, base: &Path, home: &str) {
                     for item in items {
                         fix_volume(item, base, home);
                     }
+                }
+            }
+            if let Some(label_file) = service.get_mut("label_file") {
+                match &mut label_file.value {
+                    Value::Scalar(..) => fix(label_file),
+                    Value::Seq(items) => items.iter_mut().for_each(fix),
+                    Value::Map(_) => {}
                 }
             }
             if let Some(env_file) = service.get_mut("env_file") {
