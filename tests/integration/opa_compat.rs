@@ -310,7 +310,15 @@ fn scan_and_check_judge_the_create_request_that_makes_the_workload() {
             no_privileged.display().to_string()
         ),
     );
-    let inspect = fixture_path("inspect/i-priv.json");
+    assert!(check_inspect_refuses(
+        &policy,
+        &fixture_path("inspect/i-priv.json")
+    ));
+}
+
+/// Whether `check --inspect` finds the policy refusing the container, and
+/// exits 1 then.
+fn check_inspect_refuses(policy: &std::path::Path, inspect: &std::path::Path) -> bool {
     let (code, out, err) = TestCommand::new(&[
         "check",
         "--policy",
@@ -319,13 +327,11 @@ fn scan_and_check_judge_the_create_request_that_makes_the_workload() {
         inspect.to_str().unwrap(),
     ])
     .run();
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(
-        out.contains(&format!(
-            "deny {RULE}: POST /v1.45/containers/create rejected by administrative policy"
-        )),
-        "{out}"
-    );
+    let refused = out.contains(&format!(
+        "deny {RULE}: POST /v1.45/containers/create rejected by administrative policy"
+    ));
+    assert_eq!(code == 1, refused, "{out}{err}");
+    refused
 }
 
 #[test]
@@ -692,4 +698,58 @@ fn a_form_encoded_body_is_refused_on_every_endpoint() {
             .denial_message()
             .contains("sent as a form"));
     }
+}
+
+/// A container that exists is judged by the create request the daemon
+/// holds for it (its inspect document), settings the model leaves out
+/// included, at the gate (a start) and in check and scan alike.
+#[test]
+fn an_existing_container_is_judged_by_the_request_the_daemon_holds() {
+    let dir = Dir::new("opa-existing");
+    let rego = dir.create(
+        "policy.rego",
+        "package docker.authz\n\ndefault allow := false\n\nallow if not deny\n\n\
+         deny if \"9.9.9.9\" in input.Body.HostConfig.Dns\n\n\
+         deny if input.Body.HostConfig.LogConfig.Type == \"json-file\"\n",
+    );
+    let toml = format!(
+        "[opa-docker-authz]\nrego = [{:?}]\n",
+        rego.display().to_string()
+    );
+    // i-plain logs to json-file, which the model does not describe.
+    let gate = Gate::new(Policy::from_toml(&toml).unwrap(), captured_daemon());
+    let started = decide_with(
+        &gate,
+        &request("POST", "/v1.41/containers/i-plain/start", None, None),
+    );
+    assert!(
+        started.findings.iter().any(|f| f.rule.id() == RULE
+            && f.message
+                .starts_with("start container \"i-plain\", which breaks the policy: ")),
+        "{started:?}"
+    );
+    // A create that says nothing of its log driver is not refused.
+    let create = decide_with(
+        &gate,
+        &request("POST", "/v1.41/containers/create", Some(PLAIN), None),
+    );
+    assert!(
+        !create.findings.iter().any(|f| f.rule.id() == RULE),
+        "{create:?}"
+    );
+    // check --inspect: Dns, which the model does not describe either.
+    let captured: serde_json::Value =
+        serde_json::from_slice(&crate::util::fixture("inspect/i-plain.json")).unwrap();
+    let mut doc = match captured {
+        serde_json::Value::Array(mut items) => items.remove(0),
+        other => other,
+    };
+    doc["HostConfig"]["Dns"] = serde_json::json!(["9.9.9.9"]);
+    doc["HostConfig"]["LogConfig"] = serde_json::json!({"Type": "journald", "Config": {}});
+    let inspect = dir.create("inspect.json", &doc.to_string());
+    let policy = dir.create("policy.toml", &toml);
+    assert!(check_inspect_refuses(&policy, &inspect));
+    doc["HostConfig"]["Dns"] = serde_json::json!([]);
+    let inspect = dir.create("inspect.json", &doc.to_string());
+    assert!(!check_inspect_refuses(&policy, &inspect));
 }

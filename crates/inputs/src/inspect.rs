@@ -65,6 +65,11 @@ pub fn container_from_value_with(
     let mut workload = Workload::new(Operation::Container);
     read_config(Fields::new(config, "Config"), &mut workload);
     read_host_config(Fields::new(host, "HostConfig"), &mut workload);
+    let mut request = config.clone();
+    if let Some(object) = request.as_object_mut() {
+        object.insert("HostConfig".to_string(), host.clone());
+    }
+    workload.create_request = Some(request.to_string().into());
     workload.image_id = doc
         .get("Image")
         .and_then(Value::as_str)

@@ -69,7 +69,13 @@ impl SentRequest {
                 .map(|n| ("name".to_string(), n.clone()))
                 .collect(),
             headers,
-            body: create_body(workload),
+            // The request the daemon holds for a container that exists;
+            // else one made from the model.
+            body: workload
+                .create_request
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or_else(|| create_body(workload)),
             user: by.map(|r| r.user.clone()).unwrap_or_default(),
             auth_method: by.map(|r| r.auth_method.clone()).unwrap_or_default(),
         }
