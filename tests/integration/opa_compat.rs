@@ -582,7 +582,8 @@ fn what_an_attack_on_the_policy_found_is_refused() {
          deny if {\n\tsome u in input.Body.HostConfig.Ulimits\n\tu.Name == \"core\"\n}\n\n\
          deny if \"EVIL=1\" in input.Body.Env\n\n\
          deny if \"db\" in input.Body.EndpointConfig.Aliases\n\n\
-         deny if {\n\tsome m in input.Body.HostConfig.Mounts\n\tm.TmpfsOptions.Mode == 511\n}\n",
+         deny if {\n\tsome m in input.Body.HostConfig.Mounts\n\tm.TmpfsOptions.Mode == 511\n}\n\n\
+         deny if \"9.9.9.9\" in input.Body.TaskTemplate.ContainerSpec.DNSConfig.Nameservers\n",
     );
     let policy = || {
         Policy::from_toml(&format!(
@@ -635,6 +636,12 @@ fn what_an_attack_on_the_policy_found_is_refused() {
         "POST",
         "/v1.41/commit?container=i-plain&repo=cimg",
         r#"{"env":["EVIL=1"]}"#
+    ));
+    // So are service specs.
+    assert!(refused_by_policy(
+        "POST",
+        "/v1.41/services/create",
+        r#"{"Name":"s","taskTemplate":{"containerspec":{"Image":"testimg","User":"1000","dnsconfig":{"nameservers":["9.9.9.9"]}}}}"#
     ));
     // A body that cannot be given to the policy as sent is refused.
     let unreadable = verdict(

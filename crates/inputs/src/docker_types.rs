@@ -517,6 +517,144 @@ pub const SERVICE_SPEC: &[Field] = &[
     Field::new("Networks", Shape::Slice(&Shape::Struct(NETWORK_ATTACHMENT))),
 ];
 
+/// The rest of `swarm.ContainerSpec`.
+const CONTAINER_SPEC_REST: &[Field] = &[
+    Field::new("StopSignal", Shape::Str),
+    Field::new("TTY", Shape::Bool),
+    Field::new("OpenStdin", Shape::Bool),
+    Field::new("StopGracePeriod", Shape::Opt(&Shape::Int)),
+    Field::new("Healthcheck", Shape::PtrStruct(HEALTH_CONFIG)),
+    Field::new("Hosts", STR_LIST),
+    Field::new("DNSConfig", Shape::PtrStruct(DNS_CONFIG)),
+    Field::new("Secrets", Shape::Slice(&Shape::PtrStruct(SECRET_REFERENCE))),
+    Field::new(
+        "Configs",
+        Shape::Slice(&Shape::PtrStruct(SWARM_CONFIG_REFERENCE)),
+    ),
+    Field::new("OomScoreAdj", Shape::Int),
+];
+
+const CONTAINER_SPEC_ALL: &[Field] = &concat_fields::<28>(CONTAINER_SPEC, CONTAINER_SPEC_REST);
+
+/// `swarm.DNSConfig`.
+const DNS_CONFIG: &[Field] = &[
+    Field::new("Nameservers", STR_LIST),
+    Field::new("Search", STR_LIST),
+    Field::new("Options", STR_LIST),
+];
+
+/// `swarm.SecretReferenceFileTarget` and its config twin.
+const FILE_TARGET: &[Field] = &[
+    Field::new("Name", Shape::Str),
+    Field::new("UID", Shape::Str),
+    Field::new("GID", Shape::Str),
+    Field::new("Mode", Shape::Uint),
+];
+
+/// `swarm.SecretReference`.
+const SECRET_REFERENCE: &[Field] = &[
+    Field::new("File", Shape::PtrStruct(FILE_TARGET)),
+    Field::new("SecretID", Shape::Str),
+    Field::new("SecretName", Shape::Str),
+];
+
+/// `swarm.ConfigReference`.
+const SWARM_CONFIG_REFERENCE: &[Field] = &[
+    Field::new("File", Shape::PtrStruct(FILE_TARGET)),
+    Field::new("Runtime", Shape::Any),
+    Field::new("ConfigID", Shape::Str),
+    Field::new("ConfigName", Shape::Str),
+];
+
+/// `swarm.NetworkAttachmentConfig`, whole.
+const NETWORK_ATTACHMENT_ALL: &[Field] = &[
+    Field::new("Target", Shape::Str),
+    Field::new("Aliases", STR_LIST),
+    Field::new("DriverOpts", STR_MAP),
+];
+
+/// `swarm.Resources` (a task's reservations).
+const RESERVATIONS: &[Field] = &[
+    Field::new("NanoCPUs", Shape::Int),
+    Field::new("MemoryBytes", Shape::Int),
+    Field::new("GenericResources", Shape::Any),
+];
+
+/// `swarm.ResourceRequirements`, whole.
+const TASK_RESOURCES_ALL: &[Field] = &[
+    Field::new("Limits", Shape::PtrStruct(LIMIT)),
+    Field::new("Reservations", Shape::PtrStruct(RESERVATIONS)),
+];
+
+/// `swarm.RestartPolicy`.
+const SWARM_RESTART_POLICY: &[Field] = &[
+    Field::new("Condition", Shape::Str),
+    Field::new("Delay", Shape::Opt(&Shape::Int)),
+    Field::new("MaxAttempts", Shape::Opt(&Shape::Uint)),
+    Field::new("Window", Shape::Opt(&Shape::Int)),
+];
+
+/// `swarm.Placement`.
+const PLACEMENT: &[Field] = &[
+    Field::new("Constraints", STR_LIST),
+    Field::new("Preferences", Shape::Any),
+    Field::new("MaxReplicas", Shape::Uint),
+    Field::new("Platforms", Shape::Any),
+];
+
+/// `swarm.TaskSpec`, whole.
+const TASK_SPEC_ALL: &[Field] = &[
+    Field::new("ContainerSpec", Shape::PtrStruct(CONTAINER_SPEC_ALL)),
+    Field::new("PluginSpec", Shape::Any),
+    Field::new("NetworkAttachmentSpec", Shape::Any),
+    Field::new("Resources", Shape::PtrStruct(TASK_RESOURCES_ALL)),
+    Field::new("RestartPolicy", Shape::PtrStruct(SWARM_RESTART_POLICY)),
+    Field::new("Placement", Shape::PtrStruct(PLACEMENT)),
+    Field::new(
+        "Networks",
+        Shape::Slice(&Shape::Struct(NETWORK_ATTACHMENT_ALL)),
+    ),
+    Field::new("LogDriver", Shape::PtrStruct(DRIVER)),
+    Field::new("ForceUpdate", Shape::Uint),
+    Field::new("Runtime", Shape::Str),
+];
+
+/// `swarm.ReplicatedService`.
+const REPLICATED: &[Field] = &[Field::new("Replicas", Shape::Opt(&Shape::Uint))];
+
+/// `swarm.ServiceMode`.
+const SERVICE_MODE: &[Field] = &[
+    Field::new("Replicated", Shape::PtrStruct(REPLICATED)),
+    Field::new("Global", Shape::Any),
+    Field::new("ReplicatedJob", Shape::Any),
+    Field::new("GlobalJob", Shape::Any),
+];
+
+/// `swarm.UpdateConfig` (updates and rollbacks).
+const SWARM_UPDATE_CONFIG: &[Field] = &[
+    Field::new("Parallelism", Shape::Uint),
+    Field::new("Delay", Shape::Int),
+    Field::new("FailureAction", Shape::Str),
+    Field::new("Monitor", Shape::Int),
+    Field::new("MaxFailureRatio", Shape::Float),
+    Field::new("Order", Shape::Str),
+];
+
+/// The body of `POST /services/create` and `/services/{id}/update`, whole.
+pub const SERVICE_SPEC_ALL: &[Field] = &[
+    Field::new("Name", Shape::Str),
+    Field::new("Labels", STR_MAP),
+    Field::new("TaskTemplate", Shape::Struct(TASK_SPEC_ALL)),
+    Field::new("Mode", Shape::Struct(SERVICE_MODE)),
+    Field::new("UpdateConfig", Shape::PtrStruct(SWARM_UPDATE_CONFIG)),
+    Field::new("RollbackConfig", Shape::PtrStruct(SWARM_UPDATE_CONFIG)),
+    Field::new("EndpointSpec", Shape::PtrStruct(ENDPOINT_SPEC)),
+    Field::new(
+        "Networks",
+        Shape::Slice(&Shape::Struct(NETWORK_ATTACHMENT_ALL)),
+    ),
+];
+
 /// The body of `POST /containers/{id}/start` on API versions before 1.24,
 /// which the daemon still honours: a whole `HostConfig`.
 pub const START_HOST_CONFIG: &[Field] = HOST_CONFIG;
@@ -576,6 +714,9 @@ mod whole_types {
             (CREATE_REQUEST, CREATE_REQUEST_ALL, 99),
             (HOST_CONFIG, HOST_CONFIG_ALL, 71),
             (UPDATE_CONFIG, UPDATE_CONFIG_ALL, 32),
+            (SERVICE_SPEC, SERVICE_SPEC_ALL, 8),
+            (CONTAINER_SPEC, CONTAINER_SPEC_ALL, 28),
+            (NETWORK_CONNECT, NETWORK_CONNECT_ALL, 2),
         ] {
             assert_eq!(all.len(), size);
             let whole = names(all);

@@ -18,7 +18,8 @@ use super::routes::Endpoint;
 use super::{AuthzRequest, ReadRequest};
 use crate::api_body;
 use crate::docker_types::{
-    CONFIG_ALL, EXEC_CONFIG, HOST_CONFIG_ALL, NETWORK_CONNECT_ALL, UPDATE_CONFIG_ALL, VOLUME_CREATE,
+    CONFIG_ALL, EXEC_CONFIG, HOST_CONFIG_ALL, NETWORK_CONNECT_ALL, SERVICE_SPEC_ALL,
+    UPDATE_CONFIG_ALL, VOLUME_CREATE,
 };
 use crate::gojson::{decode_bytes, Shape};
 
@@ -34,7 +35,8 @@ pub fn routed_path(read: &ReadRequest) -> String {
 
 /// The body as the daemon reads it: for a container create, the start of
 /// an API below 1.24, an update, an exec, a network connect, a volume
-/// create and a commit, the daemon's type with Go's field names (and for
+/// create, a commit and a service spec, the daemon's type with Go's field
+/// names (and for
 /// a create, the host settings the daemon applies); for any other
 /// endpoint, the JSON as sent; `null` without a body. An error when the
 /// body cannot be read so. `read` is the
@@ -66,6 +68,7 @@ pub fn body(request: &AuthzRequest, read: &ReadRequest) -> Result<Value, String>
         (Some(Endpoint::ExecCreate), _) => EXEC_CONFIG,
         (Some(Endpoint::NetworkConnect), _) => NETWORK_CONNECT_ALL,
         (Some(Endpoint::VolumeCreate), _) => VOLUME_CREATE,
+        (Some(Endpoint::ServiceCreate | Endpoint::ServiceUpdate), _) => SERVICE_SPEC_ALL,
         (_, Some("container.commit")) => CONFIG_ALL,
         _ => return as_sent(bytes),
     };
