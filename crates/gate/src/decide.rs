@@ -13,7 +13,9 @@ use dockgate_inputs::authz::{
 };
 use dockgate_inputs::resolve::{resolve, DaemonLookup, LookupError};
 use dockgate_model::{NamespaceKind, NamespaceMode, Operation, Workload};
-use dockgate_rules::{evaluate, Decision, Policy, PolicyError, Requester, SentRequest, Verdict};
+use dockgate_rules::{
+    evaluate, evaluate_request_rule, Decision, Policy, PolicyError, Requester, SentRequest, Verdict,
+};
 
 use dockgate_outputs::AuditRecord;
 
@@ -397,24 +399,6 @@ impl<L: DaemonLookup> Gate<L> {
         let verdict = match read_request(request) {
             Err(err) => Verdict::unreadable(err.to_string()),
             Ok(mut read) => {
-                // Read before look-ups replace what the request names
-                // with what the daemon has.
-                let sent = match policy
-                    .judges_requests()
-                    .then(|| self.sent_request(request, &read))
-                    .flatten()
-                {
-                    Some(Ok(sent)) => Some(sent),
-                    Some(Err(why)) => {
-                        record.path = read.path.path.clone();
-                        record.endpoint = read.endpoint_name();
-                        let verdict =
-                            Verdict::unreadable(format!("{}: {why}", read.endpoint_name()));
-                        let record = record.finish(&verdict);
-                        return (verdict, record);
-                    }
-                    None => None,
-                };
                 let create = read
                     .route
                     .as_ref()
@@ -427,6 +411,21 @@ impl<L: DaemonLookup> Gate<L> {
                 if let Some(matched) = &read.route {
                     *route = matched.route.name;
                 }
+                // Read before look-ups replace what the request names
+                // with what the daemon has.
+                let sent = match policy
+                    .judges_requests()
+                    .then(|| self.sent_request(request, &read))
+                    .flatten()
+                {
+                    Some(Ok(sent)) => Some(sent),
+                    Some(Err(why)) => {
+                        let verdict = Verdict::unreadable(format!("{}: {why}", record.endpoint));
+                        let record = record.finish(&verdict);
+                        return (verdict, record);
+                    }
+                    None => None,
+                };
                 if let Some(id) = read.starts_exec.clone() {
                     match Box::pin(self.stored_exec(deadline, &id, &read.workload)).await {
                         Ok(Some(exec)) => {
@@ -485,7 +484,6 @@ impl<L: DaemonLookup> Gate<L> {
                 }
                 record.container = workload.name.clone();
                 record.image = workload.image.as_ref().map(|i| i.value.clone());
-                let judges_requests = sent.is_some();
                 requester.request = sent.map(Arc::new);
                 let mut verdict = evaluate(&policy, workload, &requester);
                 // What the request reaches (a container it execs into, say)
@@ -499,22 +497,10 @@ impl<L: DaemonLookup> Gate<L> {
                 // request that made it, too, as it would a container
                 // created before the policy (the built-in rules have
                 // judged the stored container already).
-                if let Some(name) = stored_start.filter(|_| judges_requests) {
-                    let stored = evaluate(&policy, workload, &reached_by);
-                    let compat: Vec<_> = stored
-                        .denials()
-                        .filter(|f| policy.is_request_rule(&f.rule))
-                        .cloned()
-                        .collect();
+                if let Some(name) = stored_start {
+                    let stored = evaluate_request_rule(&policy, workload, &reached_by);
                     let how = format!("start container {name:?}, which");
-                    adopt_denials(
-                        &mut verdict,
-                        &Verdict {
-                            decision: Decision::Deny,
-                            findings: compat,
-                        },
-                        &how,
-                    );
+                    adopt_denials(&mut verdict, &stored, &how);
                 }
                 let judge = Judge {
                     policy: &policy,

@@ -69,7 +69,7 @@ pub fn container_from_value_with(
     if let Some(object) = request.as_object_mut() {
         object.insert("HostConfig".to_string(), host.clone());
     }
-    workload.create_request = Some(request.to_string().into());
+    workload.create_request = Some(std::sync::Arc::new(request));
     workload.image_id = doc
         .get("Image")
         .and_then(Value::as_str)

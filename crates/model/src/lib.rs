@@ -452,12 +452,12 @@ pub struct Workload {
     /// at the latest when it restarts, with no call a plugin sees.
     pub restart_policy: Option<At<String>>,
     /// For a container that exists, the create request the daemon holds
-    /// for it (its inspect document's `Config` with its `HostConfig`), as
-    /// JSON: what a rule that judges requests (a policy in
-    /// opa-docker-authz's form) judges it by, settings the model leaves
-    /// out included. Never read by the built-in rules, never serialized.
+    /// for it (its inspect document's `Config` with its `HostConfig`): what
+    /// a rule that judges requests (a policy in opa-docker-authz's form)
+    /// judges it by, settings the model leaves out included. Never read by
+    /// the built-in rules, never serialized.
     #[serde(skip)]
-    pub create_request: Option<std::sync::Arc<str>>,
+    pub create_request: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 impl Workload {

@@ -381,11 +381,6 @@ impl CustomRules {
         self.compat.is_some()
     }
 
-    /// The id of the policy in opa-docker-authz's form.
-    pub(crate) fn request_rule(&self) -> Option<&str> {
-        self.compat.as_ref().map(|c| &*c.id)
-    }
-
     /// The ids of the rules defined.
     pub(crate) fn ids(&self) -> impl Iterator<Item = &str> {
         self.rules().map(|(id, _)| id)
@@ -413,10 +408,17 @@ impl CustomRules {
         if !self.rules.is_empty() {
             hits = self.evaluate_native(&input());
         }
-        if let Some(compat) = &self.compat {
-            hits.extend(compat.evaluate(workload, requester));
-        }
+        hits.extend(self.evaluate_request_rule(workload, requester));
         hits
+    }
+
+    /// What the policy in opa-docker-authz's form finds, if there is one.
+    pub(crate) fn evaluate_request_rule(
+        &self,
+        workload: &dockgate_model::Workload,
+        requester: &crate::Requester,
+    ) -> Option<CustomHit> {
+        self.compat.as_ref()?.evaluate(workload, requester)
     }
 
     fn evaluate_native(&self, input: &serde_json::Value) -> Vec<CustomHit> {

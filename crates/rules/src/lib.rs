@@ -15,4 +15,6 @@ mod verdict;
 pub use catalog::{reference_markdown, RuleDoc, RuleId, RuleRef};
 pub use custom::{request_input, run_tests, CustomRuleInfo, SentRequest, TestOutcome};
 pub use policy::{Action, Exemption, Mode, Params, Policy, PolicyError, Profile};
-pub use verdict::{evaluate, rego_input, Decision, Finding, Requester, Verdict};
+pub use verdict::{
+    evaluate, evaluate_request_rule, rego_input, Decision, Finding, Requester, Verdict,
+};

@@ -326,14 +326,6 @@ impl Policy {
         self.custom.as_ref().is_some_and(|c| c.judges_requests())
     }
 
-    /// Whether `rule` is the policy in opa-docker-authz's form, which
-    /// judges requests rather than workloads.
-    pub fn is_request_rule(&self, rule: &crate::RuleRef) -> bool {
-        self.custom
-            .as_ref()
-            .is_some_and(|c| c.request_rule() == Some(rule.id()))
-    }
-
     /// An action after the rollout mode.
     pub(crate) fn apply_mode(&self, action: Action) -> Action {
         match (self.mode, action) {

@@ -217,8 +217,34 @@ pub fn rego_input(policy: &Policy, workload: &Workload) -> serde_json::Value {
 pub fn evaluate(policy: &Policy, workload: &Workload, requester: &Requester) -> Verdict {
     let mut findings = builtin_findings(policy, workload, requester);
     if let Some(custom) = &policy.custom {
-        custom_findings(policy, custom, workload, requester, &mut findings);
+        let input = || crate::custom::input(workload, &findings, requester);
+        let hits = custom.evaluate(input, workload, requester);
+        custom_findings(policy, hits, workload, requester, &mut findings);
     }
+    verdict_of(findings)
+}
+
+/// Evaluates the policy in opa-docker-authz's form alone, if the policy
+/// has one: for a container a request reaches whose other findings are
+/// judged already.
+pub fn evaluate_request_rule(
+    policy: &Policy,
+    workload: &Workload,
+    requester: &Requester,
+) -> Verdict {
+    let mut findings = Vec::new();
+    if let Some(custom) = &policy.custom {
+        let hits = custom
+            .evaluate_request_rule(workload, requester)
+            .into_iter()
+            .collect();
+        custom_findings(policy, hits, workload, requester, &mut findings);
+    }
+    verdict_of(findings)
+}
+
+/// The verdict of a set of findings: denied if one denies unexempted.
+fn verdict_of(findings: Vec<Finding>) -> Verdict {
     let denied = findings
         .iter()
         .any(|f| f.action == Action::Deny && f.exempted.is_none());
@@ -263,17 +289,16 @@ fn builtin_findings(policy: &Policy, workload: &Workload, requester: &Requester)
     findings
 }
 
-/// Adds what the policy's custom rules find in a workload, given the
-/// built-in rules' findings, which they read.
+/// Adds what custom rules found in a workload as findings, with their
+/// actions, the mode and exemptions applied.
 fn custom_findings(
     policy: &Policy,
-    custom: &crate::custom::CustomRules,
+    hits: Vec<crate::custom::CustomHit>,
     workload: &Workload,
     requester: &Requester,
     findings: &mut Vec<Finding>,
 ) {
-    let input = || crate::custom::input(workload, findings, requester);
-    for hit in custom.evaluate(input, workload, requester) {
+    for hit in hits {
         let rule = RuleRef::Custom(hit.rule.clone());
         let configured = policy
             .custom_actions

@@ -18,8 +18,8 @@ use super::routes::Endpoint;
 use super::{AuthzRequest, ReadRequest};
 use crate::api_body;
 use crate::docker_types::{
-    CONFIG_ALL, EXEC_CONFIG, HOST_CONFIG_ALL, NETWORK_CONNECT_ALL, SERVICE_SPEC_ALL,
-    UPDATE_CONFIG_ALL, VOLUME_CREATE,
+    CONFIG_ALL, EXEC_CONFIG, NETWORK_CONNECT_ALL, SERVICE_SPEC_ALL, UPDATE_CONFIG_ALL,
+    VOLUME_CREATE,
 };
 use crate::gojson::{decode_bytes, Shape};
 
@@ -33,46 +33,37 @@ pub fn routed_path(read: &ReadRequest) -> String {
     }
 }
 
-/// The body as the daemon reads it: for a container create, the start of
-/// an API below 1.24, an update, an exec, a network connect, a volume
-/// create, a commit and a service spec, the daemon's type with Go's field
-/// names (and for
-/// a create, the host settings the daemon applies); for any other
-/// endpoint, the JSON as sent; `null` without a body. An error when the
-/// body cannot be read so. `read` is the
-/// request as read: the body is decoded again only here, and only when a
-/// policy asks for it.
+/// The body as the daemon reads it: for a container create, an update, an
+/// exec, a network connect, a volume create, a commit and a service spec,
+/// the daemon's type with Go's field names (and for a create, the host
+/// settings the daemon applies); for any other endpoint, the JSON as sent;
+/// `null` without a body. An error when the body cannot be read so. (A
+/// start that applies a body, below API 1.24, is refused before any policy
+/// sees it.) `read` is the request as read: the body is decoded again only
+/// here, and only when a policy asks for it.
 pub fn body(request: &AuthzRequest, read: &ReadRequest) -> Result<Value, String> {
     let Some(bytes) = request.body.as_deref().filter(|b| !b.is_empty()) else {
         return Ok(Value::Null);
     };
     let endpoint = read.route.as_ref().map(|m| m.route.endpoint);
     let route = read.route.as_ref().map(|m| m.route.name);
-    let fields = match (endpoint, route) {
-        (Some(Endpoint::ContainerCreate), _) => {
-            return api_body::container_create_canonical(bytes)
-                .map(|mut body| {
-                    canonical_security_options(&mut body, read);
-                    body
-                })
-                .map_err(|e| e.to_string())
+    let decoded = match (endpoint, route) {
+        (Some(Endpoint::ContainerCreate), _) => api_body::container_create_canonical(bytes),
+        (Some(Endpoint::ContainerUpdate), _) => {
+            decode_bytes(bytes, Shape::Struct(UPDATE_CONFIG_ALL))
         }
-        // A start body is read only below API 1.24 (the model says so by
-        // describing a container rather than nothing).
-        (Some(Endpoint::ContainerStart), _)
-            if read.workload.operation == dockgate_model::Operation::Container =>
-        {
-            HOST_CONFIG_ALL
+        (Some(Endpoint::ExecCreate), _) => decode_bytes(bytes, Shape::Struct(EXEC_CONFIG)),
+        (Some(Endpoint::NetworkConnect), _) => {
+            decode_bytes(bytes, Shape::Struct(NETWORK_CONNECT_ALL))
         }
-        (Some(Endpoint::ContainerUpdate), _) => UPDATE_CONFIG_ALL,
-        (Some(Endpoint::ExecCreate), _) => EXEC_CONFIG,
-        (Some(Endpoint::NetworkConnect), _) => NETWORK_CONNECT_ALL,
-        (Some(Endpoint::VolumeCreate), _) => VOLUME_CREATE,
-        (Some(Endpoint::ServiceCreate | Endpoint::ServiceUpdate), _) => SERVICE_SPEC_ALL,
-        (_, Some("container.commit")) => CONFIG_ALL,
+        (Some(Endpoint::VolumeCreate), _) => decode_bytes(bytes, Shape::Struct(VOLUME_CREATE)),
+        (Some(Endpoint::ServiceCreate | Endpoint::ServiceUpdate), _) => {
+            decode_bytes(bytes, Shape::Struct(SERVICE_SPEC_ALL))
+        }
+        (_, Some("container.commit")) => decode_bytes(bytes, Shape::Struct(CONFIG_ALL)),
         _ => return as_sent(bytes),
     };
-    let mut body = decode_bytes(bytes, Shape::Struct(fields)).map_err(|e| e.to_string())?;
+    let mut body = decoded.map_err(|e| e.to_string())?;
     canonical_security_options(&mut body, read);
     Ok(body)
 }

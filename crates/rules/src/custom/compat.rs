@@ -74,7 +74,7 @@ impl SentRequest {
             body: workload
                 .create_request
                 .as_deref()
-                .and_then(|text| serde_json::from_str(text).ok())
+                .cloned()
                 .unwrap_or_else(|| create_body(workload)),
             user: by.map(|r| r.user.clone()).unwrap_or_default(),
             auth_method: by.map(|r| r.auth_method.clone()).unwrap_or_default(),
