@@ -66,6 +66,11 @@ pub struct CheckArgs {
     /// dockgate's own reads (`dockgate serve --lookup-secret`).
     #[arg(long, value_name = "FILE", default_value = crate::lookup_secret::DEFAULT_PATH)]
     lookup_secret: PathBuf,
+    /// Judge as a role of the policy's identities would be judged at the
+    /// gate: its profile and rules, its images, and containers labelled
+    /// as owned by an identity that holds it.
+    #[arg(long = "as", value_name = "ROLE")]
+    role: Option<String>,
     /// Compose files, merged in order like `docker compose -f a -f b`; `-` reads run lines from stdin.
     paths: Vec<PathBuf>,
     /// A command line to check: `dockgate check -- docker run -v /:/host alpine`.
@@ -284,6 +289,10 @@ pub fn check(args: CheckArgs) -> Result<ExitCode> {
 
 fn run(args: CheckArgs) -> Result<ExitCode> {
     let (policy, _) = load_policy(args.policy.as_deref())?;
+    let policy = match &args.role {
+        Some(role) => Policy::clone(&*policy.for_role(role).map_err(anyhow::Error::msg)?),
+        None => policy,
+    };
     let mut inputs = inputs(&args)?;
     if let Some(url) = &args.docker_host {
         let marker = crate::lookup_secret::read(&args.lookup_secret);

@@ -5,6 +5,7 @@ mod lookup_secret;
 mod man_pages;
 mod patrol;
 mod policy_test;
+mod proxy_command;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,6 +48,8 @@ enum Command {
     Watch(patrol::WatchArgs),
     /// Check compose files, docker run lines, inspect documents or create bodies.
     Check(check::CheckArgs),
+    /// Serve a filtering Docker API socket for each identity that has one.
+    Proxy(proxy_command::ProxyArgs),
     /// Show or validate a policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -195,6 +198,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => patrol::scan(args),
         Command::Watch(args) => patrol::watch(args),
         Command::Check(args) => check::check(args),
+        Command::Proxy(args) => proxy_command::proxy(args),
         Command::Policy(PolicyCommand::Show { policy }) => policy_show(policy.as_deref()),
         Command::Policy(PolicyCommand::Validate { file }) => {
             policy_validate(file.as_deref().unwrap_or(Path::new(DEFAULT_POLICY)))
@@ -261,7 +265,7 @@ fn read_policy(path: &Path) -> Result<Policy> {
 /// where the policy came from ([`PolicyFile::source`]): without a file the
 /// default path is still followed, so that an operator can create one
 /// later (a plugin's mounted /etc/dockgate).
-fn load_policy(explicit: Option<&Path>) -> Result<(Policy, PolicyFile)> {
+pub(crate) fn load_policy(explicit: Option<&Path>) -> Result<(Policy, PolicyFile)> {
     let path = explicit.unwrap_or(Path::new(DEFAULT_POLICY));
     if explicit.is_none() && !path.exists() {
         return Ok((Policy::default(), PolicyFile::absent(path)));
@@ -413,7 +417,32 @@ fn print_metadata(yaml: &str) {
     println!();
 }
 
-fn serve(args: ServeArgs) -> Result<ExitCode> {
+/// How dockgate's clients of the daemon (scan, watch, proxy) reach it.
+#[derive(clap::Args, Debug)]
+pub(crate) struct DaemonClient {
+    /// The Docker daemon.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DOCKER_HOST",
+        default_value = DEFAULT_DOCKER_HOST
+    )]
+    pub(crate) docker_host: String,
+    /// The secret a gate on this host writes for dockgate's own reads
+    /// (`dockgate serve --lookup-secret`); sent when it can be read.
+    #[arg(long, value_name = "FILE", default_value = lookup_secret::DEFAULT_PATH)]
+    lookup_secret: PathBuf,
+}
+
+impl DaemonClient {
+    /// The secret, when it can be read.
+    pub(crate) fn marker(&self) -> Option<String> {
+        lookup_secret::read(&self.lookup_secret)
+    }
+}
+
+/// Logs to stderr, filtered by DOCKGATE_LOG (default info).
+pub(crate) fn log_to_stderr() {
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -425,6 +454,10 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
                 .unwrap_or_else(|_| "info".into()),
         )
         .init();
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode> {
+    log_to_stderr();
     // First, before any thread starts: taking the inherited socket clears
     // the LISTEN_* variables, which is not safe with other threads.
     let inherited = dockgate_gate::inherited_listener()?;

@@ -16,7 +16,7 @@ struct Extra {
 }
 
 const ENVIRONMENT: &str =
-    "DOCKGATE_LOG: the log filter (serve, watch), as tracing's EnvFilter reads it: \
+    "DOCKGATE_LOG: the log filter (serve, watch, proxy), as tracing's EnvFilter reads it: \
 error, warn, info (the default), debug, or per module (dockgate_gate=debug).\n\n\
 DOCKER_HOST: the Docker daemon, when --docker-host is not given.\n\n\
 MIMALLOC_ARENA_EAGER_COMMIT: 0 (set by the packaged units) has the allocator commit memory as it \
@@ -45,6 +45,13 @@ fn extra(name: &str) -> Extra {
             files: "/etc/dockgate/policy.toml: the policy, when --policy is not given.",
             signals: "SIGTERM, SIGINT: stop.",
             exit: "0 after SIGTERM or SIGINT; 2 when it cannot start.",
+        },
+        "proxy" => Extra {
+            files: "/etc/dockgate/policy.toml: the policy; its identities with socket = \"...\" are served (the set of sockets is read at start, the rest followed).\n\n\
+                    /run/dockgate/proxy/NAME.sock: the packaged unit's sockets, mode 0660.\n\n\
+                    /var/log/dockgate/proxy-audit.log: the audit log of the packaged unit (--audit-log).",
+            signals: "SIGTERM, SIGINT: stop serving and remove the sockets.",
+            exit: "0 after SIGTERM or SIGINT; 2 when it cannot start (no proxy socket in the policy, a socket that cannot be made, a --docker-host that is not unix://).",
         },
         "check" => Extra {
             files: "compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml: read when no file is named, \

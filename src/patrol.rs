@@ -51,18 +51,8 @@ pub struct PatrolArgs {
     /// Policy file [default: /etc/dockgate/policy.toml if it exists, else the baseline profile].
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// The Docker daemon.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "DOCKER_HOST",
-        default_value = crate::DEFAULT_DOCKER_HOST
-    )]
-    docker_host: String,
-    /// The secret a gate on this host writes for dockgate's own reads
-    /// (`dockgate serve --lookup-secret`); sent when it can be read.
-    #[arg(long, value_name = "FILE", default_value = crate::lookup_secret::DEFAULT_PATH)]
-    lookup_secret: PathBuf,
+    #[command(flatten)]
+    daemon: crate::DaemonClient,
     /// Only containers matching, as `docker ps --filter` (label=..., name=..., id=...).
     #[arg(long = "filter", value_name = "KEY=VALUE")]
     filters: Vec<String>,
@@ -191,8 +181,8 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let docker_host = args.patrol.docker_host.clone();
-    let marker = crate::lookup_secret::read(&args.patrol.lookup_secret);
+    let docker_host = args.patrol.daemon.docker_host.clone();
+    let marker = args.patrol.daemon.marker();
     let timeout = args.timeout;
     let report = runtime.block_on(async move {
         let work = async {
@@ -233,8 +223,8 @@ pub fn watch(args: WatchArgs) -> Result<ExitCode> {
         .init();
     let (policy, policy_file) = load_policy(args.patrol.policy.as_deref())?;
     let options = WatchOptions {
-        docker_host: args.patrol.docker_host.clone(),
-        marker: crate::lookup_secret::read(&args.patrol.lookup_secret),
+        docker_host: args.patrol.daemon.docker_host.clone(),
+        marker: args.patrol.daemon.marker(),
         scan: args.patrol.options(true)?,
         rescan: args.rescan,
     };

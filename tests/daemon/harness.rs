@@ -79,6 +79,8 @@ pub struct Daemon {
     /// The gate, while it runs.
     pub gate: Option<Child>,
     dockerd: Option<Child>,
+    /// More dockerd arguments (a TLS socket, say).
+    extra: Vec<String>,
 }
 
 fn short_dir() -> Dir {
@@ -125,7 +127,18 @@ impl Daemon {
     /// Starts a private dockerd of a generation, behind a gate when a
     /// policy is given.
     pub fn start_on(generation: Generation, policy: Option<&str>) -> Daemon {
+        Daemon::start_with_args(generation, policy, |_| Vec::new())
+    }
+
+    /// Starts a private dockerd with more arguments, which may name files
+    /// in its directory (given).
+    pub fn start_with_args(
+        generation: Generation,
+        policy: Option<&str>,
+        extra: impl FnOnce(&Path) -> Vec<String>,
+    ) -> Daemon {
         let dir = short_dir();
+        let extra = extra(dir.path());
         // One name per daemon: tests run side by side, and a name shared
         // by the process would let one daemon read another's spec file and
         // ask another test's gate.
@@ -141,6 +154,7 @@ impl Daemon {
             gate: None,
             dockerd: None,
             dir,
+            extra,
         };
         if let Some(policy) = policy {
             std::fs::write(daemon.path("policy.toml"), policy).unwrap();
@@ -224,6 +238,7 @@ impl Daemon {
             .arg(d.join("docker.pid"))
             .args(["--bridge", "none", "--iptables=false"])
             .args((!without_gate).then(|| format!("--authorization-plugin={}", self.plugin)))
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

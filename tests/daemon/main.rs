@@ -21,6 +21,7 @@ mod buildkit;
 mod bypass;
 mod e2e;
 mod harness;
+mod identities;
 mod package;
 mod patrol;
 mod plugin;

@@ -57,7 +57,11 @@ fn debian_package_installs_and_works() {
         .collect();
     assert!(tags.is_empty(), "lintian: {out}");
     // The units' sandboxing, as systemd scores it (9.6 UNSAFE without).
-    for unit in ["dockgate.service", "dockgate-watch.service"] {
+    for unit in [
+        "dockgate.service",
+        "dockgate-watch.service",
+        "dockgate-proxy.service",
+    ] {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/systemd/").to_string() + unit;
         let (_, out) =
             run(Command::new("systemd-analyze").args(["security", "--offline=true", &path]));
@@ -104,6 +108,7 @@ fn debian_package_installs_and_works() {
         "/usr/share/man/man1/dockgate-serve.1.gz",
         "/usr/share/man/man1/dockgate-scan.1.gz",
         "/usr/share/man/man1/dockgate-watch.1.gz",
+        "/usr/share/man/man1/dockgate-proxy.1.gz",
         "/usr/share/man/man1/dockgate-check.1.gz",
         "/usr/share/man/man1/dockgate-policy.1.gz",
         "/usr/share/man/man1/dockgate-explain.1.gz",

@@ -52,7 +52,7 @@ fn policy_validate_names_the_line_and_problem() {
              `sysctls`, `mount-propagation`, `runtime`, `runtime-annotations`, `cgroup-parent`, `network-driver`, \
              `run-as-root`, `published-ports`, `image-registry`, `image-latest`, `image-digest`, \
              `no-new-privileges`, `read-only-rootfs`, `memory-limit`, `pids-limit`, `env-secrets`, \
-             `plugin-management`, `swarm-join`, `buildkit`, `copy-into-container`, `unknown-endpoint`, \
+             `endpoint-families`, `ownership`, `allowed-images`, `plugin-management`, `swarm-join`, `buildkit`, `copy-into-container`, `unknown-endpoint`, \
              `unreadable-request`, `gate-failure`",
 
         ),
@@ -390,6 +390,7 @@ fn contrib_command_lines_parse() {
         "contrib/nagios/dockgate.cfg",
         "contrib/systemd/dockgate.service",
         "contrib/systemd/dockgate-watch.service",
+        "contrib/systemd/dockgate-proxy.service",
     ] {
         let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
         for line in text.lines() {
@@ -402,7 +403,7 @@ fn contrib_command_lines_parse() {
             }
         }
     }
-    assert_eq!(lines.len(), 4);
+    assert_eq!(lines.len(), 5);
     for line in lines {
         let mut args: Vec<&str> = line.split_whitespace().collect();
         args.push("--help");

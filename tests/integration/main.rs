@@ -14,6 +14,7 @@ mod cli;
 mod compose_differential;
 mod crafted;
 mod faults;
+mod identities;
 mod lint;
 mod opa_compat;
 mod policy;

@@ -181,3 +181,68 @@ fn a_name_exemption_in_a_file_says_what_the_gate_will_check() {
          once built: docker image inspect --format '{{.Id}}' traefik:v3.0\n"
     ), "{out}");
 }
+
+#[test]
+fn tools_on_proxy_sockets_need_no_exemption() {
+    let dir = Dir::new("recipes-proxy");
+    let policy = dir.create("policy.toml", &recipe("proxy-sockets"));
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/stacks/proxied/compose.yaml"
+    );
+    let judged_as = |role: Option<&str>| {
+        let mut args = vec![
+            "check",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        if let Some(role) = role {
+            args.extend(["--as", role]);
+        }
+        args.push(file);
+        let (_, out, err) = TestCommand::new(&args).run();
+        let doc: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+        let mut denied: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for result in doc["results"].as_array().unwrap() {
+            let name = result["container"]["name"].as_str().unwrap().to_string();
+            let entry = denied.entry(name).or_default();
+            if result["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["action"] == "deny")
+            {
+                entry.push(result["rule"].as_str().unwrap().to_string());
+            }
+        }
+        denied
+    };
+    // The operator's own view (no role): each tool's socket is allowed;
+    // the directory holding them all is not.
+    assert_eq!(
+        judged_as(None),
+        BTreeMap::from([
+            (
+                "everything".to_string(),
+                rules(&["host-mount", "docker-socket"])
+            ),
+            ("portainer".to_string(), rules(&[])),
+            ("proxy".to_string(), rules(&[])),
+        ])
+    );
+    // Portainer's role may deploy the stack (for any owner).
+    let as_operator = judged_as(Some("api-operator"));
+    assert_eq!(as_operator["proxy"], rules(&[]));
+    assert_eq!(as_operator["portainer"], rules(&[]));
+    // The readers' role creates nothing, and only its own identities'
+    // sockets and containers would be its to hand on.
+    let as_reader = judged_as(Some("api-reader"));
+    assert_eq!(as_reader["proxy"], rules(&["endpoint-families"]));
+    assert_eq!(
+        as_reader["portainer"],
+        rules(&["docker-socket", "endpoint-families", "ownership"])
+    );
+}

@@ -307,3 +307,29 @@ pub fn free_local_address() -> String {
         .port();
     format!("127.0.0.1:{port}")
 }
+
+/// A policy of two teams on TLS certificates and a Traefik proxy socket
+/// under `SOCKETS` (replaced by the test), for the identity tests.
+pub const TEAMS_POLICY: &str = r#"
+[[identities]]
+name = "team-a"
+tls = "team-a-*"
+role = "developer"
+
+[[identities]]
+name = "team-b"
+tls = "team-b"
+role = "developer"
+
+[[identities]]
+name = "traefik"
+socket = "SOCKETS/traefik.sock"
+role = "reader"
+
+[roles.developer]
+endpoints = ["read-only", "operate"]
+
+[roles.reader]
+endpoints = ["read-only"]
+others = ["inspect"]
+"#;

@@ -327,6 +327,11 @@ fn not_found(err: &bollard::errors::Error) -> bool {
     )
 }
 
+/// Whether a reference is a container's full ID (64 hex digits).
+fn is_full_id(reference: &str) -> bool {
+    reference.len() == 64 && reference.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 impl DockerLookup {
     /// Answers from `cache` while it is fresh, otherwise asks the daemon
     /// with `fetch` and keeps the answer (a "no such object" included).
@@ -355,7 +360,7 @@ impl DockerLookup {
 impl DaemonLookup for DockerLookup {
     async fn container(&self, name: &str) -> Result<Option<Workload>, LookupError> {
         let name = checked(name)?;
-        self.cached("container", &self.containers, name, async {
+        let fetch = async {
             let defaults = self.defaults().await?;
             Ok(
                 match self.client().await?.inspect_container(name, None).await {
@@ -372,8 +377,17 @@ impl DaemonLookup for DockerLookup {
                     Err(err) => return Err(LookupError(err.to_string())),
                 },
             )
-        })
-        .await
+        };
+        // Only a full ID always names the same container: the daemon
+        // resolves it first. A name or an ID prefix names whichever
+        // container holds it now, and a rename moves it.
+        if is_full_id(name) {
+            self.cached("container", &self.containers, name, fetch)
+                .await
+        } else {
+            self.observe("container", false);
+            fetch.await
+        }
     }
 
     async fn exec(&self, id: &str) -> Result<Option<Workload>, LookupError> {
@@ -552,6 +566,38 @@ impl DaemonLookup for DockerLookup {
         peers.sort();
         peers.dedup();
         Ok(Some(peers))
+    }
+
+    async fn containers_with_id_prefix(&self, prefix: &str) -> Result<Vec<String>, LookupError> {
+        let prefix = checked(prefix)?;
+        let options = bollard::query_parameters::ListContainersOptions {
+            all: true,
+            // The daemon matches the filter as a regular expression
+            // anywhere in the ID: a superset, narrowed here.
+            filters: Some(
+                [("id".to_string(), vec![prefix.to_string()])]
+                    .into_iter()
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let listed = self
+            .client()
+            .await?
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| LookupError(e.to_string()))?;
+        Ok(listed
+            .into_iter()
+            .filter(|c| c.id.as_deref().is_some_and(|id| id.starts_with(prefix)))
+            .map(|c| {
+                let name = c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .unwrap_or_default();
+                name.trim_start_matches('/').to_string()
+            })
+            .collect())
     }
 
     async fn is_host_interface(&self, name: &str) -> Result<Option<bool>, LookupError> {

@@ -12,7 +12,7 @@ use dockgate_inputs::authz::{
     AuthzRequest, AuthzResponseCall, ReadRequest,
 };
 use dockgate_inputs::resolve::{resolve, DaemonLookup, LookupError};
-use dockgate_model::{NamespaceKind, NamespaceMode, Operation, Workload};
+use dockgate_model::{At, NamespaceKind, NamespaceMode, Operation, Resolution, Target, Workload};
 use dockgate_rules::{
     evaluate, evaluate_request_rule, Decision, Policy, PolicyError, Requester, SentRequest, Verdict,
 };
@@ -299,11 +299,20 @@ impl<L: DaemonLookup> Gate<L> {
     /// Whether a request will need daemon look-ups (decides which
     /// concurrency budget it uses).
     pub fn need(request: &AuthzRequest) -> Need {
+        // A TLS caller may have a role that acts only on its own
+        // containers: its reads look up their owners. (dockgate's own
+        // look-ups carry their marker.)
+        let identified = request.user_authn_method.eq_ignore_ascii_case("TLS")
+            && request
+                .header(dockgate_inputs::resolve::LOOKUP_HEADER)
+                .is_none();
         match request.method.to_ascii_uppercase().as_str() {
             // dockgate's own look-ups come back as GETs: they must never
             // wait behind requests that wait on look-ups. The few GETs that
             // do look up (docker cp out, attach) go with the others.
-            "GET" | "HEAD" | "OPTIONS" if !reads_existing_container(request) => Need::Nothing,
+            "GET" | "HEAD" | "OPTIONS" if !reads_existing_container(request) && !identified => {
+                Need::Nothing
+            }
             _ => Need::Lookups,
         }
     }
@@ -337,7 +346,18 @@ impl<L: DaemonLookup> Gate<L> {
 
     /// Decides one request within [`DECISION_TIME`], and counts it.
     pub async fn decide(&self, request: &AuthzRequest) -> (Verdict, AuditRecord) {
-        self.decide_by(request, Instant::now() + DECISION_TIME)
+        self.decide_by(request, None, Instant::now() + DECISION_TIME)
+            .await
+    }
+
+    /// Decides a request that came through the `dockgate proxy` socket
+    /// of identity `proxy`.
+    pub async fn decide_proxied(
+        &self,
+        request: &AuthzRequest,
+        proxy: &str,
+    ) -> (Verdict, AuditRecord) {
+        self.decide_by(request, Some(proxy), Instant::now() + DECISION_TIME)
             .await
     }
 
@@ -347,11 +367,12 @@ impl<L: DaemonLookup> Gate<L> {
     pub async fn decide_by(
         &self,
         request: &AuthzRequest,
+        proxy: Option<&str>,
         deadline: Instant,
     ) -> (Verdict, AuditRecord) {
         let started = std::time::Instant::now();
         let mut route = "unknown";
-        let deciding = self.decide_uncounted(request, &mut route, deadline);
+        let deciding = self.decide_uncounted(request, proxy, &mut route, deadline);
         let (verdict, record) = match tokio::time::timeout_at(deadline, deciding).await {
             Ok(decided) => decided,
             Err(_) => {
@@ -379,16 +400,20 @@ impl<L: DaemonLookup> Gate<L> {
     async fn decide_uncounted(
         &self,
         request: &AuthzRequest,
+        proxy: Option<&str>,
         route: &mut &'static str,
         deadline: Instant,
     ) -> (Verdict, AuditRecord) {
         let policy = self.policy();
+        let via_tls = request.user_authn_method.eq_ignore_ascii_case("TLS");
         let mut requester = Requester {
-            tls_user: if request.user_authn_method.eq_ignore_ascii_case("TLS") {
+            tls_user: if via_tls {
                 request.user.clone()
             } else {
                 String::new()
             },
+            via_tls,
+            proxy: proxy.map(str::to_string),
             request: None,
             reaching: false,
         };
@@ -396,9 +421,27 @@ impl<L: DaemonLookup> Gate<L> {
         if let Some(error) = self.broken() {
             return refuse_without_policy(request, record, route, &error);
         }
+        let policy = match policy.for_caller(&requester) {
+            Ok(caller) => {
+                record.identity = caller.identity;
+                caller.policy
+            }
+            Err(why) => {
+                if let Ok(read) = read_request(request) {
+                    record.path = read.path.path.clone();
+                    record.endpoint = read.endpoint_name();
+                }
+                let verdict = Verdict::unknown_caller(why);
+                let record = record.finish(&verdict);
+                return (verdict, record);
+            }
+        };
         let verdict = match read_request(request) {
             Err(err) => Verdict::unreadable(err.to_string()),
             Ok(mut read) => {
+                // Kept aside while a start or an exec is replaced by what
+                // it runs: they are what the request acts on.
+                let mut targets = std::mem::take(&mut read.workload.targets);
                 let create = read
                     .route
                     .as_ref()
@@ -482,6 +525,27 @@ impl<L: DaemonLookup> Gate<L> {
                         return (verdict, record);
                     }
                 }
+                if policy.judges_owners() {
+                    let exec = read.route.as_ref().filter(|m| {
+                        m.route.name.starts_with("exec.") && m.route.name != "exec.create"
+                    });
+                    if let Some(id) = exec.and_then(|m| m.vars.first()) {
+                        match Box::pin(self.stored_exec(deadline, id, workload)).await {
+                            Ok(Some(exec)) => targets.extend(exec.name.map(|container| {
+                                At::new(Target::named(container, "exec"), "path")
+                            })),
+                            // The daemon answers "no such exec instance".
+                            Ok(None) => {}
+                            Err(why) => {
+                                let verdict = Verdict::unjudged(why);
+                                let record = record.finish(&verdict);
+                                return (verdict, record);
+                            }
+                        }
+                    }
+                    Box::pin(self.owners_of(deadline, &mut targets)).await;
+                }
+                workload.targets = targets;
                 record.container = workload.name.clone();
                 record.image = workload.image.as_ref().map(|i| i.value.clone());
                 requester.request = sent.map(Arc::new);
@@ -717,6 +781,47 @@ impl<L: DaemonLookup> Gate<L> {
         tokio::time::timeout_at(deadline, resolve(workload, &self.lookup))
             .await
             .map_err(|_| late(what))
+    }
+
+    /// Looks up the owners of the containers a request acts on: their
+    /// labels, as the daemon resolves each reference (full ID, then name,
+    /// then unique ID prefix).
+    async fn owners_of(&self, deadline: Instant, targets: &mut [At<Target>]) {
+        for target in targets {
+            if target.value.labels != Resolution::Pending {
+                continue;
+            }
+            let subject = format!("container {:?}", target.value.reference);
+            let asked = self.lookup.container(&target.value.reference);
+            target.value.labels =
+                match look_up(deadline, &subject, " to tell its owner", asked).await {
+                    Ok(Some(container)) => {
+                        // Found by its name, which a rename moves: a name
+                        // of hex digits that starts another container's ID
+                        // then names that one.
+                        let reference = target.value.reference.clone();
+                        let by_name = container.name.as_deref() == Some(reference.as_str())
+                            && reference.bytes().all(|b| b.is_ascii_hexdigit());
+                        if by_name {
+                            let asked = self.lookup.containers_with_id_prefix(&reference);
+                            match look_up(deadline, &subject, " by ID prefix", asked).await {
+                                Ok(names) => {
+                                    target.value.ambiguous = names.iter().any(|n| *n != reference);
+                                }
+                                Err(why) => {
+                                    target.value.labels = Resolution::Failed(why);
+                                    continue;
+                                }
+                            }
+                        }
+                        Resolution::Known(Some(
+                            container.labels.into_iter().map(|l| l.value).collect(),
+                        ))
+                    }
+                    Ok(None) => Resolution::Known(None),
+                    Err(why) => Resolution::Failed(why),
+                };
+        }
     }
 
     /// The exec instance an exec start runs, as it was created.

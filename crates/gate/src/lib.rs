@@ -7,6 +7,7 @@
 pub mod decide;
 pub mod metrics;
 pub mod policy_file;
+pub mod proxy;
 pub mod server;
 mod throttle;
 

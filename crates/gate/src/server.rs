@@ -329,7 +329,7 @@ async fn authz_request<L: DaemonLookup + 'static>(
     // record, never in an allow. Caught in place rather than in a task of
     // its own: a spawn per decision woke a parked worker thread for each
     // request, which cost more CPU than deciding a GET.
-    let decided = std::panic::AssertUnwindSafe(shared.gate.decide_by(&request, deadline))
+    let decided = std::panic::AssertUnwindSafe(shared.gate.decide_by(&request, None, deadline))
         .catch_unwind()
         .await;
     let (verdict, record) = match decided {

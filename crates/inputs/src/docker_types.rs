@@ -207,6 +207,7 @@ macro_rules! host_config_fields {
             Field::$field("PortBindings", Shape::Map(&Shape::Slice(&Shape::Struct(PORT_BINDING))) $(, $nest)?),
             Field::$field("VolumeDriver", Shape::Str $(, $nest)?),
             Field::$field("VolumesFrom", STR_LIST $(, $nest)?),
+            Field::$field("Links", STR_LIST $(, $nest)?),
             Field::$field("Annotations", STR_MAP $(, $nest)?),
             Field::$field("CapAdd", Shape::StrSlice $(, $nest)?),
             Field::$field("CapDrop", Shape::StrSlice $(, $nest)?),
@@ -247,19 +248,18 @@ macro_rules! host_config_rest_fields {
             Field::$field("DnsSearch", STR_LIST $(, $nest)?),
             Field::$field("ExtraHosts", STR_LIST $(, $nest)?),
             Field::$field("GroupAdd", STR_LIST $(, $nest)?),
-            Field::$field("Links", STR_LIST $(, $nest)?),
             Field::$field("OomScoreAdj", Shape::Int $(, $nest)?),
             Field::$field("ShmSize", Shape::Int $(, $nest)?),
         ]
     };
 }
 
-const HOST_CONFIG_OWN: [Field; 28] = host_config_fields!(new);
+const HOST_CONFIG_OWN: [Field; 29] = host_config_fields!(new);
 const RESOURCES_OWN: [Field; 9] = resources_fields!(new);
-const HOST_CONFIG_REST: [Field; 12] = host_config_rest_fields!(new);
+const HOST_CONFIG_REST: [Field; 11] = host_config_rest_fields!(new);
 const RESOURCES_REST: [Field; 22] = resources_rest_fields!(new);
-const HOST_CONFIG_LEAN: [Field; 37] = concat_fields::<37>(&HOST_CONFIG_OWN, &RESOURCES_OWN);
-const HOST_CONFIG_OTHER: [Field; 34] = concat_fields::<34>(&HOST_CONFIG_REST, &RESOURCES_REST);
+const HOST_CONFIG_LEAN: [Field; 38] = concat_fields::<38>(&HOST_CONFIG_OWN, &RESOURCES_OWN);
+const HOST_CONFIG_OTHER: [Field; 33] = concat_fields::<33>(&HOST_CONFIG_REST, &RESOURCES_REST);
 
 /// `container.HostConfig`: the fields the model reads.
 pub const HOST_CONFIG: &[Field] = &HOST_CONFIG_LEAN;
@@ -271,9 +271,9 @@ pub const HOST_CONFIG_ALL: &[Field] = &concat_fields::<71>(&HOST_CONFIG_LEAN, &H
 /// config fields are kept in the canonical output.
 pub const TOP_LEVEL_HOST_CONFIG: &str = "~TopLevelHostConfig";
 
-const HOST_CONFIG_PROMOTED: [Field; 28] = host_config_fields!(nested, "~TopLevelHostConfig");
+const HOST_CONFIG_PROMOTED: [Field; 29] = host_config_fields!(nested, "~TopLevelHostConfig");
 const RESOURCES_PROMOTED: [Field; 9] = resources_fields!(nested, "~TopLevelHostConfig");
-const HOST_CONFIG_REST_PROMOTED: [Field; 12] =
+const HOST_CONFIG_REST_PROMOTED: [Field; 11] =
     host_config_rest_fields!(nested, "~TopLevelHostConfig");
 const RESOURCES_REST_PROMOTED: [Field; 22] = resources_rest_fields!(nested, "~TopLevelHostConfig");
 
@@ -317,6 +317,12 @@ const ENDPOINT_SETTINGS_REST: &[Field] = &[
 const ENDPOINT_SETTINGS_ALL: &[Field] =
     &concat_fields::<15>(ENDPOINT_SETTINGS, ENDPOINT_SETTINGS_REST);
 
+/// The body of `POST /networks/{id}/disconnect` (`types.NetworkDisconnect`).
+pub const NETWORK_DISCONNECT: &[Field] = &[
+    Field::new("Container", Shape::Str),
+    Field::new("Force", Shape::Bool),
+];
+
 /// The body of `POST /networks/{id}/connect` (`types.NetworkConnect`).
 pub const NETWORK_CONNECT: &[Field] = &[
     Field::new("Container", Shape::Str),
@@ -350,8 +356,8 @@ const WRAPPER_OWN_ALL: [Field; 3] = [
 ];
 
 const WRAPPER_CONFIG: [Field; 8] = concat_fields::<8>(&WRAPPER_OWN, CONFIG);
-const WRAPPER_HOST: [Field; 37] = concat_fields::<37>(&HOST_CONFIG_PROMOTED, &RESOURCES_PROMOTED);
-const WRAPPER_LEAN: [Field; 45] = concat_fields::<45>(&WRAPPER_CONFIG, &WRAPPER_HOST);
+const WRAPPER_HOST: [Field; 38] = concat_fields::<38>(&HOST_CONFIG_PROMOTED, &RESOURCES_PROMOTED);
+const WRAPPER_LEAN: [Field; 46] = concat_fields::<46>(&WRAPPER_CONFIG, &WRAPPER_HOST);
 
 /// The body of `POST /containers/create`: the fields the model reads.
 ///
@@ -364,8 +370,8 @@ pub const CREATE_REQUEST: &[Field] = &WRAPPER_LEAN;
 
 const WRAPPER_CONFIG_ALL: [Field; 28] =
     concat_fields::<28>(&WRAPPER_OWN_ALL, &concat_fields::<25>(CONFIG, CONFIG_REST));
-const WRAPPER_HOST_REST: [Field; 34] =
-    concat_fields::<34>(&HOST_CONFIG_REST_PROMOTED, &RESOURCES_REST_PROMOTED);
+const WRAPPER_HOST_REST: [Field; 33] =
+    concat_fields::<33>(&HOST_CONFIG_REST_PROMOTED, &RESOURCES_REST_PROMOTED);
 
 /// The body of `POST /containers/create`, whole.
 pub const CREATE_REQUEST_ALL: &[Field] = &concat_fields::<99>(

@@ -122,6 +122,13 @@ pub trait DaemonLookup: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Option<Vec<String>>, LookupError>> + Send;
+    /// The names of the containers whose IDs start with `prefix`: a name
+    /// made of hex digits is also an ID prefix once its container is
+    /// renamed.
+    fn containers_with_id_prefix(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<String>, LookupError>> + Send;
     /// Whether the host has a network interface of this name; `Ok(None)`
     /// where the host cannot be seen.
     fn is_host_interface(

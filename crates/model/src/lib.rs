@@ -380,6 +380,123 @@ pub struct ApiCall {
     pub endpoint: String,
     /// How dockgate knows the endpoint.
     pub kind: CallKind,
+    /// The family of endpoints it belongs to, which a role may be granted.
+    pub family: EndpointFamily,
+}
+
+/// The families of API endpoints a role is granted (`endpoints = [...]`):
+/// every route of the daemon belongs to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointFamily {
+    /// What every client needs to talk to the daemon at all: ping,
+    /// version, CORS pre-flight. Never refused by family.
+    Handshake,
+    /// Lists, inspects, logs, stats, events: reading state.
+    ReadOnly,
+    /// Running containers: create, start, stop, exec, attach, copy, and
+    /// the volumes, networks, pulls and swarm services they need.
+    Operate,
+    /// Making and moving images: build, BuildKit, load, save, tag, push,
+    /// commit, removal.
+    Build,
+    /// The daemon itself: plugins, swarm membership, nodes, debugging
+    /// endpoints, and routes dockgate does not know.
+    Admin,
+}
+
+impl EndpointFamily {
+    /// The families a role can be granted, as the policy file names them.
+    pub const GRANTABLE: [EndpointFamily; 4] = [
+        EndpointFamily::ReadOnly,
+        EndpointFamily::Operate,
+        EndpointFamily::Build,
+        EndpointFamily::Admin,
+    ];
+
+    /// The name the policy file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            EndpointFamily::Handshake => "handshake",
+            EndpointFamily::ReadOnly => "read-only",
+            EndpointFamily::Operate => "operate",
+            EndpointFamily::Build => "build",
+            EndpointFamily::Admin => "admin",
+        }
+    }
+}
+
+/// A container a request acts on by reference (the one in the path, an
+/// exec's container, `--volumes-from`, a `container:` namespace join): what
+/// the daemon says its labels are, which name its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    /// The reference as the request gives it (name, ID or ID prefix),
+    /// which the daemon resolves.
+    pub reference: String,
+    /// What the request does to it, one of [`Target::ACTIONS`].
+    pub action: &'static str,
+    /// Its labels, once looked up; `Known(None)` when no such container
+    /// exists (the daemon then refuses the request itself).
+    pub labels: Resolution<Option<Vec<(String, String)>>>,
+    /// The reference is the container's name and could also be read as an
+    /// ID prefix (hex digits only): renaming that container makes the same
+    /// reference name another's, between judging and acting.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ambiguous: bool,
+}
+
+impl Target {
+    /// What a request can do to a container it names, as a role grants
+    /// them on other owners' containers (`others = [...]`).
+    pub const ACTIONS: &'static [&'static str] = &[
+        "inspect",
+        "logs",
+        "stats",
+        "top",
+        "changes",
+        "export",
+        "cp",
+        "attach",
+        "exec",
+        "start",
+        "restart",
+        "stop",
+        "kill",
+        "pause",
+        "wait",
+        "resize",
+        "rename",
+        "update",
+        "rm",
+        "commit",
+        "checkpoint",
+        "volumes-from",
+        "link",
+        "join",
+        "network",
+    ];
+
+    /// A container the request names, not looked up yet.
+    pub fn named(reference: impl Into<String>, action: &'static str) -> Target {
+        Target {
+            reference: reference.into(),
+            action,
+            labels: Resolution::Pending,
+            ambiguous: false,
+        }
+    }
+
+    /// The value of one label, once looked up.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        match &self.labels {
+            Resolution::Known(Some(labels)) => labels
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str()),
+            _ => None,
+        }
+    }
 }
 
 /// Everything a workload gets on the host, normalized from any input.
@@ -406,6 +523,9 @@ pub struct Workload {
     pub mounts: Vec<Mount>,
     /// Containers whose mounts this one takes (`--volumes-from`).
     pub volumes_from: Vec<At<String>>,
+    /// Containers linked to this one (`--link NAME:ALIAS`): the daemon
+    /// copies their environment into this one's.
+    pub links: Vec<At<String>>,
     /// Namespace settings, one per kind that the input sets.
     pub namespaces: Vec<(NamespaceKind, At<NamespaceMode>)>,
     /// The user.
@@ -458,6 +578,10 @@ pub struct Workload {
     /// the built-in rules, never serialized.
     #[serde(skip)]
     pub create_request: Option<std::sync::Arc<serde_json::Value>>,
+    /// Existing containers the request acts on, for ownership: filled by
+    /// the AuthZ reader, looked up only when a role needs their owners.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<At<Target>>,
 }
 
 impl Workload {
@@ -502,6 +626,7 @@ impl Workload {
             m.field = rename(&m.field);
         }
         all(&mut self.volumes_from, &rename);
+        all(&mut self.links, &rename);
         for (_, mode) in &mut self.namespaces {
             mode.field = rename(&mode.field);
         }
@@ -537,6 +662,7 @@ impl Workload {
         at(&mut self.network, &rename);
         all(&mut self.networks, &rename);
         at(&mut self.restart_policy, &rename);
+        all(&mut self.targets, &rename);
     }
 }
 

@@ -23,6 +23,10 @@ pub struct AuditRecord {
     pub source: &'static str,
     /// The TLS user, empty without TLS.
     pub user: String,
+    /// The identity the policy knows the caller as (a TLS identity, a
+    /// proxy socket's, the Unix socket's), where it defines identities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
     /// The HTTP method.
     pub method: String,
     /// The decoded path without version or query.
@@ -52,6 +56,7 @@ impl AuditRecord {
             time: now_rfc3339(),
             source: "gate",
             user: request.user.clone(),
+            identity: None,
             method: request.method.clone(),
             // Never the query: build arguments can carry secrets.
             path: request
@@ -84,6 +89,7 @@ impl AuditRecord {
             time: now_rfc3339(),
             source: "patrol",
             user: String::new(),
+            identity: None,
             method: action.to_string(),
             path: String::new(),
             endpoint: format!("patrol.{}", action.trim_start_matches("dry-run ")),

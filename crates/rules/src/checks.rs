@@ -38,6 +38,22 @@ pub(crate) fn is_container(w: &Workload) -> bool {
     matches!(w.operation, Operation::Container | Operation::Service)
 }
 
+/// The same path under `/run` and `/var/run`, which are one directory on
+/// every current distribution.
+pub(crate) fn run_aliases(path: &str) -> Vec<String> {
+    let mut out = vec![path.to_string()];
+    if let Some(rest) = path.strip_prefix("/var/run") {
+        if rest.is_empty() || rest.starts_with('/') {
+            out.push(format!("/run{rest}"));
+        }
+    } else if let Some(rest) = path.strip_prefix("/run") {
+        if rest.is_empty() || rest.starts_with('/') {
+            out.push(format!("/var/run{rest}"));
+        }
+    }
+    out
+}
+
 /// Whether `path` is `prefix` or below it.
 pub(crate) fn under(path: &str, prefix: &str) -> bool {
     prefix == "/"

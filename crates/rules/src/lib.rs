@@ -6,12 +6,14 @@
 //! registry (`catalog`), which everything else reads.
 
 mod builtin;
+mod callers;
 mod catalog;
 mod checks;
 mod custom;
 mod policy;
 mod verdict;
 
+pub use callers::{Caller, IdentityEntry};
 pub use catalog::{reference_markdown, RuleDoc, RuleId, RuleRef};
 pub use custom::{request_input, run_tests, CustomRuleInfo, SentRequest, TestOutcome};
 pub use policy::{Action, Exemption, Mode, Params, Policy, PolicyError, Profile};

@@ -118,6 +118,8 @@ pub struct Policy {
     pub(crate) compat: Option<crate::custom::CompatConfig>,
     /// The compiled custom rules.
     pub(crate) custom: Option<Arc<CustomRules>>,
+    /// The identities and roles the file defines, each with its policy.
+    pub(crate) callers: Option<Arc<crate::callers::Callers>>,
     hash: String,
 }
 
@@ -163,6 +165,7 @@ impl Policy {
             custom_actions: BTreeMap::new(),
             compat: None,
             custom: None,
+            callers: None,
             hash: String::new(),
         };
         policy.hash = policy.compute_hash();
@@ -196,67 +199,9 @@ impl Policy {
     /// Parses and validates a policy file whose relative Rego paths are
     /// read from `base` (the policy file's directory).
     pub fn from_toml_in(text: &str, base: Option<&std::path::Path>) -> Result<Policy, PolicyError> {
-        let file: PolicyFile =
+        let mut file: PolicyFile =
             toml::from_str(text).map_err(|e| PolicyError::Parse(toml_error(text, &e)))?;
-        let mut policy = Policy::from_profile(file.profile.unwrap_or_default());
-        policy.mode = file.mode.unwrap_or_default();
-        for (key, table) in file.rules {
-            let span = key.span();
-            let id = key.into_inner();
-            if id.starts_with(crate::catalog::CUSTOM_PREFIX) {
-                let action = custom_table(text, &id, table)?;
-                policy.custom_actions.insert(id, action);
-                continue;
-            }
-            let rule = RuleId::from_id(&id).ok_or_else(|| {
-                PolicyError::Parse(located(text, span, &RuleId::unknown(&id, "field")))
-            })?;
-            let action = policy.params.read(rule, table).map_err(|e| match e.span {
-                Some(span) => PolicyError::Parse(located(text, span, &e.message)),
-                None => PolicyError::Invalid(e.message),
-            })?;
-            if let Some(action) = action {
-                if rule.is_fixed() && action != Action::Deny {
-                    return Err(PolicyError::Invalid(format!(
-                        "rules.{}: this rule always denies; dockgate never allows a request it could not judge",
-                        rule.id()
-                    )));
-                }
-                policy.actions.insert(rule, action);
-            }
-        }
-        for (i, exemption) in file.exemptions.iter().enumerate() {
-            if exemption.images.is_empty() && exemption.users.is_empty() {
-                return Err(PolicyError::Invalid(format!(
-                    "exemptions[{i}]: name at least one image or user; an exemption for everyone is a rule set to off"
-                )));
-            }
-            if exemption.rules.is_empty() {
-                return Err(PolicyError::Invalid(format!(
-                    "exemptions[{i}]: list the rules it lifts"
-                )));
-            }
-            if let Some(entry) = exemption
-                .images
-                .iter()
-                .find(|e| e.starts_with("sha256:") && !crate::verdict::is_image_id(e))
-            {
-                return Err(PolicyError::Invalid(format!(
-                    "exemptions[{i}]: image ID {entry:?}: give the whole ID, sha256: and 64 hex digits (docker image inspect --format '{{{{.Id}}}}' IMAGE)"
-                )));
-            }
-            if let Some(rule) = exemption
-                .rules
-                .iter()
-                .find(|r| r.builtin().is_some_and(RuleId::is_fixed))
-            {
-                return Err(PolicyError::Invalid(format!(
-                    "exemptions[{i}]: rule {rule} cannot be exempted: dockgate never allows a request it could not judge"
-                )));
-            }
-        }
-        policy.exemptions = file.exemptions;
-        let compat = match file.opa_docker_authz {
+        let compat = match file.opa_docker_authz.take() {
             Some(table) if table.rego.is_empty() => {
                 return Err(PolicyError::Invalid(
                     "opa-docker-authz: name the policy's Rego files with rego = [...]".into(),
@@ -270,28 +215,73 @@ impl Policy {
             }),
             None => None,
         };
-        if !file.rego.is_empty() || compat.is_some() {
+        let custom = if !file.rego.is_empty() || compat.is_some() {
             let custom = CustomRules::load(&file.rego, compat.as_ref(), base)
                 .map_err(PolicyError::Invalid)?;
-            let known: Vec<&str> = custom.ids().collect();
-            for id in policy.custom_actions.keys() {
-                if !known.contains(&id.as_str()) {
-                    return Err(PolicyError::Invalid(format!(
-                        "rules.{id}: no such custom rule; the Rego files define: {}",
-                        known.join(", ")
-                    )));
-                }
+            Some(Arc::new(custom))
+        } else {
+            None
+        };
+        let shared = Shared {
+            text,
+            mode: file.mode.unwrap_or_default(),
+            exemptions: &file.exemptions,
+            rego: &file.rego,
+            compat: &compat,
+            custom: &custom,
+        };
+        let mut policy = shared.assemble(file.profile.unwrap_or_default(), file.rules.clone())?;
+        policy.params.ownership.known = file.identities.iter().map(|i| i.name.clone()).collect();
+        if let Some(callers) = crate::callers::Callers::read(&file, &shared, &policy)? {
+            policy.set_proxies(callers.proxies().to_vec());
+            let names = callers.identity_names();
+            if !names.is_empty() {
+                // Scan and check judge every container's owner label.
+                policy.set_owners(Some(names), true);
             }
-            policy.rego = file.rego;
-            policy.compat = compat;
-            policy.custom = Some(Arc::new(custom));
-        } else if let Some(id) = policy.custom_actions.keys().next() {
-            return Err(PolicyError::Invalid(format!(
-                "rules.{id}: no such custom rule; name Rego files with rego = [...] or [opa-docker-authz]"
-            )));
+            policy.callers = Some(Arc::new(callers));
         }
         policy.hash = policy.compute_hash();
         Ok(policy)
+    }
+
+    /// Whether judging needs the owners of the containers a request acts
+    /// on: the caller has a role that acts only on its own.
+    pub fn judges_owners(&self) -> bool {
+        self.params.ownership.owners.is_some()
+            && self.effective_action(RuleId::Ownership) != Action::Off
+    }
+
+    /// What a caller may see of other owners' containers in lists and
+    /// events: `None` when all of them (no ownership, or the role may
+    /// inspect others), else the owner label and the owners whose
+    /// containers it sees.
+    pub fn visible_owners(&self) -> Option<(&str, &[String])> {
+        let ownership = &self.params.ownership;
+        let owners = ownership.owners.as_deref()?;
+        let all = ownership.others.iter().any(|a| a == "*" || a == "inspect");
+        (self.judges_owners() && !all).then_some((ownership.label.as_str(), owners))
+    }
+
+    /// Sets who the caller acts as, for the `ownership` rule, and whether
+    /// containers described without a call (scan, check) are judged.
+    pub(crate) fn set_owners(&mut self, owners: Option<Vec<String>>, stored: bool) {
+        self.params.docker_socket.mountable = owners.clone();
+        self.params.ownership.owners = owners;
+        self.params.ownership.stored = stored;
+    }
+
+    /// Makes the `docker-socket` rule know the proxy sockets (path,
+    /// identity).
+    pub(crate) fn set_proxies(&mut self, proxies: Vec<crate::builtin::docker_socket::ProxySocket>) {
+        self.params.host_mount.proxies = proxies.iter().map(|p| p.path.clone()).collect();
+        self.params.docker_socket.proxies = proxies;
+        let ownership = &self.params.ownership;
+        self.params.docker_socket.lends = ownership
+            .others
+            .iter()
+            .any(|a| a == "*")
+            .then(|| self.params.endpoint_families.allow.clone());
     }
 
     /// The custom rules the Rego files define, each with its action before
@@ -468,9 +458,155 @@ impl Policy {
             }
             let _ = writeln!(out, "reason = {}", toml_string(&exemption.reason));
         }
+        if let Some(callers) = &self.callers {
+            callers.to_toml(&mut out);
+        }
         out
     }
+
+    /// The policy a caller is judged by, and the identity it is; an
+    /// error says why the policy knows no such caller.
+    pub fn for_caller(
+        self: &Arc<Self>,
+        requester: &crate::Requester,
+    ) -> Result<crate::Caller, String> {
+        match &self.callers {
+            Some(callers) => callers.identify(requester),
+            None if requester.proxy.is_some() => {
+                Err("the policy defines no identities, so no proxy socket is served".to_string())
+            }
+            None => Ok(crate::Caller {
+                policy: self.clone(),
+                identity: None,
+            }),
+        }
+    }
+
+    /// The `dockgate proxy` sockets the identities are served on: path
+    /// and identity.
+    pub fn proxy_sockets(&self) -> Vec<(String, String)> {
+        self.callers
+            .as_ref()
+            .map(|c| c.sockets())
+            .unwrap_or_default()
+    }
+
+    /// A role's policy, acting as any identity that holds it (`check
+    /// --as ROLE`); the error lists the roles.
+    pub fn for_role(&self, role: &str) -> Result<Arc<Policy>, String> {
+        let callers = self.callers.as_ref();
+        callers.and_then(|c| c.role(role)).ok_or_else(|| {
+            let known = callers
+                .map(|c| c.role_names().join(", "))
+                .unwrap_or_default();
+            if known.is_empty() {
+                format!("no role {role:?}: the policy defines no roles")
+            } else {
+                format!("no role {role:?}; the policy defines: {known}")
+            }
+        })
+    }
 }
+
+/// What every policy a file describes shares: the top-level one and each
+/// role's.
+pub(crate) struct Shared<'a> {
+    pub(crate) text: &'a str,
+    mode: Mode,
+    exemptions: &'a [Exemption],
+    rego: &'a [String],
+    compat: &'a Option<crate::custom::CompatConfig>,
+    custom: &'a Option<Arc<CustomRules>>,
+}
+
+impl Shared<'_> {
+    /// A policy from a profile and `[rules.ID]` tables, with what all
+    /// share.
+    pub(crate) fn assemble(&self, profile: Profile, rules: Rules) -> Result<Policy, PolicyError> {
+        let text = self.text;
+        let mut policy = Policy::from_profile(profile);
+        policy.mode = self.mode;
+        for (key, table) in rules {
+            let span = key.span();
+            let id = key.into_inner();
+            if id.starts_with(crate::catalog::CUSTOM_PREFIX) {
+                let action = custom_table(text, &id, table)?;
+                policy.custom_actions.insert(id, action);
+                continue;
+            }
+            let rule = RuleId::from_id(&id).ok_or_else(|| {
+                PolicyError::Parse(located(text, span, &RuleId::unknown(&id, "field")))
+            })?;
+            let action = policy.params.read(rule, table).map_err(|e| match e.span {
+                Some(span) => PolicyError::Parse(located(text, span, &e.message)),
+                None => PolicyError::Invalid(e.message),
+            })?;
+            if let Some(action) = action {
+                if rule.is_fixed() && action != Action::Deny {
+                    return Err(PolicyError::Invalid(format!(
+                        "rules.{}: this rule always denies; dockgate never allows a request it could not judge",
+                        rule.id()
+                    )));
+                }
+                policy.actions.insert(rule, action);
+            }
+        }
+        for (i, exemption) in self.exemptions.iter().enumerate() {
+            if exemption.images.is_empty() && exemption.users.is_empty() {
+                return Err(PolicyError::Invalid(format!(
+                    "exemptions[{i}]: name at least one image or user; an exemption for everyone is a rule set to off"
+                )));
+            }
+            if exemption.rules.is_empty() {
+                return Err(PolicyError::Invalid(format!(
+                    "exemptions[{i}]: list the rules it lifts"
+                )));
+            }
+            if let Some(entry) = exemption
+                .images
+                .iter()
+                .find(|e| e.starts_with("sha256:") && !crate::verdict::is_image_id(e))
+            {
+                return Err(PolicyError::Invalid(format!(
+                    "exemptions[{i}]: image ID {entry:?}: give the whole ID, sha256: and 64 hex digits (docker image inspect --format '{{{{.Id}}}}' IMAGE)"
+                )));
+            }
+            if let Some(rule) = exemption
+                .rules
+                .iter()
+                .find(|r| r.builtin().is_some_and(RuleId::is_fixed))
+            {
+                return Err(PolicyError::Invalid(format!(
+                    "exemptions[{i}]: rule {rule} cannot be exempted: dockgate never allows a request it could not judge"
+                )));
+            }
+        }
+        policy.exemptions = self.exemptions.to_vec();
+        if let Some(custom) = self.custom {
+            let known: Vec<&str> = custom.ids().collect();
+            for id in policy.custom_actions.keys() {
+                if !known.contains(&id.as_str()) {
+                    return Err(PolicyError::Invalid(format!(
+                        "rules.{id}: no such custom rule; the Rego files define: {}",
+                        known.join(", ")
+                    )));
+                }
+            }
+            policy.rego = self.rego.to_vec();
+            policy.compat = self.compat.clone();
+            policy.custom = Some(custom.clone());
+        } else if let Some(id) = policy.custom_actions.keys().next() {
+            return Err(PolicyError::Invalid(format!(
+                "rules.{id}: no such custom rule; name Rego files with rego = [...] or [opa-docker-authz]"
+            )));
+        }
+        policy.hash = policy.compute_hash();
+        Ok(policy)
+    }
+}
+
+/// The `[rules.ID]` tables of a file or a role.
+pub(crate) type Rules = BTreeMap<toml::Spanned<String>, crate::builtin::Table>;
 
 fn name_of<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value)
@@ -481,7 +617,7 @@ fn name_of<T: Serialize>(value: &T) -> String {
 
 /// `TOML parse error at line L, column C: MESSAGE`, for a byte range of
 /// the file.
-fn located(text: &str, span: std::ops::Range<usize>, message: &str) -> String {
+pub(crate) fn located(text: &str, span: std::ops::Range<usize>, message: &str) -> String {
     let before = &text[..span.start.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before
@@ -495,7 +631,7 @@ fn located(text: &str, span: std::ops::Range<usize>, message: &str) -> String {
 }
 
 /// A parameter's value as the policy file writes it.
-fn toml_value(value: &toml::Value) -> String {
+pub(crate) fn toml_value(value: &toml::Value) -> String {
     match value {
         toml::Value::String(s) => toml_string(s),
         toml::Value::Array(items) => {
@@ -528,17 +664,21 @@ fn toml_error(text: &str, err: &toml::de::Error) -> String {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PolicyFile {
-    profile: Option<Profile>,
+pub(crate) struct PolicyFile {
+    pub(crate) profile: Option<Profile>,
     mode: Option<Mode>,
     #[serde(default)]
-    rules: BTreeMap<toml::Spanned<String>, crate::builtin::Table>,
+    pub(crate) rules: Rules,
     #[serde(default)]
     exemptions: Vec<Exemption>,
     #[serde(default)]
     rego: Vec<String>,
     #[serde(rename = "opa-docker-authz")]
     opa_docker_authz: Option<CompatTable>,
+    #[serde(default)]
+    pub(crate) identities: Vec<crate::callers::IdentityEntry>,
+    #[serde(default)]
+    pub(crate) roles: BTreeMap<String, crate::callers::RoleTable>,
 }
 
 /// `[opa-docker-authz]`: a policy written for opa-docker-authz.
@@ -575,7 +715,7 @@ fn custom_table(text: &str, id: &str, table: crate::builtin::Table) -> Result<Ac
 
 /// A TOML basic string. Rust's `{:?}` escapes differently (`\u{483}`),
 /// which TOML rejects: a printed policy must read back as the same policy.
-fn toml_string(text: &str) -> String {
+pub(crate) fn toml_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {

@@ -10,8 +10,15 @@ use crate::policy::{Action, Exemption, Policy};
 /// request they sent, for a policy in opa-docker-authz's form.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Requester {
-    /// The common name of the client's TLS certificate; empty without TLS.
+    /// The common name of the client's TLS certificate; empty without TLS
+    /// (or for a certificate without one).
     pub tls_user: String,
+    /// Whether the daemon authenticated the caller by a TLS client
+    /// certificate.
+    pub via_tls: bool,
+    /// The identity a `dockgate proxy` socket serves, for calls through
+    /// one.
+    pub proxy: Option<String>,
     /// The request, at the gate. Without one, such a policy judges a
     /// container as the create request that makes it.
     pub request: Option<std::sync::Arc<crate::custom::SentRequest>>,
@@ -134,6 +141,13 @@ impl Verdict {
     /// failure inside the gate.
     pub fn unjudged(message: impl Into<String>) -> Verdict {
         Verdict::refused(RuleId::GateFailure, message.into())
+    }
+
+    /// A denial of a caller the policy's identities do not know: no
+    /// family of endpoints is granted to no one, whatever the rule's
+    /// action.
+    pub fn unknown_caller(message: impl Into<String>) -> Verdict {
+        Verdict::refused(RuleId::EndpointFamilies, message.into())
     }
 
     fn refused(rule: RuleId, message: String) -> Verdict {
@@ -372,8 +386,9 @@ fn exemption_for(
     (None, refused)
 }
 
-/// How an exemption's image condition meets a workload's image.
-enum ImageMatch {
+/// How a list of images (an exemption's, a role's) meets a workload's
+/// image.
+pub(crate) enum ImageMatch {
     /// It does not name this image.
     No,
     /// It names this image, and the image's content is what it names.
@@ -441,6 +456,12 @@ fn image_match(exemption: &Exemption, workload: &Workload, name: &str) -> ImageM
     if exemption.images.is_empty() {
         return ImageMatch::Trusted;
     }
+    images_match(&exemption.images, workload, name)
+}
+
+/// Whether `entries` (`name` in messages) name the workload's image, by
+/// the same proof an exemption needs.
+pub(crate) fn images_match(entries: &[String], workload: &Workload, name: &str) -> ImageMatch {
     let Some(image) = &workload.image else {
         return ImageMatch::No;
     };
@@ -448,7 +469,7 @@ fn image_match(exemption: &Exemption, workload: &Workload, name: &str) -> ImageM
     let full = canonical(&reference);
     let local = &workload.image_local;
     let mut best = ImageMatch::No;
-    for entry in &exemption.images {
+    for entry in entries {
         let found = if is_image_id(entry) {
             id_match(entry, &image.value, local, name)
         } else if glob(entry, &image.value) || glob(entry, &full) {

@@ -212,6 +212,9 @@ pub fn read_host_config(hc: Fields, workload: &mut Workload) {
             .volumes_from
             .push(At::new(source.to_string(), name));
     }
+    for (name, link) in hc.strings("Links") {
+        workload.links.push(At::new(link.to_string(), name));
+    }
     read_namespaces(hc, workload);
     read_log_sockets(hc, workload);
     workload.cap_add = read_caps(hc, "CapAdd");

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::docker_types::{
     CREATE_REQUEST, CREATE_REQUEST_ALL, EXEC_CONFIG, HOST_CONFIG, NETWORK_CONNECT, NETWORK_CREATE,
-    SERVICE_SPEC, TOP_LEVEL_HOST_CONFIG, UPDATE_CONFIG, VOLUME_CREATE,
+    NETWORK_DISCONNECT, SERVICE_SPEC, TOP_LEVEL_HOST_CONFIG, UPDATE_CONFIG, VOLUME_CREATE,
 };
 use crate::gojson::{decode_bytes, GoJsonError, Shape};
 use host_config::{read_config, read_env, read_host_config, read_labels, read_mount, Fields};
@@ -206,6 +206,7 @@ pub fn network_connect(network: &str, body: &[u8]) -> Result<Workload, GoJsonErr
     let f = Fields::new(&v, "");
     let mut workload = Workload::new(Operation::Network);
     workload.name = Some(network.to_string());
+    workload.targets.extend(network_target(&f));
     if !AttachedNetwork::is_predefined(network) {
         workload
             .networks
@@ -220,6 +221,28 @@ pub fn network_connect(network: &str, body: &[u8]) -> Result<Workload, GoJsonErr
         }
     }
     Ok(workload)
+}
+
+/// `POST /networks/{id}/disconnect`: the container it takes off the
+/// network.
+pub fn network_disconnect(network: &str, body: &[u8]) -> Result<Workload, GoJsonError> {
+    let v = decode_bytes(body, Shape::Struct(NETWORK_DISCONNECT))?;
+    let f = Fields::new(&v, "");
+    let mut workload = Workload::new(Operation::Other);
+    workload.name = Some(network.to_string());
+    workload.targets.extend(network_target(&f));
+    Ok(workload)
+}
+
+/// The container a network connect or disconnect acts on.
+fn network_target(f: &Fields) -> Option<At<dockgate_model::Target>> {
+    let container = f.str("Container");
+    (!container.is_empty()).then(|| {
+        At::new(
+            dockgate_model::Target::named(container, "network"),
+            f.name("Container"),
+        )
+    })
 }
 
 /// `POST /volumes/create`: the volume is described as a mount without a

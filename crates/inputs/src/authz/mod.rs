@@ -8,7 +8,10 @@ mod wire;
 
 pub use wire::{AuthzRequest, AuthzResponse, AuthzResponseCall, PLUGIN_JSON};
 
-use dockgate_model::{ApiCall, At, CallKind, NamespaceKind, Operation, Workload};
+use dockgate_model::{
+    ApiCall, At, CallKind, EndpointFamily, NamespaceKind, NamespaceMode, Operation, Target,
+    Workload,
+};
 
 use crate::api_body;
 use crate::gojson::GoJsonError;
@@ -162,6 +165,9 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
     let method = req.method.to_ascii_uppercase();
     let route = match_route(&method, &path.path);
     let mutating = !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
+    let family = route
+        .as_ref()
+        .map_or(EndpointFamily::Admin, |m| m.route.family);
     let (endpoint, kind, name) = match &route {
         Some(m) => (
             m.route.endpoint,
@@ -213,14 +219,19 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
             method: method.clone(),
             endpoint: name.clone(),
             kind: CallKind::PluginManagement,
+            family: EndpointFamily::Admin,
         });
     } else {
         workload.call = Some(ApiCall {
             method,
             endpoint: name,
             kind,
+            family,
         });
     }
+    workload
+        .targets
+        .extend(targets(route.as_ref(), &path, &workload));
     let starts_exec = (endpoint == Endpoint::ExecStart)
         .then(|| workload.name.clone())
         .flatten();
@@ -238,6 +249,74 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
         starts_exec,
         updates_service,
     })
+}
+
+/// The existing containers a request acts on, with what it does to each:
+/// the container its path names, the one a commit reads (`?container=`),
+/// those whose volumes or namespaces a new container takes. An exec
+/// instance's container is known only to the daemon (the gate asks).
+fn targets(route: Option<&Matched>, path: &ApiPath, workload: &Workload) -> Vec<At<Target>> {
+    let mut found = Vec::new();
+    if let Some(m) = route {
+        let named = m.route.pattern.starts_with("/containers/{name");
+        let reference = match m.route.name {
+            "container.commit" => path.query_value("container").map(str::to_string),
+            _ if named => m.vars.first().cloned(),
+            _ => None,
+        };
+        if let Some(reference) = reference.filter(|r| !r.is_empty()) {
+            let field = if named { "path" } else { "query container" };
+            found.push(At::new(
+                Target::named(reference, target_action(m.route.name)),
+                field,
+            ));
+        }
+    }
+    for source in &workload.volumes_from {
+        // `NAME:ro`: the daemon strips the mode.
+        let name = source.value.split(':').next().unwrap_or_default();
+        found.push(At::new(
+            Target::named(name, "volumes-from"),
+            source.field.clone(),
+        ));
+    }
+    for link in &workload.links {
+        // `NAME:ALIAS`; the daemon finds NAME with or without its slash.
+        let name = link.value.split(':').next().unwrap_or_default();
+        let name = name.trim_start_matches('/');
+        found.push(At::new(Target::named(name, "link"), link.field.clone()));
+    }
+    for (_, mode) in &workload.namespaces {
+        if let NamespaceMode::Container { target, .. } = &mode.value {
+            found.push(At::new(
+                Target::named(target.clone(), "join"),
+                mode.field.clone(),
+            ));
+        }
+    }
+    found
+}
+
+/// What a route does to the container it names, as roles grant it.
+fn target_action(route: &str) -> &'static str {
+    let verb = route.split_once('.').map_or(route, |(_, verb)| verb);
+    match (route, verb) {
+        ("container.commit", _) => "commit",
+        (_, "archive-get" | "archive-head" | "archive-put" | "copy") => "cp",
+        (_, "attach" | "attach-ws") => "attach",
+        (_, "exec") => "exec",
+        (_, "delete") => "rm",
+        (_, "unpause") => "pause",
+        (_, "logs-clear") => "logs",
+        (r, _) if r.starts_with("checkpoint.") => "checkpoint",
+        (_, verb) => Target::ACTIONS
+            .iter()
+            .find(|a| **a == verb)
+            .copied()
+            // A container route with no action of its own: granted with
+            // the broadest one, removal.
+            .unwrap_or("rm"),
+    }
 }
 
 fn media_type(req: &AuthzRequest) -> String {
@@ -323,6 +402,10 @@ fn describe(
         Endpoint::NetworkConnect => decoded(
             name,
             api_body::network_connect(target.as_deref().unwrap_or_default(), body(req, name)?),
+        )?,
+        Endpoint::NetworkDisconnect => decoded(
+            name,
+            api_body::network_disconnect(target.as_deref().unwrap_or_default(), body(req, name)?),
         )?,
         Endpoint::ServiceCreate | Endpoint::ServiceUpdate => {
             decoded(name, api_body::service_spec(body(req, name)?))?

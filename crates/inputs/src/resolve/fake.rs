@@ -255,6 +255,21 @@ impl DaemonLookup for FakeDaemon {
         Ok(Some(self.pid_peers.get(name).cloned().unwrap_or_default()))
     }
 
+    async fn containers_with_id_prefix(&self, prefix: &str) -> Result<Vec<String>, LookupError> {
+        self.check(prefix).await?;
+        // Containers stored under their full ID.
+        Ok(self
+            .containers
+            .iter()
+            .filter(|(id, _)| {
+                id.len() == 64
+                    && id.bytes().all(|b| b.is_ascii_hexdigit())
+                    && id.starts_with(prefix)
+            })
+            .map(|(id, c)| c.name.clone().unwrap_or_else(|| id.clone()))
+            .collect())
+    }
+
     async fn is_host_interface(&self, name: &str) -> Result<Option<bool>, LookupError> {
         self.check(name).await?;
         Ok(Some(self.host_interfaces.iter().any(|i| i == name)))

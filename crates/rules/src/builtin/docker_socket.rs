@@ -6,7 +6,7 @@ use dockgate_model::{HostPathEffect, Workload};
 
 use super::{Builtin, strings, absolute};
 use crate::catalog::RuleDoc;
-use crate::checks::{at_target, bind_paths, describe_source, hit, under, Hit};
+use crate::checks::{at_target, bind_paths, describe_source, hit, run_aliases, under, Hit};
 use crate::policy::{Action, Profile};
 
 /// The rule's parameters.
@@ -15,6 +15,29 @@ use crate::policy::{Action, Profile};
 pub struct Params {
     /// Socket paths that must never be mounted.
     pub sockets: Vec<String>,
+    /// The `dockgate proxy` sockets of the policy's identities: each
+    /// serves only what that identity's role may do.
+    #[serde(skip)]
+    pub proxies: Vec<ProxySocket>,
+    /// The identities whose proxy sockets the caller may mount (its own);
+    /// `None` for a caller without a role, who may mount any.
+    #[serde(skip)]
+    pub mountable: Option<Vec<String>>,
+    /// For a role that acts on every owner's containers: its endpoint
+    /// families. It may also hand on a socket whose role has no other.
+    #[serde(skip)]
+    pub lends: Option<Vec<String>>,
+}
+
+/// A `dockgate proxy` socket, as the policy's identities define it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProxySocket {
+    /// Its path, cleaned.
+    pub path: String,
+    /// The identity it serves.
+    pub identity: String,
+    /// The endpoint families of that identity's role.
+    pub families: Vec<String>,
 }
 
 /// Runtime API sockets that must never be mounted.
@@ -48,33 +71,19 @@ impl Builtin for Rule {
     fn params(_profile: Profile) -> Params {
         Params {
             sockets: strings(DEFAULT_SOCKETS),
+            ..Params::default()
         }
     }
     fn validate(params: Params) -> Result<Params, String> {
         Ok(Params {
             sockets: absolute("rules.docker-socket.sockets", params.sockets)?,
+            ..params
         })
     }
 
     fn check(w: &Workload, p: &Params) -> Vec<Hit> {
         docker_socket(w, p)
     }
-}
-
-/// The same path under `/run` and `/var/run`, which are one directory on
-/// every current distribution.
-fn run_aliases(path: &str) -> Vec<String> {
-    let mut out = vec![path.to_string()];
-    if let Some(rest) = path.strip_prefix("/var/run") {
-        if rest.is_empty() || rest.starts_with('/') {
-            out.push(format!("/run{rest}"));
-        }
-    } else if let Some(rest) = path.strip_prefix("/run") {
-        if rest.is_empty() || rest.starts_with('/') {
-            out.push(format!("/var/run{rest}"));
-        }
-    }
-    out
 }
 
 const SOCKET_NAMES: &[&str] = &[
@@ -98,6 +107,39 @@ fn docker_socket(w: &Workload, p: &Params) -> Vec<Hit> {
         if candidates.is_empty() {
             candidates.push(path.clone());
         }
+        // A proxy socket itself serves its identity's role, no more: a
+        // caller may hand its own on. A directory above one exposes them
+        // all, like any runtime socket.
+        let proxy = candidates
+            .iter()
+            .flat_map(|c| run_aliases(c))
+            .find_map(|c| p.proxies.iter().find(|socket| socket.path == c));
+        if let Some(ProxySocket {
+            path: socket,
+            identity,
+            families,
+        }) = proxy
+        {
+            let lent = p
+                .lends
+                .as_ref()
+                .is_some_and(|mine| families.iter().all(|f| mine.contains(f)));
+            let allowed = lent
+                || p.mountable
+                    .as_ref()
+                    .is_none_or(|own| own.contains(identity));
+            if !allowed {
+                hits.push(hit(
+                    &mount.field,
+                    format!(
+                        "{} of host path {path:?}{}, the dockgate proxy socket {socket} of identity {identity:?}, whose role is not the caller's",
+                        describe_source(mount),
+                        at_target(mount)
+                    ),
+                ));
+            }
+            continue;
+        }
         let exposed = candidates
             .iter()
             .flat_map(|c| run_aliases(c))
@@ -108,7 +150,11 @@ fn docker_socket(w: &Workload, p: &Params) -> Vec<Hit> {
                 if by_name {
                     return Some(c.clone());
                 }
-                p.sockets.iter().find(|s| under(s, &c)).cloned()
+                p.sockets
+                    .iter()
+                    .chain(p.proxies.iter().map(|socket| &socket.path))
+                    .find(|s| under(s, &c))
+                    .cloned()
             });
         if let Some(socket) = exposed {
             let detail = if socket == path {

@@ -6,7 +6,9 @@ use dockgate_model::{HostPathEffect, MountKind, Workload};
 
 use super::{Builtin, absolute};
 use crate::catalog::RuleDoc;
-use crate::checks::{at_target, bind_paths, describe_source, hit, under, unjudged, Hit};
+use crate::checks::{
+    at_target, bind_paths, describe_source, hit, run_aliases, under, unjudged, Hit,
+};
 use crate::policy::Action;
 
 /// The rule's parameters.
@@ -19,6 +21,10 @@ pub struct Params {
     pub allow_read_only: Vec<String>,
     /// Volume plugins trusted to mount what they like.
     pub allowed_volume_drivers: Vec<String>,
+    /// The `dockgate proxy` sockets of the policy's identities: the
+    /// `docker-socket` rule judges who may mount each.
+    #[serde(skip)]
+    pub proxies: Vec<String>,
 }
 
 /// The rule.
@@ -37,9 +43,12 @@ impl Builtin for Rule {
     };
     fn validate(params: Params) -> Result<Params, String> {
         Ok(Params {
-            allow: absolute("rules.host-mount.allow", params.allow)?,
-            allow_read_only: absolute("rules.host-mount.allow_read_only", params.allow_read_only)?,
-            allowed_volume_drivers: params.allowed_volume_drivers,
+            allow: absolute("rules.host-mount.allow", params.allow.clone())?,
+            allow_read_only: absolute(
+                "rules.host-mount.allow_read_only",
+                params.allow_read_only.clone(),
+            )?,
+            ..params
         })
     }
 
@@ -50,7 +59,8 @@ impl Builtin for Rule {
 
 fn host_mount(w: &Workload, p: &Params) -> Vec<Hit> {
     let allowed = |path: &str, read_only: bool| {
-        p.allow.iter().any(|a| under(path, a))
+        run_aliases(path).iter().any(|alias| p.proxies.contains(alias))
+            || p.allow.iter().any(|a| under(path, a))
             || (read_only && p.allow_read_only.iter().any(|a| under(path, a)))
     };
     let mut hits = Vec::new();
