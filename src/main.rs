@@ -116,8 +116,8 @@ struct ServeArgs {
     metrics_addr: Option<std::net::SocketAddr>,
     /// Which decisions go to the audit log: `all`, or `changes` to leave
     /// out allowed reads that found nothing (GET and HEAD: pings, lists,
-    /// inspects), most of the traffic. Denials and findings are always
-    /// recorded.
+    /// logs), most of the traffic. Denials, findings and inspects (which
+    /// show a container's environment) are always recorded.
     #[arg(long, value_name = "LEVEL", default_value = "all")]
     audit_level: dockgate_gate::AuditLevel,
     /// Where the host's file system is mounted, when dockgate does not run

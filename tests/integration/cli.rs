@@ -52,7 +52,7 @@ fn policy_validate_names_the_line_and_problem() {
              `sysctls`, `mount-propagation`, `runtime`, `runtime-annotations`, `cgroup-parent`, `network-driver`, \
              `run-as-root`, `published-ports`, `image-registry`, `image-latest`, `image-digest`, \
              `no-new-privileges`, `read-only-rootfs`, `memory-limit`, `pids-limit`, `env-secrets`, \
-             `endpoint-families`, `ownership`, `allowed-images`, `plugin-management`, `swarm-join`, `buildkit`, `copy-into-container`, `unknown-endpoint`, \
+             `endpoint-families`, `ownership`, `owner-label`, `allowed-images`, `plugin-management`, `swarm-join`, `buildkit`, `copy-into-container`, `unknown-endpoint`, \
              `unreadable-request`, `gate-failure`",
 
         ),
@@ -479,6 +479,8 @@ fn audit_level_changes_leaves_out_allowed_reads_only() {
     for (method, path, body) in [
         ("GET", "/_ping", None),
         ("GET", "/v1.41/containers/json", None),
+        // An inspect shows the environment: always recorded.
+        ("GET", "/v1.41/containers/abc/json", None),
         ("POST", "/v1.41/containers/create", Some(&privileged[..])),
         ("POST", "/v1.41/containers/abc/stop", None),
     ] {
@@ -490,7 +492,14 @@ fn audit_level_changes_leaves_out_allowed_reads_only() {
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["endpoint"].to_string())
         .collect();
-    assert_eq!(endpoints, ["\"container.create\"", "\"container.stop\""]);
+    assert_eq!(
+        endpoints,
+        [
+            "\"container.inspect\"",
+            "\"container.create\"",
+            "\"container.stop\""
+        ]
+    );
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&audit).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);

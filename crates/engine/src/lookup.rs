@@ -568,7 +568,10 @@ impl DaemonLookup for DockerLookup {
         Ok(Some(peers))
     }
 
-    async fn containers_with_id_prefix(&self, prefix: &str) -> Result<Vec<String>, LookupError> {
+    async fn containers_with_id_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<dockgate_inputs::resolve::NamedLabels>, LookupError> {
         let prefix = checked(prefix)?;
         let options = bollard::query_parameters::ListContainersOptions {
             all: true,
@@ -595,7 +598,8 @@ impl DaemonLookup for DockerLookup {
                     .names
                     .and_then(|n| n.into_iter().next())
                     .unwrap_or_default();
-                name.trim_start_matches('/').to_string()
+                let labels = c.labels.unwrap_or_default().into_iter().collect();
+                (name.trim_start_matches('/').to_string(), labels)
             })
             .collect())
     }

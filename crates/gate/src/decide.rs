@@ -543,7 +543,7 @@ impl<L: DaemonLookup> Gate<L> {
                             }
                         }
                     }
-                    Box::pin(self.owners_of(deadline, &mut targets)).await;
+                    Box::pin(self.owners_of(&policy, deadline, &mut targets)).await;
                 }
                 workload.targets = targets;
                 record.container = workload.name.clone();
@@ -786,7 +786,7 @@ impl<L: DaemonLookup> Gate<L> {
     /// Looks up the owners of the containers a request acts on: their
     /// labels, as the daemon resolves each reference (full ID, then name,
     /// then unique ID prefix).
-    async fn owners_of(&self, deadline: Instant, targets: &mut [At<Target>]) {
+    async fn owners_of(&self, policy: &Policy, deadline: Instant, targets: &mut [At<Target>]) {
         for target in targets {
             if target.value.labels != Resolution::Pending {
                 continue;
@@ -805,8 +805,11 @@ impl<L: DaemonLookup> Gate<L> {
                         if by_name {
                             let asked = self.lookup.containers_with_id_prefix(&reference);
                             match look_up(deadline, &subject, " by ID prefix", asked).await {
-                                Ok(names) => {
-                                    target.value.ambiguous = names.iter().any(|n| *n != reference);
+                                // Another's container would be reached.
+                                Ok(found) => {
+                                    target.value.ambiguous = found.iter().any(|(name, labels)| {
+                                        *name != reference && !policy.owns(labels)
+                                    });
                                 }
                                 Err(why) => {
                                     target.value.labels = Resolution::Failed(why);

@@ -97,7 +97,8 @@ pub enum AuditLevel {
     #[default]
     All,
     /// Every decision but allowed reads without findings (GET and HEAD:
-    /// pings, lists, inspects), which are most of the traffic.
+    /// pings, lists, logs), which are most of the traffic. Inspects are
+    /// kept: they show a container's environment.
     Changes,
 }
 
@@ -120,6 +121,8 @@ impl AuditLevel {
             || !verdict.allowed()
             || !verdict.findings.is_empty()
             || !matches!(record.method.to_ascii_uppercase().as_str(), "GET" | "HEAD")
+            // What shows a container's environment and command lines.
+            || matches!(record.endpoint.as_str(), "container.inspect" | "exec.inspect")
     }
 }
 

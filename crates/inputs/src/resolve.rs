@@ -65,6 +65,9 @@ pub struct ServiceSpecs {
     pub previous: Option<Vec<u8>>,
 }
 
+/// A container's name and labels.
+pub type NamedLabels = (String, Vec<(String, String)>);
+
 /// Questions dockgate asks the daemon. `Ok(None)` means "no such object".
 pub trait DaemonLookup: Send + Sync {
     /// A container, described by the model (from its inspect document).
@@ -122,13 +125,13 @@ pub trait DaemonLookup: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Option<Vec<String>>, LookupError>> + Send;
-    /// The names of the containers whose IDs start with `prefix`: a name
-    /// made of hex digits is also an ID prefix once its container is
-    /// renamed.
+    /// The containers whose IDs start with `prefix`, by name with their
+    /// labels: a name made of hex digits is also an ID prefix once its
+    /// container is renamed.
     fn containers_with_id_prefix(
         &self,
         prefix: &str,
-    ) -> impl Future<Output = Result<Vec<String>, LookupError>> + Send;
+    ) -> impl Future<Output = Result<Vec<NamedLabels>, LookupError>> + Send;
     /// Whether the host has a network interface of this name; `Ok(None)`
     /// where the host cannot be seen.
     fn is_host_interface(

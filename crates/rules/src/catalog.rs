@@ -123,6 +123,7 @@ registry! {
     EnvSecrets => env_secrets,
     EndpointFamilies => endpoint_families,
     Ownership => ownership,
+    OwnerLabel => owner_label,
     AllowedImages => allowed_images,
     PluginManagement => plugin_management,
     SwarmJoin => swarm_join,

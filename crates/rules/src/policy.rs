@@ -237,7 +237,8 @@ impl Policy {
             let names = callers.identity_names();
             if !names.is_empty() {
                 // Scan and check judge every container's owner label.
-                policy.set_owners(Some(names), true);
+                policy.params.owner_label.label = policy.params.ownership.label.clone();
+                policy.params.owner_label.owners = Some(names);
             }
             policy.callers = Some(Arc::new(callers));
         }
@@ -250,6 +251,20 @@ impl Policy {
     pub fn judges_owners(&self) -> bool {
         self.params.ownership.owners.is_some()
             && self.effective_action(RuleId::Ownership) != Action::Off
+    }
+
+    /// Whether a container with these labels is the caller's own (or
+    /// ownership does not apply to the caller).
+    pub fn owns(&self, labels: &[(String, String)]) -> bool {
+        let ownership = &self.params.ownership;
+        let Some(owners) = &ownership.owners else {
+            return true;
+        };
+        labels
+            .iter()
+            .rev()
+            .find(|(key, _)| *key == ownership.label)
+            .is_some_and(|(_, owner)| owners.contains(owner))
     }
 
     /// What a caller may see of other owners' containers in lists and

@@ -255,7 +255,10 @@ impl DaemonLookup for FakeDaemon {
         Ok(Some(self.pid_peers.get(name).cloned().unwrap_or_default()))
     }
 
-    async fn containers_with_id_prefix(&self, prefix: &str) -> Result<Vec<String>, LookupError> {
+    async fn containers_with_id_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<super::NamedLabels>, LookupError> {
         self.check(prefix).await?;
         // Containers stored under their full ID.
         Ok(self
@@ -266,7 +269,10 @@ impl DaemonLookup for FakeDaemon {
                     && id.bytes().all(|b| b.is_ascii_hexdigit())
                     && id.starts_with(prefix)
             })
-            .map(|(id, c)| c.name.clone().unwrap_or_else(|| id.clone()))
+            .map(|(id, c)| {
+                let name = c.name.clone().unwrap_or_else(|| id.clone());
+                (name, c.labels.iter().map(|l| l.value.clone()).collect())
+            })
             .collect())
     }
 

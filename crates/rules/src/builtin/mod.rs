@@ -45,6 +45,7 @@ modules! {
     env_secrets,
     endpoint_families,
     ownership,
+    owner_label,
     allowed_images,
     plugin_management,
     swarm_join,
