@@ -1,4 +1,4 @@
-//! Who is calling, on a real dockerd 20.10: a TLS socket with
+//! Who is calling, on real dockerds 20.10 and 26.1: a TLS socket with
 //! `--tlsverify` on 127.0.0.1 and client certificates made here with
 //! openssl, the docker CLI as each user; and `dockgate proxy` serving a
 //! read-only socket to a container and an operate socket to the CLI.
@@ -29,7 +29,17 @@ fn start_owned(address: &str, certs: &Path, name: &str, owner: &str) -> String {
         address,
         certs,
         &[
-            "run", "-d", "--name", name, "--label", &label, "testimg", "sleep", "300",
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            &label,
+            "--network",
+            "none",
+            "testimg",
+            "sleep",
+            "300",
         ],
     );
     assert!(ok, "{out}");
@@ -164,10 +174,17 @@ fn tls_users_and_proxy_sockets_act_in_their_roles() {
         return;
     }
     let _turn = one_daemon_at_a_time();
+    for generation in [Generation::Dockerd20, Generation::Dockerd26] {
+        roles_on(generation);
+    }
+}
+
+/// Everything above on one daemon generation.
+fn roles_on(generation: Generation) {
     let address = free_local_address();
     let mut sockets_dir = PathBuf::new();
     let written = std::cell::RefCell::new(String::new());
-    let daemon = Daemon::start_with_args(Generation::Dockerd20, None, |dir| {
+    let daemon = Daemon::start_with_args(generation, None, |dir| {
         let certs = dir.join("certs");
         std::fs::create_dir_all(&certs).unwrap();
         openssl_req(
@@ -297,6 +314,47 @@ fn tls_users_and_proxy_sockets_act_in_their_roles() {
     );
     assert!(
         !ok && out.contains("link of container \"alice1\", which belongs to \"team-a\""),
+        "{out}"
+    );
+    // Found by the second attack: a network join of a container that does
+    // not exist is stored as written and looked up at every start, so it
+    // reaches whoever holds that name later. Refused at create; and a join
+    // made before (here by the Unix socket, which has no role) is judged
+    // at start.
+    let (ok, out) = as_user(
+        &address,
+        &bob,
+        &[
+            "create",
+            "--label",
+            "dockgate.owner=team-b",
+            "--network",
+            "container:alice-later",
+            "testimg",
+            "true",
+        ],
+    );
+    assert!(
+        !ok && out
+            .contains("joins the namespaces of container \"alice-later\", which does not exist"),
+        "{out}"
+    );
+    daemon.docker_ok(&[
+        "create",
+        "--name",
+        "bob-joins",
+        "--label",
+        "dockgate.owner=team-b",
+        "--network",
+        "container:alice-later",
+        "testimg",
+        "sleep",
+        "300",
+    ]);
+    start_owned(&address, &alice, "alice-later", "team-a");
+    let (ok, out) = as_user(&address, &bob, &["start", "bob-joins"]);
+    assert!(
+        !ok && out.contains("join of container \"alice-later\", which belongs to \"team-a\""),
         "{out}"
     );
     // The environment leak closed, in the words the CLI shows.

@@ -33,7 +33,19 @@ fn daemon() -> FakeDaemon {
         w.name = Some(name.to_string());
         w
     };
+    let mut joiner = container(Some("team-a"));
+    joiner.namespaces.push((
+        dockgate_model::NamespaceKind::Network,
+        At::new(
+            dockgate_model::NamespaceMode::Container {
+                target: "web-b".to_string(),
+                target_uses_host: dockgate_model::Resolution::Pending,
+            },
+            "HostConfig.NetworkMode",
+        ),
+    ));
     FakeDaemon::new()
+        .container("joiner", joiner)
         .container("beef", named("beef", "team-a"))
         .container("cafe", named("cafe", "team-a"))
         .container(&format!("beef{}", "0".repeat(60)), named("other", "team-b"))
@@ -198,6 +210,67 @@ fn another_owners_container_is_out_of_reach() {
     // A container that does not exist: the daemon answers 404 itself.
     let (verdict, _) = decide(
         &as_user("team-a-alice", "GET", "/v1.41/containers/ghost/json", None),
+        None,
+    );
+    assert!(verdict.allowed(), "{verdict:?}");
+}
+
+#[test]
+fn a_network_join_is_judged_when_made_and_at_every_start() {
+    // Found by the second attack: the daemon keeps `container:NAME` as
+    // written and looks it up at every start, so a join of a name nobody
+    // holds yet reaches whoever holds it later.
+    let body = r#"{"Image":"testimg","Labels":{"dockgate.owner":"team-a"},"HostConfig":{"NetworkMode":"container:ghost"}}"#;
+    let (verdict, _) = decide(
+        &as_user(
+            "team-a-alice",
+            "POST",
+            "/v1.41/containers/create",
+            Some(body),
+        ),
+        None,
+    );
+    assert_eq!(
+        denials(&verdict),
+        ["ownership: joins the namespaces of container \"ghost\", which does not exist: the daemon looks it up again at every start, and would join whichever container has it then"]
+    );
+    // A stored join, now of another owner's container.
+    for uri in [
+        "/v1.41/containers/joiner/start",
+        "/v1.41/containers/joiner/restart",
+    ] {
+        let (verdict, _) = decide(&as_user("team-a-alice", "POST", uri, None), None);
+        assert_eq!(
+            denials(&verdict),
+            ["ownership: join of container \"web-b\", which belongs to \"team-b\": the caller (team-a) may act only on its own containers"],
+            "{uri}"
+        );
+    }
+}
+
+#[test]
+fn an_import_is_a_build() {
+    // Without fromImage the daemon imports a tarball under any tag.
+    let (verdict, _) = decide(
+        &as_user(
+            "team-b",
+            "POST",
+            "/v1.41/images/create?fromSrc=-&repo=testimg&tag=latest",
+            None,
+        ),
+        None,
+    );
+    assert_eq!(
+        denials(&verdict),
+        ["endpoint-families: POST image.create is an endpoint of the build family, which the caller's role is not granted"]
+    );
+    let (verdict, _) = decide(
+        &as_user(
+            "team-b",
+            "POST",
+            "/v1.41/images/create?fromImage=testimg&tag=latest",
+            None,
+        ),
         None,
     );
     assert!(verdict.allowed(), "{verdict:?}");
@@ -406,7 +479,9 @@ fn the_endpoint_family_reference_lists_every_route() {
          Every route of the daemon belongs to one family, which a role is granted\n\
          with `endpoints = [...]` (docs/identities.md). Written from the route table\n\
          (`crates/inputs/src/authz/routes.rs`) by `DOCKGATE_BLESS=1 cargo test\n\
-         the_endpoint_family_reference`; routes dockgate does not know are `admin`.\n",
+         the_endpoint_family_reference`; routes dockgate does not know are `admin`,\n\
+         and `POST /images/create` without `fromImage` (an import: an image from\n\
+         any tarball, under any tag) is `build`.\n",
     );
     let families = [
         EndpointFamily::Handshake,

@@ -493,6 +493,8 @@ impl<L: DaemonLookup> Gate<L> {
                     // copied on each spawn even for a GET that never looks up.
                     match Box::pin(self.existing(deadline, &name, &read.workload)).await {
                         Ok(Some(existing)) => {
+                            // Its network join is looked up again now.
+                            targets.extend(dockgate_inputs::authz::namespace_joins(&existing));
                             read.workload = existing;
                             stored_start = Some(name.clone());
                         }

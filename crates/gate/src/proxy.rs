@@ -31,9 +31,14 @@ use crate::Gate;
 /// A body the proxy answers with: the daemon's, streamed, or its own.
 type Body = BoxBody<Bytes, hyper::Error>;
 
-/// Connections served at once, over every socket; more wait to be
-/// accepted.
-const CONNECTIONS: usize = 512;
+/// Connections served at once on one socket; more wait to be accepted.
+/// Each socket has its own: one identity cannot take another's.
+const CONNECTIONS: usize = 256;
+
+/// How long a connection may take to send a request's headers, and stay
+/// idle between requests: idle connections must not hold the socket's
+/// slots.
+const HEADER_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The most of a container list read to cut it to the caller's own.
 const LIST_LIMIT: usize = 64 << 20;
@@ -86,7 +91,6 @@ impl<L: DaemonLookup + 'static> Proxy<L> {
         sockets: Vec<ProxySocket>,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), ProxyError> {
-        let permits = Arc::new(Semaphore::new(CONNECTIONS));
         let mut listeners = Vec::new();
         for socket in &sockets {
             listeners.push((bind(&socket.path)?, socket.identity.clone()));
@@ -94,7 +98,7 @@ impl<L: DaemonLookup + 'static> Proxy<L> {
         let mut accepting = tokio::task::JoinSet::new();
         for (listener, identity) in listeners {
             let proxy = self.clone();
-            let permits = permits.clone();
+            let permits = Arc::new(Semaphore::new(CONNECTIONS));
             accepting.spawn(async move { proxy.accept(listener, identity, permits).await });
         }
         shutdown.await;
@@ -133,6 +137,8 @@ impl<L: DaemonLookup + 'static> Proxy<L> {
                     async move { Ok::<_, Infallible>(proxy.handle(request, &identity).await) }
                 });
                 let served = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_TIME)
                     .serve_connection(TokioIo::new(stream), service)
                     .with_upgrades()
                     .await;

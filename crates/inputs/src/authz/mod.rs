@@ -165,9 +165,18 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
     let method = req.method.to_ascii_uppercase();
     let route = match_route(&method, &path.path);
     let mutating = !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
-    let family = route
-        .as_ref()
-        .map_or(EndpointFamily::Admin, |m| m.route.family);
+    let family = match &route {
+        // Without fromImage the daemon imports (moby postImagesCreate):
+        // an image made from any tarball, under any tag.
+        Some(m)
+            if m.route.name == "image.create"
+                && path.query_value("fromImage").unwrap_or_default().is_empty() =>
+        {
+            EndpointFamily::Build
+        }
+        Some(m) => m.route.family,
+        None => EndpointFamily::Admin,
+    };
     let (endpoint, kind, name) = match &route {
         Some(m) => (
             m.route.endpoint,
@@ -251,6 +260,23 @@ pub fn read_request(req: &AuthzRequest) -> Result<ReadRequest, ReadError> {
     })
 }
 
+/// The containers whose namespaces a container joins (`--network
+/// container:X` and the like): the daemon looks a network join up again
+/// at every start, so a start is judged by them too.
+pub fn namespace_joins(workload: &Workload) -> Vec<At<Target>> {
+    workload
+        .namespaces
+        .iter()
+        .filter_map(|(_, mode)| match &mode.value {
+            NamespaceMode::Container { target, .. } => Some(At::new(
+                Target::named(target.clone(), "join"),
+                mode.field.clone(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The existing containers a request acts on, with what it does to each:
 /// the container its path names, the one a commit reads (`?container=`),
 /// those whose volumes or namespaces a new container takes. An exec
@@ -286,14 +312,7 @@ fn targets(route: Option<&Matched>, path: &ApiPath, workload: &Workload) -> Vec<
         let name = name.trim_start_matches('/');
         found.push(At::new(Target::named(name, "link"), link.field.clone()));
     }
-    for (_, mode) in &workload.namespaces {
-        if let NamespaceMode::Container { target, .. } = &mode.value {
-            found.push(At::new(
-                Target::named(target.clone(), "join"),
-                mode.field.clone(),
-            ));
-        }
-    }
+    found.extend(namespace_joins(workload));
     found
 }
 

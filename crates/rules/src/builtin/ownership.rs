@@ -109,6 +109,15 @@ impl Builtin for Rule {
                 continue;
             }
             match &target.value.labels {
+                // A network join the daemon stores as written and looks up
+                // at every start: whoever later holds that name or ID
+                // prefix would be joined.
+                Resolution::Known(None) if action == "join" => hits.push(hit(
+                    &target.field,
+                    format!(
+                        "joins the namespaces of container {reference:?}, which does not exist: the daemon looks it up again at every start, and would join whichever container has it then"
+                    ),
+                )),
                 // No such container: the daemon refuses the request.
                 Resolution::Known(None) => {}
                 Resolution::Known(Some(_)) => {
