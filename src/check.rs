@@ -299,6 +299,7 @@ fn run(args: CheckArgs) -> Result<ExitCode> {
         resolve_images(url, marker.as_deref(), &mut inputs)?;
     }
     let report = ScanReport {
+        checks: Vec::new(),
         time: now_rfc3339(),
         policy_hash: policy.hash().to_string(),
         rules: dockgate_patrol::evaluated_rules(&policy),

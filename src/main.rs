@@ -1,5 +1,6 @@
 //! `dockgate`: one policy for Docker, enforced at the daemon.
 
+mod audit_command;
 mod check;
 mod lookup_secret;
 mod man_pages;
@@ -50,6 +51,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Serve a filtering Docker API socket for each identity that has one.
     Proxy(proxy_command::ProxyArgs),
+    /// Audit the host and the daemon: is the gate really in front of it?
+    Audit(audit_command::AuditArgs),
     /// Show or validate a policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -199,6 +202,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => patrol::watch(args),
         Command::Check(args) => check::check(args),
         Command::Proxy(args) => proxy_command::proxy(args),
+        Command::Audit(args) => audit_command::run(args),
         Command::Policy(PolicyCommand::Show { policy }) => policy_show(policy.as_deref()),
         Command::Policy(PolicyCommand::Validate { file }) => {
             policy_validate(file.as_deref().unwrap_or(Path::new(DEFAULT_POLICY)))

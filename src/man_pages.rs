@@ -53,6 +53,15 @@ fn extra(name: &str) -> Extra {
             signals: "SIGTERM, SIGINT: stop serving and remove the sockets.",
             exit: "0 after SIGTERM or SIGINT; 2 when it cannot start (no proxy socket in the policy, a socket that cannot be made, a --docker-host that is not unix://).",
         },
+        "audit" => Extra {
+            files: "/etc/docker/daemon.json (or the daemon's --config-file), /etc/docker, the daemon's socket, \
+                    docker.service and docker.socket, the TLS files the daemon names: their owners and modes.\n\n\
+                    /etc/docker/plugins/NAME.spec, /run/docker/plugins/NAME.sock: where the gate listens.\n\n\
+                    /proc/PID/cmdline: the command line of the process answering on the socket (found by its peer credentials).",
+            signals: "none.",
+            exit: "text and json: 0 when no critical check fails, 1 when one does, 2 on an error. \
+                   nagios: 0 OK, 2 CRITICAL, 3 UNKNOWN when the audit cannot run.",
+        },
         "check" => Extra {
             files: "compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml: read when no file is named, \
                     here or in the nearest directory above, with the project's .env.",

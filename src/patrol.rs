@@ -78,6 +78,10 @@ pub struct ScanArgs {
     /// Every container, not only running ones.
     #[arg(long)]
     all: bool,
+    /// Audit the host and the daemon too (`dockgate audit`), as one more
+    /// subject of the report, for a gate known to the daemon by this name.
+    #[arg(long, value_name = "PLUGIN", num_args = 0..=1, default_missing_value = "dockgate")]
+    host: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -184,10 +188,18 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
     let docker_host = args.patrol.daemon.docker_host.clone();
     let marker = args.patrol.daemon.marker();
     let timeout = args.timeout;
+    let host = args.host.clone();
     let report = runtime.block_on(async move {
         let work = async {
             let engine = Arc::new(Engine::connect(&docker_host, marker.as_deref()).await?);
-            dockgate_patrol::scan(engine, Arc::new(policy), &options, &audit).await
+            let mut report =
+                dockgate_patrol::scan(engine, Arc::new(policy), &options, &audit).await?;
+            if let Some(plugin) = &host {
+                let facts =
+                    dockgate_engine::daemon_host(&docker_host, marker.as_deref(), plugin).await?;
+                crate::audit_command::add_host(&mut report, &facts);
+            }
+            Ok::<_, dockgate_engine::EngineError>(report)
         };
         match tokio::time::timeout(timeout, work).await {
             Ok(result) => result.map_err(anyhow::Error::from),

@@ -17,6 +17,7 @@
 //!   recipes and image exemptions for local images; custom Rego rules at
 //!   the gate and in a scan.
 
+mod audit;
 mod buildkit;
 mod bypass;
 mod e2e;

@@ -403,7 +403,7 @@ fn contrib_command_lines_parse() {
             }
         }
     }
-    assert_eq!(lines.len(), 5);
+    assert_eq!(lines.len(), 6);
     for line in lines {
         let mut args: Vec<&str> = line.split_whitespace().collect();
         args.push("--help");
@@ -503,4 +503,22 @@ fn audit_level_changes_leaves_out_allowed_reads_only() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&audit).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
+}
+
+#[test]
+fn the_audit_reference_documents_every_check() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/audit.md");
+    let written = std::fs::read_to_string(path).unwrap_or_default();
+    let head = written
+        .split_once("`DOCKGATE_BLESS=1 cargo test the_audit_reference`.\n\n")
+        .map(|(head, _)| format!("{head}`DOCKGATE_BLESS=1 cargo test the_audit_reference`.\n\n"))
+        .unwrap_or_default();
+    let expected = format!("{head}{}", dockgate_rules::audit::reference_markdown());
+    if std::env::var_os("DOCKGATE_BLESS").is_some() {
+        std::fs::write(path, &expected).unwrap();
+    }
+    assert!(
+        !head.is_empty() && std::fs::read_to_string(path).unwrap() == expected,
+        "docs/audit.md is not what the checks say; rewrite it with DOCKGATE_BLESS=1 cargo test the_audit_reference"
+    );
 }

@@ -97,6 +97,11 @@ impl Engine {
         Ok(engine)
     }
 
+    /// The daemon's address.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// The look-ups the rules need, through the same connection.
     pub fn lookup(&self) -> &DockerLookup {
         &self.lookup

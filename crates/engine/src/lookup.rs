@@ -197,7 +197,7 @@ impl DockerLookup {
 
     /// One GET on the daemon's socket, for documents bollard's models do
     /// not carry whole; HTTP/1.0, so the answer ends with the connection.
-    async fn raw_get(&self, path: &str) -> Result<(u16, Vec<u8>), LookupError> {
+    pub(crate) async fn raw_get(&self, path: &str) -> Result<(u16, Vec<u8>), LookupError> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let fail = |e: std::io::Error| {
             LookupError(format!(

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+pub mod host;
 mod mount;
 mod names;
 

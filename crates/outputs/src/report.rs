@@ -93,6 +93,9 @@ pub struct ScanReport {
     pub policy_hash: String,
     /// The rules that were evaluated (not `off`).
     pub rules: Vec<RuleId>,
+    /// Other checks evaluated, reported whether they found something or
+    /// not: the host audit's.
+    pub checks: Vec<RuleRef>,
     /// Every container looked at, in listing order.
     pub containers: Vec<ContainerResult>,
 }
@@ -119,6 +122,7 @@ impl ScanReport {
             .iter()
             .filter(|r| r.judges_containers())
             .map(|r| (RuleRef::from(*r), 0))
+            .chain(self.checks.iter().map(|c| (c.clone(), 0)))
             .collect();
         for container in &self.containers {
             let mut rules: Vec<RuleRef> =
@@ -148,13 +152,14 @@ impl ScanReport {
             .containers
             .iter()
             .flat_map(|c| c.verdict.findings.iter().map(|f| f.rule.clone()))
-            .filter(|r| r.builtin().is_none())
+            .filter(|r| r.builtin().is_none() && !self.checks.contains(r))
             .collect();
         custom.sort();
         custom.dedup();
         self.rules
             .iter()
             .map(|r| RuleRef::from(*r))
+            .chain(self.checks.iter().cloned())
             .chain(custom)
             .collect()
     }

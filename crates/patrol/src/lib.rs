@@ -98,6 +98,7 @@ pub async fn scan(
         container.remediation = remediate(&engine, &policy, container, options, audit).await;
     }
     Ok(ScanReport {
+        checks: Vec::new(),
         time: now_rfc3339(),
         policy_hash: policy.hash().to_string(),
         rules: evaluated_rules(&policy),

@@ -187,6 +187,8 @@ pub enum RuleRef {
     Builtin(RuleId),
     /// A custom rule: `custom/<package path>/<deny|warn|audit>`.
     Custom(Arc<str>),
+    /// A check of the host audit, by its id without the `audit/` prefix.
+    Audit(&'static str),
 }
 
 /// Where custom rule ids start.
@@ -198,6 +200,10 @@ impl RuleRef {
         match self {
             RuleRef::Builtin(rule) => rule.id(),
             RuleRef::Custom(id) => id,
+            RuleRef::Audit(id) => crate::audit::CHECKS
+                .iter()
+                .find(|c| c.id == *id)
+                .map_or("audit", |c| c.full_id),
         }
     }
 
@@ -205,7 +211,7 @@ impl RuleRef {
     pub fn builtin(&self) -> Option<RuleId> {
         match self {
             RuleRef::Builtin(rule) => Some(*rule),
-            RuleRef::Custom(_) => None,
+            RuleRef::Custom(_) | RuleRef::Audit(_) => None,
         }
     }
 

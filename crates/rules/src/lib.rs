@@ -5,6 +5,7 @@
 //! alike. Each built-in rule is one module (`builtin`), listed in the
 //! registry (`catalog`), which everything else reads.
 
+pub mod audit;
 mod builtin;
 mod callers;
 mod catalog;

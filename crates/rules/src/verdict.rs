@@ -81,7 +81,7 @@ impl Finding {
             _ if self.lookup_failed => LOOKUP_FIX,
             (_, Some(fix)) => fix,
             (RuleRef::Builtin(rule), None) => rule.doc().fix,
-            (RuleRef::Custom(_), None) => CUSTOM_FIX,
+            (RuleRef::Custom(_) | RuleRef::Audit(_), None) => CUSTOM_FIX,
         }
     }
 
@@ -258,7 +258,7 @@ pub fn evaluate_request_rule(
 }
 
 /// The verdict of a set of findings: denied if one denies unexempted.
-fn verdict_of(findings: Vec<Finding>) -> Verdict {
+pub(crate) fn verdict_of(findings: Vec<Finding>) -> Verdict {
     let denied = findings
         .iter()
         .any(|f| f.action == Action::Deny && f.exempted.is_none());

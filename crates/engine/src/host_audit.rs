@@ -1,0 +1,292 @@
+//! The facts of the host audit: what the daemon that answers says of
+//! itself, which process it is (by the socket's peer credentials, so the
+//! daemon audited is the one answering, not the first `dockerd` found),
+//! its command line, configuration file, and the files that guard it.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use dockgate_model::host::{DaemonHost, DaemonProcess, FileStat, GateFacts, HostFile};
+use dockgate_model::Resolution;
+use serde_json::Value;
+
+use crate::engine::EngineError;
+use crate::lookup::DockerLookup;
+
+/// Where systemd keeps Docker's units, most specific first.
+const UNIT_DIRS: &[&str] = &[
+    "/etc/systemd/system",
+    "/lib/systemd/system",
+    "/usr/lib/systemd/system",
+];
+
+/// Everything the host audit judges of the daemon at `url` (asked with
+/// `marker`, the gate's secret for dockgate's own reads), for a gate
+/// known to the daemon as `plugin`. A daemon that does not answer its
+/// API (its authorization plugin gone, say) is still audited from its
+/// process, files and the gate's socket.
+pub async fn daemon_host(
+    url: &str,
+    marker: Option<&str>,
+    plugin: &str,
+) -> Result<DaemonHost, EngineError> {
+    let mut lookup = DockerLookup::connect(url).map_err(|_| EngineError::Url(url.to_string()))?;
+    if let Some(marker) = marker {
+        lookup = lookup.with_marker(marker);
+    }
+    let mut host = DaemonHost {
+        address: url.to_string(),
+        ..DaemonHost::default()
+    };
+    let socket = url.strip_prefix("unix://").map(str::to_string);
+    host.process = match &socket {
+        Some(socket) => match daemon_process(socket) {
+            Ok(process) => Resolution::Known(process),
+            Err(why) => Resolution::Failed(why),
+        },
+        None => Resolution::Pending,
+    };
+    let config_file = host
+        .setting("", &["--config-file"])
+        .pop()
+        .unwrap_or_else(|| "/etc/docker/daemon.json".to_string());
+    host.config = read_config(Path::new(&config_file));
+    host.config_file = config_file.clone();
+    match raw_json(&lookup, "/info").await {
+        Ok(info) => read_info(&mut host, &info),
+        Err(why) => {
+            host.api_error = Some(why);
+            // What the daemon was started with, at least.
+            host.authorization_plugins =
+                host.setting("authorization-plugins", &["--authorization-plugin"]);
+        }
+    }
+    if host.api_error.is_none() {
+        host.bridge_icc = raw_json(&lookup, "/networks/bridge")
+            .await
+            .ok()
+            .map(|bridge| {
+                bridge
+                    .pointer("/Options/com.docker.network.bridge.enable_icc")
+                    .and_then(Value::as_str)
+                    != Some("false")
+            });
+    }
+    let mut files: Vec<(String, String)> = Vec::new();
+    if let Some(socket) = &socket {
+        files.push(("docker.sock".into(), socket.clone()));
+    }
+    files.push(("/etc/docker".into(), "/etc/docker".into()));
+    files.push(("daemon.json".into(), config_file));
+    for unit in ["docker.service", "docker.socket"] {
+        if let Some(path) = UNIT_DIRS
+            .iter()
+            .map(|dir| format!("{dir}/{unit}"))
+            .find(|path| Path::new(path).exists())
+        {
+            files.push((unit.into(), path));
+        }
+    }
+    for (role, key) in [
+        ("TLS CA certificate", "tlscacert"),
+        ("TLS server certificate", "tlscert"),
+        ("TLS server key", "tlskey"),
+    ] {
+        if let Some(path) = host.setting(key, &[&format!("--{key}")]).pop() {
+            files.push((role.into(), path));
+        }
+    }
+    host.files = files
+        .into_iter()
+        .map(|(role, path)| {
+            let stat = std::fs::metadata(&path).ok().map(|m| FileStat {
+                uid: m.uid(),
+                gid: m.gid(),
+                mode: m.mode() & 0o7777,
+            });
+            HostFile { role, path, stat }
+        })
+        .collect();
+    host.gate = gate_facts(plugin).await;
+    Ok(host)
+}
+
+/// What `GET /info` says.
+fn read_info(host: &mut DaemonHost, info: &Value) {
+    let text = |key: &str| {
+        info.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    host.name = text("Name");
+    host.version = text("ServerVersion");
+    host.authorization_plugins = strings(info.pointer("/Plugins/Authorization"));
+    host.live_restore = info
+        .get("LiveRestoreEnabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    host.userns_remap = strings(info.get("SecurityOptions"))
+        .iter()
+        .any(|o| o.split(',').any(|part| part == "name=userns"));
+    host.swarm = info
+        .pointer("/Swarm/LocalNodeState")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    host.swarm_manager = info
+        .pointer("/Swarm/ControlAvailable")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    host.storage_driver = text("Driver");
+    host.logging_driver = text("LoggingDriver");
+    host.experimental = info
+        .get("ExperimentalBuild")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+}
+
+/// A document of the daemon's API, as JSON, within 5 s: a daemon whose
+/// authorization plugin is gone makes every request wait on it.
+async fn raw_json(lookup: &DockerLookup, path: &str) -> Result<Value, String> {
+    let asked = tokio::time::timeout(std::time::Duration::from_secs(5), lookup.raw_get(path));
+    let (status, body) = match asked.await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(err)) => return Err(err.0),
+        Err(_) => return Err(format!("GET {path}: no answer within 5 s")),
+    };
+    if status != 200 {
+        let message = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default();
+        return Err(format!("GET {path}: status {status} {message}")
+            .trim()
+            .to_string());
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("GET {path}: {e}"))
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The process at the other end of the daemon's socket, and its command
+/// line.
+fn daemon_process(socket: &str) -> Result<DaemonProcess, String> {
+    use std::os::unix::io::AsRawFd;
+    let stream = std::os::unix::net::UnixStream::connect(socket)
+        .map_err(|e| format!("cannot connect to {socket}: {e}"))?;
+    let mut credentials = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut length = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: the buffer is a ucred of the length given, for the socket
+    // this function owns.
+    let read = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut credentials as *mut libc::ucred).cast(),
+            &mut length,
+        )
+    };
+    if read != 0 || credentials.pid <= 0 {
+        return Err(format!(
+            "no peer credentials on {socket}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let pid = credentials.pid as u32;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map_err(|e| format!("cannot read the command line of process {pid}: {e}"))?;
+    let args = cmdline
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .skip(1)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    Ok(DaemonProcess { pid, args })
+}
+
+/// The daemon's configuration file: its settings, none when it does not
+/// exist.
+fn read_config(path: &Path) -> Resolution<Option<serde_json::Map<String, Value>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Resolution::Known(Some(map)),
+            Ok(_) => Resolution::Failed(format!("{} is not a JSON object", path.display())),
+            Err(e) => Resolution::Failed(format!("{}: {e}", path.display())),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Resolution::Known(None),
+        Err(e) => Resolution::Failed(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Where the gate listens, by the daemon's own plugin discovery (a spec
+/// file under /etc/docker/plugins, or a socket under /run/docker/plugins),
+/// and whether it answers an authorization request.
+async fn gate_facts(plugin: &str) -> GateFacts {
+    let spec = ["/etc/docker/plugins", "/usr/lib/docker/plugins"]
+        .iter()
+        .find_map(|dir| std::fs::read_to_string(format!("{dir}/{plugin}.spec")).ok());
+    let socket = match spec {
+        Some(spec) => spec.trim().strip_prefix("unix://").map(str::to_string),
+        None => {
+            Some(format!("/run/docker/plugins/{plugin}.sock")).filter(|s| Path::new(s).exists())
+        }
+    };
+    let answers = match &socket {
+        Some(socket) => match ask_gate(socket).await {
+            Ok(()) => Resolution::Known(true),
+            Err(why) => Resolution::Failed(why),
+        },
+        None => Resolution::Known(false),
+    };
+    GateFacts {
+        plugin: plugin.to_string(),
+        socket,
+        answers,
+    }
+}
+
+/// Asks the gate about a ping, as the daemon would.
+async fn ask_gate(socket: &str) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = r#"{"RequestMethod":"GET","RequestUri":"/_ping"}"#;
+    let request = format!(
+        "POST /AuthZPlugin.AuthZReq HTTP/1.0\r\nHost: plugin\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let exchange = async {
+        let mut stream = tokio::net::UnixStream::connect(socket).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        std::io::Result::Ok(response)
+    };
+    let response = tokio::time::timeout(std::time::Duration::from_secs(5), exchange)
+        .await
+        .map_err(|_| "no answer within 5 s".to_string())?
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&response);
+    if text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200") {
+        Ok(())
+    } else {
+        Err(format!(
+            "answered {:?}",
+            text.lines().next().unwrap_or_default()
+        ))
+    }
+}

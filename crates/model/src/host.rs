@@ -1,0 +1,152 @@
+//! What a Docker host is, as the host audit reads it: the daemon that
+//! answers on the socket, its command line and configuration file, and
+//! the files that guard it. The audit's checks see only this.
+
+use serde::Serialize;
+
+use crate::Resolution;
+
+/// The daemon and its host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DaemonHost {
+    /// The daemon's address, as dockgate reached it.
+    pub address: String,
+    /// Why the daemon did not answer its API (`GET /info`), if it did
+    /// not; the facts that come from the API are then empty.
+    pub api_error: Option<String>,
+    /// The host's name (`docker info`'s Name).
+    pub name: String,
+    /// The daemon's version.
+    pub version: String,
+    /// The authorization plugins in force, in the order the daemon asks
+    /// them (`docker info`: Plugins.Authorization).
+    pub authorization_plugins: Vec<String>,
+    /// Live restore.
+    pub live_restore: bool,
+    /// Whether user namespaces are remapped (a `name=userns` security
+    /// option).
+    pub userns_remap: bool,
+    /// The swarm state: `inactive`, `active`, ...
+    pub swarm: String,
+    /// Whether this node is a swarm manager.
+    pub swarm_manager: bool,
+    /// The storage driver.
+    pub storage_driver: String,
+    /// The default logging driver.
+    pub logging_driver: String,
+    /// Experimental features.
+    pub experimental: bool,
+    /// Whether the default bridge lets containers talk to each other;
+    /// none without a default bridge.
+    pub bridge_icc: Option<bool>,
+    /// The process that answers on the socket: found by the socket's peer
+    /// credentials, never by name.
+    pub process: Resolution<DaemonProcess>,
+    /// The configuration file the daemon reads (its `--config-file`, or
+    /// /etc/docker/daemon.json), and what it holds.
+    pub config_file: String,
+    /// The file's settings; `Known(None)` when there is no file.
+    pub config: Resolution<Option<serde_json::Map<String, serde_json::Value>>>,
+    /// The files that guard the daemon, and their owners and modes.
+    pub files: Vec<HostFile>,
+    /// The gate: the authorization plugin dockgate is known as, and
+    /// whether its socket answers.
+    pub gate: GateFacts,
+}
+
+/// The daemon's process.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DaemonProcess {
+    /// Its PID.
+    pub pid: u32,
+    /// Its command line, arguments after the program.
+    pub args: Vec<String>,
+}
+
+/// One file that guards the daemon.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HostFile {
+    /// What it is: `docker.sock`, `daemon.json`, `/etc/docker`...
+    pub role: String,
+    /// Its path.
+    pub path: String,
+    /// Its owner, group and permission bits; none when it does not exist.
+    pub stat: Option<FileStat>,
+}
+
+/// A file's owner and mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FileStat {
+    /// Owner's user ID.
+    pub uid: u32,
+    /// Group ID.
+    pub gid: u32,
+    /// Permission bits (`0o660`).
+    pub mode: u32,
+}
+
+/// The gate as the daemon knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GateFacts {
+    /// The plugin name dockgate is configured as.
+    pub plugin: String,
+    /// Its socket, from the plugin's spec file or its socket under
+    /// /run/docker/plugins; none when neither exists.
+    pub socket: Option<String>,
+    /// Whether the socket answers an authorization request.
+    pub answers: Resolution<bool>,
+}
+
+impl DaemonHost {
+    /// Every value the daemon takes for a setting: its command-line flags
+    /// (`--name value`, `--name=value`, a short alias, or `true` for a
+    /// flag given alone) and its configuration file's key, flags first.
+    pub fn setting(&self, key: &str, flags: &[&str]) -> Vec<String> {
+        let mut values = Vec::new();
+        if let Resolution::Known(process) = &self.process {
+            let mut args = process.args.iter().peekable();
+            while let Some(arg) = args.next() {
+                // `-Hvalue`: a short flag with its value attached.
+                let short = flags.iter().find(|f| {
+                    f.len() == 2 && arg.len() > 2 && !arg.starts_with("--") && arg.starts_with(**f)
+                });
+                let (name, inline) = match (short, arg.split_once('=')) {
+                    (Some(flag), _) => (*flag, Some(arg[2..].trim_start_matches('=').to_string())),
+                    (None, Some((name, value))) => (name, Some(value.to_string())),
+                    (None, None) => (arg.as_str(), None),
+                };
+                if !flags.contains(&name) {
+                    continue;
+                }
+                let value = match inline {
+                    Some(value) => value,
+                    None => match args.peek() {
+                        Some(next) if !next.starts_with('-') => {
+                            args.next().cloned().unwrap_or_default()
+                        }
+                        _ => "true".to_string(),
+                    },
+                };
+                values.push(value);
+            }
+        }
+        if let Resolution::Known(Some(config)) = &self.config {
+            match config.get(key) {
+                Some(serde_json::Value::Array(items)) => {
+                    values.extend(items.iter().map(plain));
+                }
+                Some(serde_json::Value::Null) | None => {}
+                Some(value) => values.push(plain(value)),
+            }
+        }
+        values
+    }
+}
+
+/// A configuration value as text: strings bare, the rest as JSON.
+fn plain(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,791 @@
+//! The host audit: is the Docker host itself safe, and is the gate really
+//! in front of it? Each check has a stable id (`audit/<id>`), the CIS
+//! Docker Benchmark number it answers where there is one, a severity and
+//! a fix, and judges only [`DaemonHost`].
+
+use dockgate_model::host::{DaemonHost, HostFile};
+use dockgate_model::Resolution;
+
+use crate::catalog::RuleRef;
+use crate::policy::Action;
+use crate::verdict::{Finding, Verdict};
+
+/// One check of the host audit.
+pub struct AuditCheck {
+    /// The stable id, without the `audit/` prefix.
+    pub id: &'static str,
+    /// `audit/<id>`, as findings and reports name it.
+    pub full_id: &'static str,
+    /// The CIS Docker Benchmark recommendation it answers, if one.
+    pub cis: Option<&'static str>,
+    /// `Deny` (critical), `Warn`, or `Audit` (information).
+    pub severity: Action,
+    /// What it checks.
+    pub summary: &'static str,
+    /// How to fix what it finds.
+    pub fix: &'static str,
+    /// What it finds: each message is one finding.
+    check: fn(&DaemonHost) -> Vec<String>,
+}
+
+impl AuditCheck {
+    /// The id findings and reports carry: `audit/<id>`.
+    pub fn rule(&self) -> RuleRef {
+        RuleRef::Audit(self.id)
+    }
+}
+
+fn daemon_answers(host: &DaemonHost) -> Vec<String> {
+    match &host.api_error {
+        Some(why) => vec![format!(
+            "the daemon does not answer its API ({why}); what it was started with was audited instead"
+        )],
+        None => Vec::new(),
+    }
+}
+
+fn gate_installed(host: &DaemonHost) -> Vec<String> {
+    let plugin = &host.gate.plugin;
+    if host.authorization_plugins.iter().any(|p| p == plugin) {
+        return Vec::new();
+    }
+    vec![if host.authorization_plugins.is_empty() {
+        format!("the daemon asks no authorization plugin: no rule of the policy is enforced (dockgate is expected as {plugin:?})")
+    } else {
+        format!(
+            "the daemon asks {} but not {plugin:?}: no rule of the policy is enforced",
+            host.authorization_plugins.join(", ")
+        )
+    }]
+}
+
+fn gate_first(host: &DaemonHost) -> Vec<String> {
+    let plugin = &host.gate.plugin;
+    match host.authorization_plugins.iter().position(|p| p == plugin) {
+        Some(at) if at > 0 => vec![format!(
+            "authorization plugins before {plugin:?}: {} (each may refuse, and sees every request first)",
+            host.authorization_plugins[..at].join(", ")
+        )],
+        _ => Vec::new(),
+    }
+}
+
+fn gate_answers(host: &DaemonHost) -> Vec<String> {
+    if !host.authorization_plugins.contains(&host.gate.plugin) {
+        return Vec::new();
+    }
+    match (&host.gate.socket, &host.gate.answers) {
+        (_, Resolution::Known(true)) => Vec::new(),
+        (None, _) => vec![format!(
+            "no socket for plugin {:?}: neither /etc/docker/plugins/{0}.spec nor /run/docker/plugins/{0}.sock; the daemon refuses every request",
+            host.gate.plugin
+        )],
+        (Some(socket), Resolution::Failed(why)) => vec![format!(
+            "the gate's socket {socket} does not answer ({why}): the daemon refuses every request"
+        )],
+        (Some(socket), _) => vec![format!(
+            "the gate's socket {socket} does not answer: the daemon refuses every request"
+        )],
+    }
+}
+
+fn tcp_tls(host: &DaemonHost) -> Vec<String> {
+    let tcp: Vec<String> = host
+        .setting("hosts", &["-H", "--host"])
+        .into_iter()
+        .filter(|h| h.starts_with("tcp://"))
+        .collect();
+    if tcp.is_empty() {
+        return Vec::new();
+    }
+    let verify = host
+        .setting("tlsverify", &["--tlsverify"])
+        .iter()
+        .any(|v| v == "true");
+    if verify {
+        return Vec::new();
+    }
+    let tls = host.setting("tls", &["--tls"]).iter().any(|v| v == "true");
+    let how = if tls {
+        "with TLS but without client certificate verification"
+    } else {
+        "without TLS"
+    };
+    vec![format!(
+        "the daemon listens on {} {how}: anyone who reaches it is root on the host, and to the gate looks like a caller on the Unix socket",
+        tcp.join(", ")
+    )]
+}
+
+fn config_drift(host: &DaemonHost) -> Vec<String> {
+    if host.api_error.is_some() {
+        // Only the API tells; daemon-answers says why it did not.
+        return Vec::new();
+    }
+    let Resolution::Known(Some(config)) = &host.config else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    if let Some(serde_json::Value::Array(plugins)) = config.get("authorization-plugins") {
+        let written: Vec<&str> = plugins.iter().filter_map(|p| p.as_str()).collect();
+        let running: Vec<&str> = host
+            .authorization_plugins
+            .iter()
+            .map(String::as_str)
+            .collect();
+        if written != running {
+            found.push(format!(
+                "authorization-plugins: {} says [{}], the running daemon asks [{}]",
+                host.config_file,
+                written.join(", "),
+                running.join(", ")
+            ));
+        }
+    }
+    if let Some(written) = config.get("live-restore").and_then(|v| v.as_bool()) {
+        if written != host.live_restore {
+            found.push(format!(
+                "live-restore: {} says {written}, the running daemon has {}",
+                host.config_file, host.live_restore
+            ));
+        }
+    }
+    if let Some(written) = config.get("userns-remap").and_then(|v| v.as_str()) {
+        let remapped = !written.is_empty();
+        if remapped != host.userns_remap {
+            found.push(format!(
+                "userns-remap: {} says {written:?}, the running daemon {} user namespaces",
+                host.config_file,
+                if host.userns_remap {
+                    "remaps"
+                } else {
+                    "does not remap"
+                }
+            ));
+        }
+    }
+    found
+}
+
+fn process_known(host: &DaemonHost) -> Vec<String> {
+    match &host.process {
+        Resolution::Known(_) => Vec::new(),
+        Resolution::Failed(why) => vec![format!(
+            "cannot tell which process answers on {}: {why}; its command line was not audited",
+            host.address
+        )],
+        Resolution::Pending => vec![format!(
+            "{} is not a local Unix socket: the daemon's command line and files were not audited",
+            host.address
+        )],
+    }
+}
+
+fn live_restore(host: &DaemonHost) -> Vec<String> {
+    if host.api_error.is_some() {
+        // Only the API tells; daemon-answers says why it did not.
+        return Vec::new();
+    }
+    if host.live_restore || host.swarm == "active" {
+        return Vec::new();
+    }
+    vec![
+        "live restore is off: containers stop whenever the daemon does (and the gate with it)"
+            .into(),
+    ]
+}
+
+fn userns(host: &DaemonHost) -> Vec<String> {
+    if host.api_error.is_some() {
+        // Only the API tells; daemon-answers says why it did not.
+        return Vec::new();
+    }
+    if host.userns_remap {
+        return Vec::new();
+    }
+    vec!["user namespaces are not remapped: root in a container is root on the host".into()]
+}
+
+fn insecure_registries(host: &DaemonHost) -> Vec<String> {
+    let insecure = host.setting("insecure-registries", &["--insecure-registry"]);
+    if insecure.is_empty() {
+        return Vec::new();
+    }
+    vec![format!("insecure registries: {}", insecure.join(", "))]
+}
+
+fn swarm(host: &DaemonHost) -> Vec<String> {
+    if host.api_error.is_some() {
+        // Only the API tells; daemon-answers says why it did not.
+        return Vec::new();
+    }
+    if host.swarm != "active" {
+        return Vec::new();
+    }
+    let role = if host.swarm_manager {
+        "a manager"
+    } else {
+        "a worker"
+    };
+    vec![format!(
+        "the node is in a swarm ({role}): its managers start containers here without this daemon's API; every manager must run the gate with the same policy"
+    )]
+}
+
+fn bridge_icc(host: &DaemonHost) -> Vec<String> {
+    match host.bridge_icc {
+        Some(true) => {
+            vec!["containers on the default bridge talk to each other freely (icc)".into()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn log_level(host: &DaemonHost) -> Vec<String> {
+    host.setting("log-level", &["-l", "--log-level"])
+        .into_iter()
+        .filter(|level| !level.is_empty() && level != "info")
+        .map(|level| format!("log level {level:?}"))
+        .collect()
+}
+
+fn iptables(host: &DaemonHost) -> Vec<String> {
+    match host
+        .setting("iptables", &["--iptables"])
+        .iter()
+        .any(|v| v == "false")
+    {
+        true => vec!["the daemon may not change iptables (--iptables=false)".into()],
+        false => Vec::new(),
+    }
+}
+
+fn aufs(host: &DaemonHost) -> Vec<String> {
+    if host.api_error.is_some() {
+        // Only the API tells; daemon-answers says why it did not.
+        return Vec::new();
+    }
+    match host.storage_driver == "aufs" {
+        true => vec!["the aufs storage driver".into()],
+        false => Vec::new(),
+    }
+}
+
+fn no_new_privileges(host: &DaemonHost) -> Vec<String> {
+    let set = host
+        .setting("no-new-privileges", &["--no-new-privileges"])
+        .iter()
+        .any(|v| v == "true");
+    match set {
+        true => Vec::new(),
+        false => {
+            vec!["containers may gain new privileges by default (no --no-new-privileges)".into()]
+        }
+    }
+}
+
+fn userland_proxy(host: &DaemonHost) -> Vec<String> {
+    let off = host
+        .setting("userland-proxy", &["--userland-proxy"])
+        .iter()
+        .any(|v| v == "false");
+    match off {
+        true => Vec::new(),
+        false => vec!["the userland proxy is on".into()],
+    }
+}
+
+fn experimental(host: &DaemonHost) -> Vec<String> {
+    if host.api_error.is_some() {
+        // Only the API tells; daemon-answers says why it did not.
+        return Vec::new();
+    }
+    match host.experimental {
+        true => vec!["experimental features are on".into()],
+        false => Vec::new(),
+    }
+}
+
+fn remote_logging(host: &DaemonHost) -> Vec<String> {
+    if host.api_error.is_some() {
+        // Only the API tells; daemon-answers says why it did not.
+        return Vec::new();
+    }
+    match host.logging_driver == "json-file" {
+        true => vec!["containers log to local json-file only".into()],
+        false => Vec::new(),
+    }
+}
+
+fn cgroup_parent(host: &DaemonHost) -> Vec<String> {
+    host.setting("cgroup-parent", &["--cgroup-parent"])
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("a default cgroup parent {p:?}: confirm it"))
+        .collect()
+}
+
+/// The files' owner and mode against what the CIS benchmark asks: the
+/// owner and group (by ID, or any group for the socket's), and the most
+/// permissive mode.
+fn file_rule(
+    role: &str,
+    group: Option<u32>,
+    mode: u32,
+) -> impl Fn(&DaemonHost) -> Vec<String> + '_ {
+    move |host: &DaemonHost| {
+        host.files
+            .iter()
+            .filter(|f| f.role == role)
+            .filter_map(|f| file_problem(f, group, mode))
+            .collect()
+    }
+}
+
+fn file_problem(file: &HostFile, group: Option<u32>, mode: u32) -> Option<String> {
+    let stat = file.stat?;
+    let mut wrong = Vec::new();
+    if stat.uid != 0 {
+        wrong.push(format!("owned by uid {}", stat.uid));
+    }
+    if group.is_some_and(|g| g != stat.gid) {
+        wrong.push(format!("group {}", stat.gid));
+    }
+    if stat.mode & !mode != 0 {
+        wrong.push(format!("mode {:o} (at most {mode:o})", stat.mode));
+    }
+    (!wrong.is_empty()).then(|| format!("{} ({}): {}", file.path, file.role, wrong.join(", ")))
+}
+
+macro_rules! file_check {
+    ($name:ident, $role:literal, $group:expr, $mode:literal) => {
+        fn $name(host: &DaemonHost) -> Vec<String> {
+            file_rule($role, $group, $mode)(host)
+        }
+    };
+}
+
+file_check!(socket_file, "docker.sock", None, 0o660);
+file_check!(etc_docker, "/etc/docker", Some(0), 0o755);
+file_check!(config_file, "daemon.json", Some(0), 0o644);
+file_check!(service_unit, "docker.service", Some(0), 0o644);
+file_check!(socket_unit, "docker.socket", Some(0), 0o644);
+file_check!(tls_ca, "TLS CA certificate", Some(0), 0o444);
+file_check!(tls_cert, "TLS server certificate", Some(0), 0o444);
+file_check!(tls_key, "TLS server key", Some(0), 0o400);
+
+/// Every check, the gate's own first.
+pub const CHECKS: &[AuditCheck] = &[
+    AuditCheck {
+        id: "daemon-answers",
+        full_id: "audit/daemon-answers",
+        cis: None,
+        severity: Action::Deny,
+        summary: "the daemon answers its API",
+        fix: "start the daemon, or the gate it waits on (an authorization plugin that does not answer stops every request)",
+        check: daemon_answers,
+    },
+    AuditCheck {
+        id: "gate-installed",
+        full_id: "audit/gate-installed",
+        cis: Some("2.12"),
+        severity: Action::Deny,
+        summary: "dockgate is one of the daemon's authorization plugins",
+        fix: "add \"authorization-plugins\": [\"dockgate\"] to daemon.json (or --authorization-plugin=dockgate) and restart dockerd",
+        check: gate_installed,
+    },
+    AuditCheck {
+        id: "gate-answers",
+        full_id: "audit/gate-answers",
+        cis: None,
+        severity: Action::Deny,
+        summary: "the gate's socket answers",
+        fix: "start the gate (systemctl start dockgate.socket dockgate.service); its spec file or socket must name where it listens",
+        check: gate_answers,
+    },
+    AuditCheck {
+        id: "gate-first",
+        full_id: "audit/gate-first",
+        cis: None,
+        severity: Action::Warn,
+        summary: "no other authorization plugin comes before the gate",
+        fix: "put dockgate first in authorization-plugins, or remove plugins it supersedes",
+        check: gate_first,
+    },
+    AuditCheck {
+        id: "daemon-process",
+        full_id: "audit/daemon-process",
+        cis: None,
+        severity: Action::Warn,
+        summary: "the process answering on the socket is found by its peer credentials",
+        fix: "run the audit on the daemon's host, as root, against its Unix socket",
+        check: process_known,
+    },
+    AuditCheck {
+        id: "tcp-tls-verify",
+        full_id: "audit/tcp-tls-verify",
+        cis: Some("2.7"),
+        severity: Action::Deny,
+        summary: "every TCP socket requires TLS client certificates",
+        fix: "set \"tlsverify\": true with tlscacert, tlscert and tlskey, or remove the tcp:// host",
+        check: tcp_tls,
+    },
+    AuditCheck {
+        id: "config-drift",
+        full_id: "audit/config-drift",
+        cis: None,
+        severity: Action::Warn,
+        summary: "the running daemon has what its configuration file says",
+        fix: "restart dockerd to apply the file, or change the file back: the next restart applies it",
+        check: config_drift,
+    },
+    AuditCheck {
+        id: "swarm",
+        full_id: "audit/swarm",
+        cis: Some("7.1"),
+        severity: Action::Warn,
+        summary: "the node is not in a swarm, where managers start containers without this daemon's API",
+        fix: "docker swarm leave, or run the gate with the same policy on every manager (README, Swarm and BuildKit)",
+        check: swarm,
+    },
+    AuditCheck {
+        id: "live-restore",
+        full_id: "audit/live-restore",
+        cis: Some("2.15"),
+        severity: Action::Warn,
+        summary: "live restore is enabled",
+        fix: "set \"live-restore\": true in daemon.json",
+        check: live_restore,
+    },
+    AuditCheck {
+        id: "userns-remap",
+        full_id: "audit/userns-remap",
+        cis: Some("2.9"),
+        severity: Action::Warn,
+        summary: "user namespace remapping is enabled",
+        fix: "set \"userns-remap\": \"default\" in daemon.json (check what it breaks first)",
+        check: userns,
+    },
+    AuditCheck {
+        id: "insecure-registries",
+        full_id: "audit/insecure-registries",
+        cis: Some("2.5"),
+        severity: Action::Warn,
+        summary: "no insecure registries",
+        fix: "remove insecure-registries; give registries TLS certificates",
+        check: insecure_registries,
+    },
+    AuditCheck {
+        id: "bridge-icc",
+        full_id: "audit/bridge-icc",
+        cis: Some("2.2"),
+        severity: Action::Warn,
+        summary: "containers on the default bridge cannot talk to each other",
+        fix: "set \"icc\": false in daemon.json, and link or network what must talk",
+        check: bridge_icc,
+    },
+    AuditCheck {
+        id: "log-level",
+        full_id: "audit/log-level",
+        cis: Some("2.3"),
+        severity: Action::Warn,
+        summary: "the daemon logs at level info",
+        fix: "set \"log-level\": \"info\"",
+        check: log_level,
+    },
+    AuditCheck {
+        id: "iptables",
+        full_id: "audit/iptables",
+        cis: Some("2.4"),
+        severity: Action::Warn,
+        summary: "Docker may change iptables",
+        fix: "remove --iptables=false",
+        check: iptables,
+    },
+    AuditCheck {
+        id: "aufs",
+        full_id: "audit/aufs",
+        cis: Some("2.6"),
+        severity: Action::Warn,
+        summary: "the aufs storage driver is not used",
+        fix: "use overlay2",
+        check: aufs,
+    },
+    AuditCheck {
+        id: "cgroup-parent",
+        full_id: "audit/cgroup-parent",
+        cis: Some("2.10"),
+        severity: Action::Warn,
+        summary: "the default cgroup parent is Docker's",
+        fix: "remove --cgroup-parent unless it is confirmed",
+        check: cgroup_parent,
+    },
+    AuditCheck {
+        id: "remote-logging",
+        full_id: "audit/remote-logging",
+        cis: Some("2.13"),
+        severity: Action::Warn,
+        summary: "container logs go to a central log",
+        fix: "set a log driver that ships logs (syslog, journald, fluentd...)",
+        check: remote_logging,
+    },
+    AuditCheck {
+        id: "no-new-privileges",
+        full_id: "audit/no-new-privileges",
+        cis: Some("2.14"),
+        severity: Action::Warn,
+        summary: "containers cannot gain new privileges by default",
+        fix: "set \"no-new-privileges\": true",
+        check: no_new_privileges,
+    },
+    AuditCheck {
+        id: "userland-proxy",
+        full_id: "audit/userland-proxy",
+        cis: Some("2.16"),
+        severity: Action::Warn,
+        summary: "the userland proxy is off",
+        fix: "set \"userland-proxy\": false",
+        check: userland_proxy,
+    },
+    AuditCheck {
+        id: "experimental",
+        full_id: "audit/experimental",
+        cis: Some("2.18"),
+        severity: Action::Warn,
+        summary: "experimental features are off",
+        fix: "remove \"experimental\": true",
+        check: experimental,
+    },
+    AuditCheck {
+        id: "service-unit",
+        full_id: "audit/service-unit",
+        cis: Some("3.1-3.2"),
+        severity: Action::Warn,
+        summary: "docker.service is owned by root:root, mode 644 or stricter",
+        fix: "chown root:root and chmod 644 the unit file",
+        check: service_unit,
+    },
+    AuditCheck {
+        id: "socket-unit",
+        full_id: "audit/socket-unit",
+        cis: Some("3.3-3.4"),
+        severity: Action::Warn,
+        summary: "docker.socket is owned by root:root, mode 644 or stricter",
+        fix: "chown root:root and chmod 644 the unit file",
+        check: socket_unit,
+    },
+    AuditCheck {
+        id: "etc-docker",
+        full_id: "audit/etc-docker",
+        cis: Some("3.5-3.6"),
+        severity: Action::Warn,
+        summary: "/etc/docker is owned by root:root, mode 755 or stricter",
+        fix: "chown root:root /etc/docker && chmod 755 /etc/docker",
+        check: etc_docker,
+    },
+    AuditCheck {
+        id: "tls-ca-file",
+        full_id: "audit/tls-ca-file",
+        cis: Some("3.9-3.10"),
+        severity: Action::Warn,
+        summary: "the TLS CA certificate is owned by root:root, mode 444 or stricter",
+        fix: "chown root:root and chmod 444 the file",
+        check: tls_ca,
+    },
+    AuditCheck {
+        id: "tls-cert-file",
+        full_id: "audit/tls-cert-file",
+        cis: Some("3.11-3.12"),
+        severity: Action::Warn,
+        summary: "the TLS server certificate is owned by root:root, mode 444 or stricter",
+        fix: "chown root:root and chmod 444 the file",
+        check: tls_cert,
+    },
+    AuditCheck {
+        id: "tls-key-file",
+        full_id: "audit/tls-key-file",
+        cis: Some("3.13-3.14"),
+        severity: Action::Deny,
+        summary: "the TLS server key is owned by root:root, mode 400",
+        fix: "chown root:root and chmod 400 the file",
+        check: tls_key,
+    },
+    AuditCheck {
+        id: "socket-file",
+        full_id: "audit/socket-file",
+        cis: Some("3.15-3.16"),
+        severity: Action::Deny,
+        summary: "the daemon's socket is owned by root, mode 660 or stricter",
+        fix: "chown root:docker and chmod 660 the socket (its systemd socket unit sets both)",
+        check: socket_file,
+    },
+    AuditCheck {
+        id: "config-file",
+        full_id: "audit/config-file",
+        cis: Some("3.17-3.18"),
+        severity: Action::Warn,
+        summary: "daemon.json is owned by root:root, mode 644 or stricter",
+        fix: "chown root:root and chmod 644 the file",
+        check: config_file,
+    },
+];
+
+/// Runs every check over the host: one finding per problem, at the
+/// check's severity, its field the CIS number (or the check's id).
+pub fn audit(host: &DaemonHost) -> Verdict {
+    let mut findings = Vec::new();
+    for check in CHECKS {
+        for message in (check.check)(host) {
+            findings.push(Finding {
+                rule: check.rule(),
+                action: check.severity,
+                field: check
+                    .cis
+                    .map_or_else(|| check.id.to_string(), |cis| format!("CIS {cis}")),
+                message,
+                exempted: None,
+                note: None,
+                would_deny: false,
+                lookup_failed: false,
+                rule_fix: Some(check.fix.to_string()),
+            });
+        }
+    }
+    crate::verdict::verdict_of(findings)
+}
+
+/// The reference of every check, as docs/audit.md holds it.
+pub fn reference_markdown() -> String {
+    let mut out =
+        String::from("| check | CIS | severity | what it checks | fix |\n|---|---|---|---|---|\n");
+    for check in CHECKS {
+        let severity = match check.severity {
+            Action::Deny => "critical",
+            Action::Warn => "warning",
+            _ => "info",
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {severity} | {} | {} |\n",
+            check.full_id,
+            check.cis.unwrap_or("-"),
+            check.summary,
+            check.fix
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockgate_model::host::{DaemonProcess, FileStat, HostFile};
+
+    fn host(args: &[&str], config: Option<&str>) -> DaemonHost {
+        DaemonHost {
+            address: "unix:///run/docker.sock".into(),
+            authorization_plugins: vec!["dockgate".into()],
+            live_restore: true,
+            userns_remap: true,
+            process: Resolution::Known(DaemonProcess {
+                pid: 1,
+                args: args.iter().map(|a| a.to_string()).collect(),
+            }),
+            config_file: "/etc/docker/daemon.json".into(),
+            config: Resolution::Known(config.map(|c| serde_json::from_str(c).unwrap())),
+            gate: dockgate_model::host::GateFacts {
+                plugin: "dockgate".into(),
+                socket: Some("/run/docker/plugins/dockgate.sock".into()),
+                answers: Resolution::Known(true),
+            },
+            ..DaemonHost::default()
+        }
+    }
+
+    fn messages(host: &DaemonHost, id: &str) -> Vec<String> {
+        audit(host)
+            .findings
+            .into_iter()
+            .filter(|f| f.rule.id() == format!("audit/{id}"))
+            .map(|f| f.message)
+            .collect()
+    }
+
+    #[test]
+    fn tcp_sockets_are_read_from_flags_in_every_form_and_the_file() {
+        for args in [
+            &["-H", "tcp://0.0.0.0:2375"][..],
+            &["-Htcp://0.0.0.0:2375"],
+            &["--host=tcp://0.0.0.0:2375"],
+            &["--host", "tcp://0.0.0.0:2375", "--tls"],
+        ] {
+            let found = messages(&host(args, None), "tcp-tls-verify");
+            assert_eq!(found.len(), 1, "{args:?}");
+            assert!(
+                found[0].starts_with("the daemon listens on tcp://0.0.0.0:2375 with"),
+                "{found:?}"
+            );
+        }
+        let file = host(
+            &[],
+            Some(r#"{"hosts": ["unix:///x.sock", "tcp://10.0.0.5:2376"]}"#),
+        );
+        assert_eq!(messages(&file, "tcp-tls-verify").len(), 1);
+        let verified = host(&["--tlsverify", "-H", "tcp://0.0.0.0:2376"], None);
+        assert!(messages(&verified, "tcp-tls-verify").is_empty());
+        let verified = host(
+            &[],
+            Some(r#"{"hosts": ["tcp://10.0.0.5:2376"], "tlsverify": true}"#),
+        );
+        assert!(messages(&verified, "tcp-tls-verify").is_empty());
+    }
+
+    #[test]
+    fn files_are_judged_by_owner_group_and_mode() {
+        let mut h = host(&[], None);
+        h.files = vec![
+            HostFile {
+                role: "docker.sock".into(),
+                path: "/run/docker.sock".into(),
+                stat: Some(FileStat {
+                    uid: 0,
+                    gid: 999,
+                    mode: 0o666,
+                }),
+            },
+            HostFile {
+                role: "daemon.json".into(),
+                path: "/etc/docker/daemon.json".into(),
+                stat: Some(FileStat {
+                    uid: 1000,
+                    gid: 0,
+                    mode: 0o644,
+                }),
+            },
+        ];
+        assert_eq!(
+            messages(&h, "socket-file"),
+            ["/run/docker.sock (docker.sock): mode 666 (at most 660)"]
+        );
+        assert_eq!(
+            messages(&h, "config-file"),
+            ["/etc/docker/daemon.json (daemon.json): owned by uid 1000"]
+        );
+    }
+
+    #[test]
+    fn the_gate_and_its_place_in_the_chain() {
+        let mut h = host(&[], None);
+        h.authorization_plugins = vec!["opa".into(), "dockgate".into()];
+        assert_eq!(
+            messages(&h, "gate-first"),
+            ["authorization plugins before \"dockgate\": opa (each may refuse, and sees every request first)"]
+        );
+        h.authorization_plugins.clear();
+        assert_eq!(
+            messages(&h, "gate-installed"),
+            ["the daemon asks no authorization plugin: no rule of the policy is enforced (dockgate is expected as \"dockgate\")"]
+        );
+        let reference = reference_markdown();
+        assert!(reference.contains("| `audit/gate-installed` | 2.12 | critical |"));
+    }
+}

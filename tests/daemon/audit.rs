@@ -1,0 +1,195 @@
+//! `dockgate audit` on private dockerds in several configurations:
+//! without the gate, with it (answering, then stopped), with an
+//! unprotected TCP socket on 127.0.0.1, and with a daemon.json that no
+//! longer says what the running daemon has. Two daemons run side by side:
+//! each audit judges the one answering on its socket.
+
+use std::process::Command;
+
+use crate::harness::*;
+use crate::util::{dockgate_bin, free_local_address};
+
+/// The audit of a daemon: exit code and `(check, action, message)` of
+/// each finding.
+fn audit(daemon: &Daemon, plugin: &str) -> (i32, Vec<(String, String, String)>) {
+    let out = Command::new(dockgate_bin())
+        .args([
+            "audit",
+            "--format",
+            "json",
+            "--plugin",
+            plugin,
+            "--docker-host",
+        ])
+        .arg(daemon.host())
+        .arg("--lookup-secret")
+        .arg(daemon.path("lookup-secret"))
+        .output()
+        .expect("run dockgate audit");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let findings = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            let rule = r["rule"].as_str().unwrap().to_string();
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |f| {
+                    (
+                        rule.clone(),
+                        f["action"].as_str().unwrap().to_string(),
+                        f["message"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), findings)
+}
+
+fn found<'a>(findings: &'a [(String, String, String)], check: &str) -> Vec<&'a str> {
+    findings
+        .iter()
+        .filter(|(rule, _, _)| rule == check)
+        .map(|(_, _, message)| message.as_str())
+        .collect()
+}
+
+#[test]
+fn the_audit_judges_the_daemon_that_answers() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_daemon_at_a_time();
+    let address = free_local_address();
+    // Without the gate, with an unprotected TCP socket, and live restore
+    // in its configuration file.
+    let tcp = format!("tcp://{address}");
+    let exposed = Daemon::start_with_args(Generation::Dockerd20, None, |dir| {
+        std::fs::write(dir.join("daemon.json"), "{\"live-restore\": true}\n").unwrap();
+        vec![format!("--host={tcp}")]
+    });
+    // With the gate, beside it.
+    let mut gated = Daemon::start_with(Some("profile = \"baseline\"\n"));
+    let plugin = gated.plugin.clone();
+
+    let (code, findings) = audit(&exposed, &plugin);
+    assert_eq!(code, 1, "{findings:?}");
+    assert_eq!(
+        found(&findings, "audit/gate-installed"),
+        [format!("the daemon asks no authorization plugin: no rule of the policy is enforced (dockgate is expected as {plugin:?})")]
+    );
+    assert_eq!(
+        found(&findings, "audit/tcp-tls-verify"),
+        [format!("the daemon listens on {tcp} without TLS: anyone who reaches it is root on the host, and to the gate looks like a caller on the Unix socket")]
+    );
+    assert!(
+        found(&findings, "audit/live-restore").is_empty(),
+        "{findings:?}"
+    );
+    assert!(
+        found(&findings, "audit/daemon-process").is_empty(),
+        "{findings:?}"
+    );
+
+    // The other daemon, found by its own socket: the gate is installed and
+    // answers, and its command line has no TCP socket.
+    let (code, findings) = audit(&gated, &plugin);
+    assert!(
+        found(&findings, "audit/gate-installed").is_empty(),
+        "{findings:?}"
+    );
+    assert!(
+        found(&findings, "audit/gate-answers").is_empty(),
+        "{findings:?}"
+    );
+    assert!(
+        found(&findings, "audit/tcp-tls-verify").is_empty(),
+        "{findings:?}"
+    );
+    assert_eq!(
+        found(&findings, "audit/live-restore"),
+        ["live restore is off: containers stop whenever the daemon does (and the gate with it)"]
+    );
+    assert_eq!(code, 0, "{findings:?}");
+
+    // The gate stops answering.
+    if let Some(mut gate) = gated.gate.take() {
+        let _ = gate.kill();
+        let _ = gate.wait();
+    }
+    let (code, findings) = audit(&gated, &plugin);
+    assert_eq!(code, 1);
+    let answers = found(&findings, "audit/gate-answers");
+    assert!(
+        answers.len() == 1
+            && answers[0].contains("does not answer")
+            && answers[0].contains("the daemon refuses every request"),
+        "{findings:?}"
+    );
+    // The daemon itself refuses every request while its plugin is gone:
+    // the rest is audited from its process and files.
+    let api = found(&findings, "audit/daemon-answers");
+    assert!(
+        api.len() == 1 && api[0].starts_with("the daemon does not answer its API ("),
+        "{findings:?}"
+    );
+    assert!(
+        found(&findings, "audit/gate-installed").is_empty(),
+        "{findings:?}"
+    );
+    gated.start_gate();
+
+    // The same checks as a section of the scan: the host is one more
+    // subject of its report.
+    let out = Command::new(dockgate_bin())
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--host",
+            &plugin,
+            "--docker-host",
+        ])
+        .arg(gated.host())
+        .arg("--lookup-secret")
+        .arg(gated.path("lookup-secret"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host_results: Vec<(&str, &str)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"] == "audit/gate-installed" || r["rule"] == "audit/live-restore")
+        .map(|r| (r["rule"].as_str().unwrap(), r["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        host_results,
+        [
+            ("audit/gate-installed", "pass"),
+            ("audit/live-restore", "warn")
+        ]
+    );
+
+    // daemon.json edited after the start: the running daemon still has
+    // live restore.
+    std::fs::write(exposed.path("daemon.json"), "{\"live-restore\": false}\n").unwrap();
+    let (_, findings) = audit(&exposed, &plugin);
+    assert_eq!(
+        found(&findings, "audit/config-drift"),
+        [format!(
+            "live-restore: {} says false, the running daemon has true",
+            exposed.path("daemon.json").display()
+        )]
+    );
+}
