@@ -87,6 +87,30 @@ pub async fn daemon_host(
             files.push((unit.into(), path));
         }
     }
+    files.push(("/etc/default/docker".into(), "/etc/default/docker".into()));
+    files.push((
+        "/etc/sysconfig/docker".into(),
+        "/etc/sysconfig/docker".into(),
+    ));
+    files.push((
+        "containerd.sock".into(),
+        "/run/containerd/containerd.sock".into(),
+    ));
+    // Registry certificates: /etc/docker/certs.d/<registry>/*.crt.
+    if let Ok(registries) = std::fs::read_dir("/etc/docker/certs.d") {
+        for registry in registries.flatten() {
+            for cert in std::fs::read_dir(registry.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let path = cert.path();
+                if path.extension().is_some_and(|e| e == "crt") {
+                    files.push(("registry certificate".into(), path.display().to_string()));
+                }
+            }
+        }
+    }
     for (role, key) in [
         ("TLS CA certificate", "tlscacert"),
         ("TLS server certificate", "tlscert"),
@@ -126,7 +150,9 @@ fn read_info(host: &mut DaemonHost, info: &Value) {
         .get("LiveRestoreEnabled")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    host.userns_remap = strings(info.get("SecurityOptions"))
+    host.security_options = strings(info.get("SecurityOptions"));
+    host.userns_remap = host
+        .security_options
         .iter()
         .any(|o| o.split(',').any(|part| part == "name=userns"));
     host.swarm = info

@@ -36,6 +36,8 @@ pub struct DaemonHost {
     pub logging_driver: String,
     /// Experimental features.
     pub experimental: bool,
+    /// The daemon's security options (`name=seccomp,profile=default`...).
+    pub security_options: Vec<String>,
     /// Whether the default bridge lets containers talk to each other;
     /// none without a default bridge.
     pub bridge_icc: Option<bool>,

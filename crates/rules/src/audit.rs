@@ -381,6 +381,43 @@ file_check!(socket_unit, "docker.socket", Some(0), 0o644);
 file_check!(tls_ca, "TLS CA certificate", Some(0), 0o444);
 file_check!(tls_cert, "TLS server certificate", Some(0), 0o444);
 file_check!(tls_key, "TLS server key", Some(0), 0o400);
+file_check!(registry_certs, "registry certificate", Some(0), 0o444);
+file_check!(etc_default, "/etc/default/docker", Some(0), 0o644);
+file_check!(etc_sysconfig, "/etc/sysconfig/docker", Some(0), 0o644);
+file_check!(containerd_socket, "containerd.sock", Some(0), 0o660);
+
+fn default_ulimits(host: &DaemonHost) -> Vec<String> {
+    let set = host
+        .setting("default-ulimits", &["--default-ulimit"])
+        .iter()
+        .any(|v| !v.is_empty() && v != "{}");
+    match set {
+        true => Vec::new(),
+        false => vec!["no default ulimits: confirm each container sets its own".into()],
+    }
+}
+
+fn base_size(host: &DaemonHost) -> Vec<String> {
+    host.setting("storage-opts", &["--storage-opt"])
+        .into_iter()
+        .filter(|o| o.contains("dm.basesize"))
+        .map(|o| format!("the base device size is changed ({o})"))
+        .collect()
+}
+
+fn seccomp_default(host: &DaemonHost) -> Vec<String> {
+    if host.api_error.is_some() {
+        return Vec::new();
+    }
+    let default = host
+        .security_options
+        .iter()
+        .any(|o| o.split(',').any(|p| p == "profile=default") && o.contains("name=seccomp"));
+    match default {
+        true => Vec::new(),
+        false => vec!["the daemon-wide seccomp profile is not Docker's default: confirm it".into()],
+    }
+}
 
 /// Every check, the gate's own first.
 pub const CHECKS: &[AuditCheck] = &[
@@ -529,6 +566,33 @@ pub const CHECKS: &[AuditCheck] = &[
         check: cgroup_parent,
     },
     AuditCheck {
+        id: "default-ulimits",
+        full_id: "audit/default-ulimits",
+        cis: Some("2.8"),
+        severity: Action::Audit,
+        summary: "default ulimits are set",
+        fix: "set \"default-ulimits\" in daemon.json, in line with the host's limits",
+        check: default_ulimits,
+    },
+    AuditCheck {
+        id: "base-device-size",
+        full_id: "audit/base-device-size",
+        cis: Some("2.11"),
+        severity: Action::Warn,
+        summary: "the base device size is not changed",
+        fix: "remove dm.basesize from storage-opts until it is needed",
+        check: base_size,
+    },
+    AuditCheck {
+        id: "seccomp-default",
+        full_id: "audit/seccomp-default",
+        cis: Some("2.17"),
+        severity: Action::Audit,
+        summary: "the daemon-wide seccomp profile is Docker's default",
+        fix: "confirm the profile set with --seccomp-profile, or remove it",
+        check: seccomp_default,
+    },
+    AuditCheck {
         id: "remote-logging",
         full_id: "audit/remote-logging",
         cis: Some("2.13"),
@@ -592,6 +656,15 @@ pub const CHECKS: &[AuditCheck] = &[
         check: etc_docker,
     },
     AuditCheck {
+        id: "registry-certificates",
+        full_id: "audit/registry-certificates",
+        cis: Some("3.7-3.8"),
+        severity: Action::Warn,
+        summary: "registry certificates under /etc/docker/certs.d are owned by root:root, mode 444 or stricter",
+        fix: "chown root:root and chmod 444 /etc/docker/certs.d/*/*.crt",
+        check: registry_certs,
+    },
+    AuditCheck {
         id: "tls-ca-file",
         full_id: "audit/tls-ca-file",
         cis: Some("3.9-3.10"),
@@ -626,6 +699,33 @@ pub const CHECKS: &[AuditCheck] = &[
         summary: "the daemon's socket is owned by root, mode 660 or stricter",
         fix: "chown root:docker and chmod 660 the socket (its systemd socket unit sets both)",
         check: socket_file,
+    },
+    AuditCheck {
+        id: "etc-default-docker",
+        full_id: "audit/etc-default-docker",
+        cis: Some("3.19-3.20"),
+        severity: Action::Warn,
+        summary: "/etc/default/docker is owned by root:root, mode 644 or stricter",
+        fix: "chown root:root and chmod 644 the file",
+        check: etc_default,
+    },
+    AuditCheck {
+        id: "etc-sysconfig-docker",
+        full_id: "audit/etc-sysconfig-docker",
+        cis: Some("3.21-3.22"),
+        severity: Action::Warn,
+        summary: "/etc/sysconfig/docker is owned by root:root, mode 644 or stricter",
+        fix: "chown root:root and chmod 644 the file",
+        check: etc_sysconfig,
+    },
+    AuditCheck {
+        id: "containerd-socket",
+        full_id: "audit/containerd-socket",
+        cis: Some("3.23-3.24"),
+        severity: Action::Deny,
+        summary: "containerd's socket is owned by root:root, mode 660 or stricter",
+        fix: "chown root:root and chmod 660 /run/containerd/containerd.sock",
+        check: containerd_socket,
     },
     AuditCheck {
         id: "config-file",
