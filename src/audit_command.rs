@@ -1,6 +1,7 @@
 //! `dockgate audit`: the host and the daemon, and whether the gate is
 //! really in front of it.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -25,6 +26,20 @@ pub struct AuditArgs {
     /// Give up after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     timeout: u64,
+    /// Append a record to this audit log when the findings differ from
+    /// the last audit's (kept in --state): for a timer that runs the audit.
+    #[arg(long, value_name = "PATH")]
+    audit_log: Option<PathBuf>,
+    /// Also send that record to syslog: unix:///dev/log, udp://host:514 or tcp://host:601.
+    #[arg(long, value_name = "URL")]
+    syslog: Option<String>,
+    /// Where the last audit's findings are kept, to tell a change.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/var/lib/dockgate/audit-state"
+    )]
+    state: PathBuf,
 }
 
 /// Audits the host; exits as scan does: 1 (or CRITICAL) when a critical
@@ -32,7 +47,12 @@ pub struct AuditArgs {
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let format = args.format;
     match report(&args) {
-        Ok(report) => Ok(show(&report, format)),
+        Ok(report) => {
+            if args.audit_log.is_some() || args.syslog.is_some() {
+                record_change(&args, &report)?;
+            }
+            Ok(show(&report, format))
+        }
         Err(err) if format == Format::Nagios => {
             let (out, state) = nagios::unknown(&format!("{err:#}"));
             print!("{out}");
@@ -81,6 +101,50 @@ pub(crate) fn add_host(report: &mut ScanReport, host: &dockgate_model::host::Dae
     );
     report.containers.insert(0, subject);
     report.checks = CHECKS.iter().map(|c| c.rule()).collect();
+}
+
+/// What the audit found, one line per finding, in a stable order: the
+/// state compared from one audit to the next.
+fn fingerprint(report: &ScanReport) -> String {
+    let mut lines: Vec<String> = report
+        .containers
+        .iter()
+        .flat_map(|c| {
+            c.verdict
+                .findings
+                .iter()
+                .map(move |f| format!("{}\t{}\t{}\t{}\n", c.id, f.rule, f.action.name(), f.message))
+        })
+        .collect();
+    lines.sort();
+    lines.concat()
+}
+
+/// Writes a record to the audit log (and syslog) when the findings
+/// changed since the last audit, and keeps them for the next.
+fn record_change(args: &AuditArgs, report: &ScanReport) -> Result<()> {
+    let now = fingerprint(report);
+    let before = std::fs::read_to_string(&args.state).ok();
+    if before.as_deref() == Some(now.as_str()) {
+        return Ok(());
+    }
+    let mut log = dockgate_outputs::AuditLog::open(args.audit_log.as_deref(), false)
+        .with_context(|| format!("cannot open audit log {:?}", args.audit_log))?;
+    if let Some(url) = &args.syslog {
+        let target = dockgate_outputs::syslog::Target::parse(url)?;
+        log = log.with_syslog(dockgate_outputs::syslog::Syslog::start(target));
+    }
+    for host in &report.containers {
+        let record = dockgate_outputs::AuditRecord::host_audit(&host.id, &host.verdict);
+        log.write(&record)?;
+    }
+    log.finish();
+    if let Some(dir) = args.state.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(&args.state, now)
+        .with_context(|| format!("cannot keep the audit's state in {}", args.state.display()))?;
+    Ok(())
 }
 
 fn show(report: &ScanReport, format: Format) -> ExitCode {

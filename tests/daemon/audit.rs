@@ -56,6 +56,34 @@ fn audit(daemon: &Daemon, plugin: &str) -> (i32, Vec<(String, String, String)>) 
     (out.status.code().unwrap_or(-1), findings)
 }
 
+/// `dockgate audit` as its timer runs it: records to a log and syslog
+/// when the findings change. Returns the records in the log so far.
+fn audit_on_timer(
+    daemon: &Daemon,
+    plugin: &str,
+    syslog: &std::path::Path,
+) -> Vec<serde_json::Value> {
+    let log = daemon.path("host-audit.log");
+    let status = Command::new(dockgate_bin())
+        .args(["audit", "--plugin", plugin, "--docker-host"])
+        .arg(daemon.host())
+        .arg("--audit-log")
+        .arg(&log)
+        .arg("--state")
+        .arg(daemon.path("audit-state"))
+        .arg("--syslog")
+        .arg(format!("unix://{}", syslog.display()))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.code().is_some_and(|c| c <= 1), "{status:?}");
+    std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn found<'a>(findings: &'a [(String, String, String)], check: &str) -> Vec<&'a str> {
     findings
         .iter()
@@ -181,6 +209,25 @@ fn the_audit_judges_the_daemon_that_answers() {
         ]
     );
 
+    // On a timer: one record when the findings change, and only then.
+    let syslog_path = exposed.path("syslog.sock");
+    let syslog = std::os::unix::net::UnixDatagram::bind(&syslog_path).unwrap();
+    syslog
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let records = audit_on_timer(&exposed, &plugin, &syslog_path);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["endpoint"], "audit.host");
+    assert_eq!(records[0]["decision"], "deny");
+    let mut datagram = [0u8; 65536];
+    let n = syslog.recv(&mut datagram).expect("a syslog message");
+    let message = String::from_utf8_lossy(&datagram[..n]);
+    assert!(
+        message.contains("audit.host") && message.contains("audit/tcp-tls-verify"),
+        "{message}"
+    );
+    assert_eq!(audit_on_timer(&exposed, &plugin, &syslog_path).len(), 1);
+
     // daemon.json edited after the start: the running daemon still has
     // live restore.
     std::fs::write(exposed.path("daemon.json"), "{\"live-restore\": false}\n").unwrap();
@@ -192,4 +239,12 @@ fn the_audit_judges_the_daemon_that_answers() {
             exposed.path("daemon.json").display()
         )]
     );
+    // ... which the timer records.
+    let records = audit_on_timer(&exposed, &plugin, &syslog_path);
+    assert_eq!(records.len(), 2);
+    assert!(records[1]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == "audit/config-drift"));
 }

@@ -61,6 +61,7 @@ fn debian_package_installs_and_works() {
         "dockgate.service",
         "dockgate-watch.service",
         "dockgate-proxy.service",
+        "dockgate-audit.service",
     ] {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/systemd/").to_string() + unit;
         let (_, out) =
@@ -109,6 +110,7 @@ fn debian_package_installs_and_works() {
         "/usr/share/man/man1/dockgate-scan.1.gz",
         "/usr/share/man/man1/dockgate-watch.1.gz",
         "/usr/share/man/man1/dockgate-proxy.1.gz",
+        "/usr/share/man/man1/dockgate-audit.1.gz",
         "/usr/share/man/man1/dockgate-check.1.gz",
         "/usr/share/man/man1/dockgate-policy.1.gz",
         "/usr/share/man/man1/dockgate-explain.1.gz",

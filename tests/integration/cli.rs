@@ -391,6 +391,7 @@ fn contrib_command_lines_parse() {
         "contrib/systemd/dockgate.service",
         "contrib/systemd/dockgate-watch.service",
         "contrib/systemd/dockgate-proxy.service",
+        "contrib/systemd/dockgate-audit.service",
     ] {
         let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
         for line in text.lines() {
@@ -403,7 +404,7 @@ fn contrib_command_lines_parse() {
             }
         }
     }
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 7);
     for line in lines {
         let mut args: Vec<&str> = line.split_whitespace().collect();
         args.push("--help");

@@ -75,6 +75,26 @@ impl AuditRecord {
         }
     }
 
+    /// A record of what the host audit found on `host` (the daemon's
+    /// address), written when it changed since the last audit.
+    pub fn host_audit(host: &str, verdict: &Verdict) -> AuditRecord {
+        AuditRecord {
+            time: now_rfc3339(),
+            source: "audit",
+            user: String::new(),
+            identity: None,
+            method: "audit".to_string(),
+            path: String::new(),
+            endpoint: "audit.host".to_string(),
+            container: Some(host.to_string()),
+            image: None,
+            decision: verdict.decision,
+            rules: verdict.rule_ids(),
+            findings: verdict.findings.clone(),
+            policy_hash: String::new(),
+        }
+    }
+
     /// A record of something the patrol did (or would do) to a container:
     /// `action` is `stop` or `remove`, prefixed `dry-run ` when nothing was
     /// done.
@@ -155,6 +175,13 @@ impl AuditLog {
             syslog: None,
         };
         (log, opened)
+    }
+
+    /// Waits, up to two seconds, for records queued for syslog to be sent.
+    pub fn finish(self) {
+        if let Some(syslog) = self.syslog {
+            syslog.finish(std::time::Duration::from_secs(2));
+        }
     }
 
     /// Also sends every record to syslog.

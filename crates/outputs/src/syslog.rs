@@ -62,6 +62,8 @@ impl Target {
 pub struct Syslog {
     queue: SyncSender<Vec<u8>>,
     dropped: Arc<AtomicU64>,
+    /// Set when the sender thread has sent all it was given.
+    done: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Syslog {
@@ -69,11 +71,32 @@ impl Syslog {
     pub fn start(target: Target) -> Syslog {
         let (queue, rx) = sync_channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let finished = done.clone();
         std::thread::Builder::new()
             .name("dockgate-syslog".into())
-            .spawn(move || send_loop(target, rx))
+            .spawn(move || {
+                send_loop(target, rx);
+                finished.store(true, Ordering::Release);
+            })
             .expect("spawn the syslog thread");
-        Syslog { queue, dropped }
+        Syslog {
+            queue,
+            dropped,
+            done,
+        }
+    }
+
+    /// Stops taking records and waits, up to `within`, until those queued
+    /// are sent: a command that exits right after its record (an audit on
+    /// a timer) must not lose it.
+    pub fn finish(self, within: Duration) {
+        let Syslog { queue, done, .. } = self;
+        drop(queue);
+        let until = std::time::Instant::now() + within;
+        while !done.load(Ordering::Acquire) && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Queues a record; never waits.
