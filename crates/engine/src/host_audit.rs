@@ -52,15 +52,32 @@ pub async fn daemon_host(
         .unwrap_or_else(|| "/etc/docker/daemon.json".to_string());
     host.config = read_config(Path::new(&config_file));
     host.config_file = config_file.clone();
-    match raw_json(&lookup, "/info").await {
-        Ok(info) => read_info(&mut host, &info),
+    let info = raw_json(&lookup, "/info").await;
+    match &info {
+        Ok(info) => read_info(&mut host, info),
         Err(why) => {
-            host.api_error = Some(why);
+            host.api_error = Some(why.clone());
             // What the daemon was started with, at least.
             host.authorization_plugins =
                 host.setting("authorization-plugins", &["--authorization-plugin"]);
         }
     }
+    let root = info
+        .as_ref()
+        .ok()
+        .and_then(|i| i.get("DockerRootDir"))
+        .and_then(Value::as_str);
+    if let Some(root) = root {
+        let root = if host.userns_remap {
+            Path::new(root)
+                .parent()
+                .map_or(root.to_string(), |p| p.display().to_string())
+        } else {
+            root.to_string()
+        };
+        host.data_root = is_mount_point(Path::new(&root)).map(|own| (root, own));
+    }
+    host.docker_group = docker_group();
     if host.api_error.is_none() {
         host.bridge_icc = raw_json(&lookup, "/networks/bridge")
             .await
@@ -133,6 +150,39 @@ pub async fn daemon_host(
         .collect();
     host.gate = gate_facts(plugin).await;
     Ok(host)
+}
+
+/// Whether a directory is a mount point of its own: on another device
+/// than its parent, or listed in the mount table.
+fn is_mount_point(path: &Path) -> Option<bool> {
+    let own = std::fs::metadata(path).ok()?;
+    let parent = std::fs::metadata(path.parent()?).ok()?;
+    if own.dev() != parent.dev() {
+        return Some(true);
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    let listed = mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .any(|point| Path::new(point) == path);
+    Some(listed)
+}
+
+/// The members of the `docker` group in /etc/group.
+fn docker_group() -> Option<Vec<String>> {
+    let groups = std::fs::read_to_string("/etc/group").ok()?;
+    groups.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next() == Some("docker")).then(|| {
+            fields
+                .nth(2)
+                .unwrap_or_default()
+                .split(',')
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+    })
 }
 
 /// What `GET /info` says.

@@ -38,6 +38,13 @@ pub struct DaemonHost {
     pub experimental: bool,
     /// The daemon's security options (`name=seccomp,profile=default`...).
     pub security_options: Vec<String>,
+    /// The data root (`DockerRootDir`; its parent under userns-remap, as
+    /// the benchmark reads it), and whether it is a mount point of its
+    /// own; none when it cannot be told.
+    pub data_root: Option<(String, bool)>,
+    /// The members of the `docker` group, who control the daemon; none
+    /// without such a group.
+    pub docker_group: Option<Vec<String>>,
     /// Whether the default bridge lets containers talk to each other;
     /// none without a default bridge.
     pub bridge_icc: Option<bool>,

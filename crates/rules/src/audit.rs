@@ -386,6 +386,25 @@ file_check!(etc_default, "/etc/default/docker", Some(0), 0o644);
 file_check!(etc_sysconfig, "/etc/sysconfig/docker", Some(0), 0o644);
 file_check!(containerd_socket, "containerd.sock", Some(0), 0o660);
 
+fn data_partition(host: &DaemonHost) -> Vec<String> {
+    match &host.data_root {
+        Some((root, false)) => vec![format!(
+            "the data root {root} is not a partition of its own: containers can fill the host's file system"
+        )],
+        _ => Vec::new(),
+    }
+}
+
+fn docker_group(host: &DaemonHost) -> Vec<String> {
+    match &host.docker_group {
+        Some(members) if !members.is_empty() => vec![format!(
+            "members of the docker group control the daemon, and so the host: {}",
+            members.join(", ")
+        )],
+        _ => Vec::new(),
+    }
+}
+
 fn default_ulimits(host: &DaemonHost) -> Vec<String> {
     let set = host
         .setting("default-ulimits", &["--default-ulimit"])
@@ -465,6 +484,24 @@ pub const CHECKS: &[AuditCheck] = &[
         summary: "the process answering on the socket is found by its peer credentials",
         fix: "run the audit on the daemon's host, as root, against its Unix socket",
         check: process_known,
+    },
+    AuditCheck {
+        id: "data-partition",
+        full_id: "audit/data-partition",
+        cis: Some("1.1.1"),
+        severity: Action::Warn,
+        summary: "the data root is a partition of its own",
+        fix: "mount a file system of its own at the daemon's data root (docker info: Docker Root Dir)",
+        check: data_partition,
+    },
+    AuditCheck {
+        id: "docker-group",
+        full_id: "audit/docker-group",
+        cis: Some("1.1.2"),
+        severity: Action::Audit,
+        summary: "who is in the docker group (root-equivalent) is known",
+        fix: "keep the docker group to administrators; give others TLS identities or proxy sockets (docs/identities.md)",
+        check: docker_group,
     },
     AuditCheck {
         id: "tcp-tls-verify",
@@ -878,6 +915,34 @@ mod tests {
             messages(&h, "config-file"),
             ["/etc/docker/daemon.json (daemon.json): owned by uid 1000"]
         );
+    }
+
+    #[test]
+    fn the_data_root_and_the_docker_group() {
+        let mut h = host(&[], None);
+        h.data_root = Some(("/var/lib/docker".into(), false));
+        h.docker_group = Some(vec!["alice".into()]);
+        assert_eq!(
+            messages(&h, "data-partition"),
+            ["the data root /var/lib/docker is not a partition of its own: containers can fill the host's file system"]
+        );
+        // Information only, as the benchmark lists them.
+        let verdict = audit(&h);
+        let group: Vec<_> = verdict
+            .findings
+            .iter()
+            .filter(|f| f.rule.id() == "audit/docker-group")
+            .map(|f| (f.action, f.message.as_str()))
+            .collect();
+        assert_eq!(
+            group,
+            [(
+                Action::Audit,
+                "members of the docker group control the daemon, and so the host: alice"
+            )]
+        );
+        h.data_root = Some(("/var/lib/docker".into(), true));
+        assert!(messages(&h, "data-partition").is_empty());
     }
 
     #[test]
