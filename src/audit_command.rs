@@ -20,6 +20,11 @@ pub struct AuditArgs {
     /// The name the daemon knows the gate by (its authorization plugin).
     #[arg(long, value_name = "NAME", default_value = "dockgate")]
     plugin: String,
+    /// The gate's policy, whose expectations of the daemon are checked
+    /// (BuildKit's entitlements, the registries it allows) [default:
+    /// /etc/dockgate/policy.toml if it exists, else the baseline profile].
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -67,7 +72,8 @@ fn report(args: &AuditArgs) -> Result<ScanReport> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let host = runtime.block_on(async {
+    let (policy, _) = crate::load_policy(args.policy.as_deref())?;
+    let mut host = runtime.block_on(async {
         let marker = args.daemon.marker();
         let work = daemon_host(&args.daemon.docker_host, marker.as_deref(), &args.plugin);
         match tokio::time::timeout(std::time::Duration::from_secs(args.timeout), work).await {
@@ -75,6 +81,7 @@ fn report(args: &AuditArgs) -> Result<ScanReport> {
             Err(_) => bail!("timed out after {}s", args.timeout),
         }
     })?;
+    host.expected = policy.expected_of_daemon();
     let mut report = ScanReport {
         checks: Vec::new(),
         time: dockgate_outputs::audit::now_rfc3339(),

@@ -189,14 +189,16 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode> {
     let marker = args.patrol.daemon.marker();
     let timeout = args.timeout;
     let host = args.host.clone();
+    let expected = policy.expected_of_daemon();
     let report = runtime.block_on(async move {
         let work = async {
             let engine = Arc::new(Engine::connect(&docker_host, marker.as_deref()).await?);
             let mut report =
                 dockgate_patrol::scan(engine, Arc::new(policy), &options, &audit).await?;
             if let Some(plugin) = &host {
-                let facts =
+                let mut facts =
                     dockgate_engine::daemon_host(&docker_host, marker.as_deref(), plugin).await?;
+                facts.expected = expected;
                 crate::audit_command::add_host(&mut report, &facts);
             }
             Ok::<_, dockgate_engine::EngineError>(report)

@@ -129,6 +129,28 @@ fn the_audit_judges_the_daemon_that_answers() {
         "{findings:?}"
     );
 
+    // What the policy expects: with BuildKit let through, the daemon's
+    // default network.host entitlement is a finding.
+    let policy = exposed.path("buildkit-allowed.toml");
+    std::fs::write(&policy, "[rules.buildkit]\naction = \"off\"\n").unwrap();
+    let out = Command::new(dockgate_bin())
+        .args(["audit", "--format", "json", "--policy"])
+        .arg(&policy)
+        .arg("--docker-host")
+        .arg(exposed.host())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("the daemon grants them network.host (its default)"),
+        "{text}"
+    );
+    // (The baseline's buildkit rule denies: nothing to find.)
+    assert!(
+        found(&findings, "audit/builder-entitlements").is_empty(),
+        "{findings:?}"
+    );
+
     // The other daemon, found by its own socket: the gate is installed and
     // answers, and its command line has no TCP socket.
     let (code, findings) = audit(&gated, &plugin);

@@ -61,6 +61,20 @@ pub struct DaemonHost {
     /// The gate: the authorization plugin dockgate is known as, and
     /// whether its socket answers.
     pub gate: GateFacts,
+    /// What the gate's policy expects of the daemon.
+    pub expected: Expected,
+}
+
+/// What the gate's policy expects of the daemon's own settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Expected {
+    /// Whether the policy lets BuildKit builds through (its `buildkit`
+    /// rule does not deny): their steps then run with whatever the
+    /// daemon's builder entitlements allow.
+    pub buildkit_allowed: bool,
+    /// The registries the policy allows images from, when its
+    /// `image-registry` rule is on.
+    pub registries: Option<Vec<String>>,
 }
 
 /// The daemon's process.

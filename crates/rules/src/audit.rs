@@ -405,6 +405,44 @@ fn docker_group(host: &DaemonHost) -> Vec<String> {
     }
 }
 
+/// The builder's entitlements the daemon's configuration file sets
+/// (`"builder": {"entitlements": {"network-host": true, ...}}`).
+fn entitlement(host: &DaemonHost, name: &str) -> Option<bool> {
+    let Resolution::Known(Some(config)) = &host.config else {
+        return None;
+    };
+    config
+        .get("builder")?
+        .get("entitlements")?
+        .get(name)?
+        .as_bool()
+}
+
+fn builder_entitlements(host: &DaemonHost) -> Vec<String> {
+    if !host.expected.buildkit_allowed {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    if entitlement(host, "security-insecure") == Some(true) {
+        found.push("the policy lets BuildKit builds through, and the daemon grants them security.insecure: a build step (RUN --security=insecure) runs privileged, where no plugin sees it".to_string());
+    }
+    if entitlement(host, "network-host") != Some(false) {
+        found.push("the policy lets BuildKit builds through, and the daemon grants them network.host (its default): a build step (RUN --network=host) uses the host's network".to_string());
+    }
+    found
+}
+
+fn insecure_allowed_registries(host: &DaemonHost) -> Vec<String> {
+    let Some(allowed) = &host.expected.registries else {
+        return Vec::new();
+    };
+    host.setting("insecure-registries", &["--insecure-registry"])
+        .into_iter()
+        .filter(|r| allowed.iter().any(|a| a == r))
+        .map(|r| format!("the policy allows images from {r:?}, which the daemon reaches as an insecure registry: whoever is on the path can swap its images"))
+        .collect()
+}
+
 fn default_ulimits(host: &DaemonHost) -> Vec<String> {
     let set = host
         .setting("default-ulimits", &["--default-ulimit"])
@@ -520,6 +558,24 @@ pub const CHECKS: &[AuditCheck] = &[
         summary: "the running daemon has what its configuration file says",
         fix: "restart dockerd to apply the file, or change the file back: the next restart applies it",
         check: config_drift,
+    },
+    AuditCheck {
+        id: "builder-entitlements",
+        full_id: "audit/builder-entitlements",
+        cis: None,
+        severity: Action::Warn,
+        summary: "BuildKit's entitlements are off where the policy lets builds through",
+        fix: "set \"builder\": {\"entitlements\": {\"network-host\": false, \"security-insecure\": false}} in daemon.json, or keep the buildkit rule at deny",
+        check: builder_entitlements,
+    },
+    AuditCheck {
+        id: "insecure-allowed-registry",
+        full_id: "audit/insecure-allowed-registry",
+        cis: None,
+        severity: Action::Deny,
+        summary: "no registry the policy allows is an insecure registry",
+        fix: "give the registry a TLS certificate and remove it from insecure-registries",
+        check: insecure_allowed_registries,
     },
     AuditCheck {
         id: "swarm",
@@ -943,6 +999,31 @@ mod tests {
         );
         h.data_root = Some(("/var/lib/docker".into(), true));
         assert!(messages(&h, "data-partition").is_empty());
+    }
+
+    #[test]
+    fn what_the_policy_expects_of_builds_and_registries() {
+        let config = r#"{"builder": {"entitlements": {"security-insecure": true}},
+                         "insecure-registries": ["registry.local:5000"]}"#;
+        let mut h = host(&[], Some(config));
+        // The baseline denies BuildKit and does not limit registries.
+        h.expected = crate::Policy::default().expected_of_daemon();
+        assert!(messages(&h, "builder-entitlements").is_empty());
+        assert!(messages(&h, "insecure-allowed-registry").is_empty());
+        let policy = crate::Policy::from_toml(
+            "[rules.buildkit]\naction = \"off\"\n[rules.image-registry]\naction = \"deny\"\nallow = [\"registry.local:5000\"]\n",
+        )
+        .unwrap();
+        h.expected = policy.expected_of_daemon();
+        assert_eq!(messages(&h, "builder-entitlements").len(), 2);
+        assert_eq!(
+            messages(&h, "insecure-allowed-registry"),
+            ["the policy allows images from \"registry.local:5000\", which the daemon reaches as an insecure registry: whoever is on the path can swap its images"]
+        );
+        let config = r#"{"builder": {"entitlements": {"network-host": false}}}"#;
+        let mut h = host(&[], Some(config));
+        h.expected = policy.expected_of_daemon();
+        assert!(messages(&h, "builder-entitlements").is_empty());
     }
 
     #[test]

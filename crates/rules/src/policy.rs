@@ -253,6 +253,16 @@ impl Policy {
             && self.effective_action(RuleId::Ownership) != Action::Off
     }
 
+    /// What the policy expects of the daemon's own settings, for the
+    /// host audit.
+    pub fn expected_of_daemon(&self) -> dockgate_model::host::Expected {
+        dockgate_model::host::Expected {
+            buildkit_allowed: self.effective_action(RuleId::BuildKit) != Action::Deny,
+            registries: (self.effective_action(RuleId::ImageRegistry) != Action::Off)
+                .then(|| self.params.image_registry.allow.clone()),
+        }
+    }
+
     /// Whether a container with these labels is the caller's own (or
     /// ownership does not apply to the caller).
     pub fn owns(&self, labels: &[(String, String)]) -> bool {
