@@ -406,16 +406,22 @@ fn docker_group(host: &DaemonHost) -> Vec<String> {
 }
 
 /// The builder's entitlements the daemon's configuration file sets
-/// (`"builder": {"entitlements": {"network-host": true, ...}}`).
+/// (`"builder": {"Entitlements": {"network-host": true, ...}}`; keys
+/// matched without regard to case, as Go's JSON decoder matches them).
 fn entitlement(host: &DaemonHost, name: &str) -> Option<bool> {
     let Resolution::Known(Some(config)) = &host.config else {
         return None;
     };
-    config
-        .get("builder")?
-        .get("entitlements")?
-        .get(name)?
-        .as_bool()
+    let field = |object: &serde_json::Map<String, serde_json::Value>, key: &str| {
+        object
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone())
+    };
+    let builder = field(config, "builder")?;
+    let entitlements = field(builder.as_object()?, "entitlements")?;
+    field(entitlements.as_object()?, name)?.as_bool()
 }
 
 fn builder_entitlements(host: &DaemonHost) -> Vec<String> {
@@ -1003,7 +1009,7 @@ mod tests {
 
     #[test]
     fn what_the_policy_expects_of_builds_and_registries() {
-        let config = r#"{"builder": {"entitlements": {"security-insecure": true}},
+        let config = r#"{"builder": {"Entitlements": {"security-insecure": true}},
                          "insecure-registries": ["registry.local:5000"]}"#;
         let mut h = host(&[], Some(config));
         // The baseline denies BuildKit and does not limit registries.
