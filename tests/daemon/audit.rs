@@ -1,4 +1,5 @@
-//! `dockgate audit` on private dockerds in several configurations:
+//! `dockgate audit` on private dockerds (20.10 and 26.1) in several
+//! configurations:
 //! without the gate, with it (answering, then stopped), with an
 //! unprotected TCP socket on 127.0.0.1, and with a daemon.json that no
 //! longer says what the running daemon has. Two daemons run side by side:
@@ -98,16 +99,23 @@ fn the_audit_judges_the_daemon_that_answers() {
         return;
     }
     let _turn = one_daemon_at_a_time();
+    for generation in [Generation::Dockerd20, Generation::Dockerd26] {
+        audit_on(generation);
+    }
+}
+
+/// Everything above on one daemon generation.
+fn audit_on(generation: Generation) {
     let address = free_local_address();
     // Without the gate, with an unprotected TCP socket, and live restore
     // in its configuration file.
     let tcp = format!("tcp://{address}");
-    let exposed = Daemon::start_with_args(Generation::Dockerd20, None, |dir| {
+    let exposed = Daemon::start_with_args(generation, None, |dir| {
         std::fs::write(dir.join("daemon.json"), "{\"live-restore\": true}\n").unwrap();
         vec![format!("--host={tcp}")]
     });
     // With the gate, beside it.
-    let mut gated = Daemon::start_with(Some("profile = \"baseline\"\n"));
+    let mut gated = Daemon::start_on(generation, Some("profile = \"baseline\"\n"));
     let plugin = gated.plugin.clone();
 
     let (code, findings) = audit(&exposed, &plugin);
