@@ -53,6 +53,12 @@ struct Judge<'a> {
     deadline: Instant,
 }
 
+/// Names the request in its audit record: its path and endpoint.
+fn name_in_record(record: &mut AuditRecord, read: &ReadRequest) {
+    record.path = read.path.path.clone();
+    record.endpoint = read.endpoint_name();
+}
+
 /// The decision while no valid policy is in force: ping and version go
 /// through, so that clients and the daemon can still talk and show the
 /// reason; everything else is refused with it.
@@ -64,8 +70,7 @@ fn refuse_without_policy(
 ) -> (Verdict, AuditRecord) {
     record.policy_hash = "none".to_string();
     if let Ok(read) = read_request(request) {
-        record.path = read.path.path.clone();
-        record.endpoint = read.endpoint_name();
+        name_in_record(&mut record, &read);
         if let Some(matched) = &read.route {
             *route = matched.route.name;
             if matches!(matched.route.name, "system.ping" | "system.version") {
@@ -379,8 +384,7 @@ impl<L: DaemonLookup> Gate<L> {
                 let verdict = Verdict::unjudged(late("what the request reaches"));
                 let mut record = AuditRecord::begin(request, self.policy().hash());
                 if let Ok(read) = read_request(request) {
-                    record.path = read.path.path.clone();
-                    record.endpoint = read.endpoint_name();
+                    name_in_record(&mut record, &read);
                 }
                 (verdict.clone(), record.finish(&verdict))
             }
@@ -428,8 +432,7 @@ impl<L: DaemonLookup> Gate<L> {
             }
             Err(why) => {
                 if let Ok(read) = read_request(request) {
-                    record.path = read.path.path.clone();
-                    record.endpoint = read.endpoint_name();
+                    name_in_record(&mut record, &read);
                 }
                 let verdict = Verdict::unknown_caller(why);
                 let record = record.finish(&verdict);
@@ -449,8 +452,7 @@ impl<L: DaemonLookup> Gate<L> {
                 // As read, before look-ups fill it in: what the response
                 // call's request reads as.
                 let as_read = create.then(|| read.workload.clone());
-                record.path = read.path.path.clone();
-                record.endpoint = read.endpoint_name();
+                name_in_record(&mut record, &read);
                 if let Some(matched) = &read.route {
                     *route = matched.route.name;
                 }
@@ -531,20 +533,23 @@ impl<L: DaemonLookup> Gate<L> {
                     let exec = read.route.as_ref().filter(|m| {
                         m.route.name.starts_with("exec.") && m.route.name != "exec.create"
                     });
-                    if let Some(id) = exec.and_then(|m| m.vars.first()) {
-                        match Box::pin(self.stored_exec(deadline, id, workload)).await {
-                            Ok(Some(exec)) => targets.extend(exec.name.map(|container| {
-                                At::new(Target::named(container, "exec"), "path")
-                            })),
-                            // The daemon answers "no such exec instance".
-                            Ok(None) => {}
-                            Err(why) => {
-                                let verdict = Verdict::unjudged(why);
-                                let record = record.finish(&verdict);
-                                return (verdict, record);
+                    let container = match exec.and_then(|m| m.vars.first()) {
+                        // An exec start's instance was looked up above.
+                        Some(_) if read.starts_exec.is_some() => read.enters_existing.clone(),
+                        Some(id) => {
+                            match Box::pin(self.stored_exec(deadline, id, workload)).await {
+                                Ok(found) => found.and_then(|exec| exec.name),
+                                Err(why) => {
+                                    let verdict = Verdict::unjudged(why);
+                                    let record = record.finish(&verdict);
+                                    return (verdict, record);
+                                }
                             }
                         }
-                    }
+                        None => None,
+                    };
+                    // None: the daemon answers "no such exec instance".
+                    targets.extend(container.map(|c| At::new(Target::named(c, "exec"), "path")));
                     Box::pin(self.owners_of(&policy, deadline, &mut targets)).await;
                 }
                 workload.targets = targets;

@@ -191,17 +191,13 @@ impl<L: DaemonLookup + 'static> Proxy<L> {
                 });
             }
         }
-        let policy = self.gate.policy();
-        let visible = policy
-            .for_caller(&dockgate_rules::Requester {
-                proxy: Some(identity.to_string()),
-                ..Default::default()
-            })
-            .ok()
-            .and_then(|caller| {
-                let (label, owners) = caller.policy.visible_owners()?;
-                Some((label.to_string(), owners.to_vec()))
-            });
+        // Lists and events are cut to what the identity may see; other
+        // answers pass as they are.
+        let cut = matches!(
+            record.endpoint.as_str(),
+            "container.list" | "system.df" | "system.events"
+        );
+        let visible = cut.then(|| self.visible_owners(identity)).flatten();
         let (parts, body) = response.into_parts();
         let body = match (record.endpoint.as_str(), visible) {
             ("container.list" | "system.df", Some((label, owners)))
@@ -213,6 +209,21 @@ impl<L: DaemonLookup + 'static> Proxy<L> {
             _ => body.boxed(),
         };
         Response::from_parts(parts, body)
+    }
+
+    /// The owner label and the owners whose containers `identity` sees
+    /// in lists and events; none when it sees them all.
+    fn visible_owners(&self, identity: &str) -> Option<(String, Vec<String>)> {
+        let requester = dockgate_rules::Requester {
+            proxy: Some(identity.to_string()),
+            ..Default::default()
+        };
+        // An identity a reload just removed sees nothing.
+        let Ok(caller) = self.gate.policy().for_caller(&requester) else {
+            return Some((String::new(), Vec::new()));
+        };
+        let (label, owners) = caller.policy.visible_owners()?;
+        Some((label.to_string(), owners.to_vec()))
     }
 
     /// Sends a request to the daemon on a connection of its own.
@@ -243,22 +254,10 @@ impl<L: DaemonLookup + 'static> Proxy<L> {
 
 /// The socket, made afresh, mode 0660.
 fn bind(path: &Path) -> Result<UnixListener, ProxyError> {
-    use std::os::unix::fs::PermissionsExt;
-    let failed = |source| ProxyError::Bind {
+    crate::server::bind_socket(path, 0o660).map_err(|source| ProxyError::Bind {
         path: path.display().to_string(),
         source,
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(failed)?;
-    }
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(failed(err)),
-    }
-    let listener = UnixListener::bind(path).map_err(failed)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(failed)?;
-    Ok(listener)
+    })
 }
 
 /// A header name as Go's server hands it to plugins: `Content-Type`.

@@ -479,21 +479,26 @@ pub enum ServeError {
 /// Binds the plugin socket, replacing a stale one, with owner-only access:
 /// the daemon runs as root, and nobody else should speak for it.
 pub fn bind(path: &Path) -> Result<UnixListener, ServeError> {
-    let err = |source| ServeError::Listen {
+    bind_socket(path, 0o600).map_err(|source| ServeError::Listen {
         path: path.display().to_string(),
         source,
-    };
+    })
+}
+
+/// Binds a Unix socket afresh (its directory made, a stale socket
+/// replaced) with the permission bits `mode`.
+pub(crate) fn bind_socket(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(err)?;
+        std::fs::create_dir_all(parent)?;
     }
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(err(e)),
+        Err(e) => return Err(e),
     }
-    let listener = UnixListener::bind(path).map_err(err)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     Ok(listener)
 }
 

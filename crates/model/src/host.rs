@@ -121,6 +121,12 @@ pub struct GateFacts {
 }
 
 impl DaemonHost {
+    /// Whether the daemon takes `value` for a setting (see
+    /// [`DaemonHost::setting`]).
+    pub fn setting_is(&self, key: &str, flags: &[&str], value: &str) -> bool {
+        self.setting(key, flags).iter().any(|v| v == value)
+    }
+
     /// Every value the daemon takes for a setting: its command-line flags
     /// (`--name value`, `--name=value`, a short alias, or `true` for a
     /// flag given alone) and its configuration file's key, flags first.

@@ -12,10 +12,8 @@ use crate::verdict::{Finding, Verdict};
 
 /// One check of the host audit.
 pub struct AuditCheck {
-    /// The stable id, without the `audit/` prefix.
+    /// The stable id, `audit/<name>`, as findings and reports name it.
     pub id: &'static str,
-    /// `audit/<id>`, as findings and reports name it.
-    pub full_id: &'static str,
     /// The CIS Docker Benchmark recommendation it answers, if one.
     pub cis: Option<&'static str>,
     /// `Deny` (critical), `Warn`, or `Audit` (information).
@@ -29,9 +27,18 @@ pub struct AuditCheck {
 }
 
 impl AuditCheck {
-    /// The id findings and reports carry: `audit/<id>`.
+    /// The rule findings and reports name.
     pub fn rule(&self) -> RuleRef {
         RuleRef::Audit(self.id)
+    }
+}
+
+/// One finding when `found`, none otherwise.
+fn finding_if(found: bool, message: &str) -> Vec<String> {
+    if found {
+        vec![message.to_string()]
+    } else {
+        Vec::new()
     }
 }
 
@@ -98,15 +105,10 @@ fn tcp_tls(host: &DaemonHost) -> Vec<String> {
     if tcp.is_empty() {
         return Vec::new();
     }
-    let verify = host
-        .setting("tlsverify", &["--tlsverify"])
-        .iter()
-        .any(|v| v == "true");
-    if verify {
+    if host.setting_is("tlsverify", &["--tlsverify"], "true") {
         return Vec::new();
     }
-    let tls = host.setting("tls", &["--tls"]).iter().any(|v| v == "true");
-    let how = if tls {
+    let how = if host.setting_is("tls", &["--tls"], "true") {
         "with TLS but without client certificate verification"
     } else {
         "without TLS"
@@ -235,8 +237,7 @@ fn swarm(host: &DaemonHost) -> Vec<String> {
 fn bridge_icc(host: &DaemonHost) -> Vec<String> {
     // The setting, as the benchmark asks: it applies to the default
     // bridge whenever there is one.
-    let off = host.setting("icc", &["--icc"]).iter().any(|v| v == "false");
-    if off {
+    if host.setting_is("icc", &["--icc"], "false") {
         return Vec::new();
     }
     let now = match host.bridge_icc {
@@ -258,14 +259,10 @@ fn log_level(host: &DaemonHost) -> Vec<String> {
 }
 
 fn iptables(host: &DaemonHost) -> Vec<String> {
-    match host
-        .setting("iptables", &["--iptables"])
-        .iter()
-        .any(|v| v == "false")
-    {
-        true => vec!["the daemon may not change iptables (--iptables=false)".into()],
-        false => Vec::new(),
-    }
+    finding_if(
+        host.setting_is("iptables", &["--iptables"], "false"),
+        "the daemon may not change iptables (--iptables=false)",
+    )
 }
 
 fn aufs(host: &DaemonHost) -> Vec<String> {
@@ -273,34 +270,21 @@ fn aufs(host: &DaemonHost) -> Vec<String> {
         // Only the API tells; daemon-answers says why it did not.
         return Vec::new();
     }
-    match host.storage_driver == "aufs" {
-        true => vec!["the aufs storage driver".into()],
-        false => Vec::new(),
-    }
+    finding_if(host.storage_driver == "aufs", "the aufs storage driver")
 }
 
 fn no_new_privileges(host: &DaemonHost) -> Vec<String> {
-    let set = host
-        .setting("no-new-privileges", &["--no-new-privileges"])
-        .iter()
-        .any(|v| v == "true");
-    match set {
-        true => Vec::new(),
-        false => {
-            vec!["containers may gain new privileges by default (no --no-new-privileges)".into()]
-        }
-    }
+    finding_if(
+        !host.setting_is("no-new-privileges", &["--no-new-privileges"], "true"),
+        "containers may gain new privileges by default (no --no-new-privileges)",
+    )
 }
 
 fn userland_proxy(host: &DaemonHost) -> Vec<String> {
-    let off = host
-        .setting("userland-proxy", &["--userland-proxy"])
-        .iter()
-        .any(|v| v == "false");
-    match off {
-        true => Vec::new(),
-        false => vec!["the userland proxy is on".into()],
-    }
+    finding_if(
+        !host.setting_is("userland-proxy", &["--userland-proxy"], "false"),
+        "the userland proxy is on",
+    )
 }
 
 fn experimental(host: &DaemonHost) -> Vec<String> {
@@ -308,10 +292,7 @@ fn experimental(host: &DaemonHost) -> Vec<String> {
         // Only the API tells; daemon-answers says why it did not.
         return Vec::new();
     }
-    match host.experimental {
-        true => vec!["experimental features are on".into()],
-        false => Vec::new(),
-    }
+    finding_if(host.experimental, "experimental features are on")
 }
 
 fn remote_logging(host: &DaemonHost) -> Vec<String> {
@@ -319,10 +300,10 @@ fn remote_logging(host: &DaemonHost) -> Vec<String> {
         // Only the API tells; daemon-answers says why it did not.
         return Vec::new();
     }
-    match host.logging_driver == "json-file" {
-        true => vec!["containers log to local json-file only".into()],
-        false => Vec::new(),
-    }
+    finding_if(
+        host.logging_driver == "json-file",
+        "containers log to local json-file only",
+    )
 }
 
 fn cgroup_parent(host: &DaemonHost) -> Vec<String> {
@@ -333,21 +314,15 @@ fn cgroup_parent(host: &DaemonHost) -> Vec<String> {
         .collect()
 }
 
-/// The files' owner and mode against what the CIS benchmark asks: the
-/// owner and group (by ID, or any group for the socket's), and the most
+/// The files of one role, against what the CIS benchmark asks: the
+/// owner root, the group (by ID; any for the socket's), and the most
 /// permissive mode.
-fn file_rule(
-    role: &str,
-    group: Option<u32>,
-    mode: u32,
-) -> impl Fn(&DaemonHost) -> Vec<String> + '_ {
-    move |host: &DaemonHost| {
-        host.files
-            .iter()
-            .filter(|f| f.role == role)
-            .filter_map(|f| file_problem(f, group, mode))
-            .collect()
-    }
+fn files_of(host: &DaemonHost, role: &str, group: Option<u32>, mode: u32) -> Vec<String> {
+    host.files
+        .iter()
+        .filter(|f| f.role == role)
+        .filter_map(|f| file_problem(f, group, mode))
+        .collect()
 }
 
 fn file_problem(file: &HostFile, group: Option<u32>, mode: u32) -> Option<String> {
@@ -368,7 +343,7 @@ fn file_problem(file: &HostFile, group: Option<u32>, mode: u32) -> Option<String
 macro_rules! file_check {
     ($name:ident, $role:literal, $group:expr, $mode:literal) => {
         fn $name(host: &DaemonHost) -> Vec<String> {
-            file_rule($role, $group, $mode)(host)
+            files_of(host, $role, $group, $mode)
         }
     };
 }
@@ -485,8 +460,7 @@ fn seccomp_default(host: &DaemonHost) -> Vec<String> {
 /// Every check, the gate's own first.
 pub const CHECKS: &[AuditCheck] = &[
     AuditCheck {
-        id: "daemon-answers",
-        full_id: "audit/daemon-answers",
+        id: "audit/daemon-answers",
         cis: None,
         severity: Action::Deny,
         summary: "the daemon answers its API",
@@ -494,8 +468,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: daemon_answers,
     },
     AuditCheck {
-        id: "gate-installed",
-        full_id: "audit/gate-installed",
+        id: "audit/gate-installed",
         cis: Some("2.12"),
         severity: Action::Deny,
         summary: "dockgate is one of the daemon's authorization plugins",
@@ -503,8 +476,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: gate_installed,
     },
     AuditCheck {
-        id: "gate-answers",
-        full_id: "audit/gate-answers",
+        id: "audit/gate-answers",
         cis: None,
         severity: Action::Deny,
         summary: "the gate's socket answers",
@@ -512,8 +484,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: gate_answers,
     },
     AuditCheck {
-        id: "gate-first",
-        full_id: "audit/gate-first",
+        id: "audit/gate-first",
         cis: None,
         severity: Action::Warn,
         summary: "no other authorization plugin comes before the gate",
@@ -521,8 +492,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: gate_first,
     },
     AuditCheck {
-        id: "daemon-process",
-        full_id: "audit/daemon-process",
+        id: "audit/daemon-process",
         cis: None,
         severity: Action::Warn,
         summary: "the process answering on the socket is found by its peer credentials",
@@ -530,8 +500,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: process_known,
     },
     AuditCheck {
-        id: "data-partition",
-        full_id: "audit/data-partition",
+        id: "audit/data-partition",
         cis: Some("1.1.1"),
         severity: Action::Warn,
         summary: "the data root is a partition of its own",
@@ -539,8 +508,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: data_partition,
     },
     AuditCheck {
-        id: "docker-group",
-        full_id: "audit/docker-group",
+        id: "audit/docker-group",
         cis: Some("1.1.2"),
         severity: Action::Audit,
         summary: "who is in the docker group (root-equivalent) is known",
@@ -548,8 +516,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: docker_group,
     },
     AuditCheck {
-        id: "tcp-tls-verify",
-        full_id: "audit/tcp-tls-verify",
+        id: "audit/tcp-tls-verify",
         cis: Some("2.7"),
         severity: Action::Deny,
         summary: "every TCP socket requires TLS client certificates",
@@ -557,8 +524,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: tcp_tls,
     },
     AuditCheck {
-        id: "config-drift",
-        full_id: "audit/config-drift",
+        id: "audit/config-drift",
         cis: None,
         severity: Action::Warn,
         summary: "the running daemon has what its configuration file says",
@@ -566,8 +532,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: config_drift,
     },
     AuditCheck {
-        id: "builder-entitlements",
-        full_id: "audit/builder-entitlements",
+        id: "audit/builder-entitlements",
         cis: None,
         severity: Action::Warn,
         summary: "BuildKit's entitlements are off where the policy lets builds through",
@@ -575,8 +540,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: builder_entitlements,
     },
     AuditCheck {
-        id: "insecure-allowed-registry",
-        full_id: "audit/insecure-allowed-registry",
+        id: "audit/insecure-allowed-registry",
         cis: None,
         severity: Action::Deny,
         summary: "no registry the policy allows is an insecure registry",
@@ -584,8 +548,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: insecure_allowed_registries,
     },
     AuditCheck {
-        id: "swarm",
-        full_id: "audit/swarm",
+        id: "audit/swarm",
         cis: Some("7.1"),
         severity: Action::Warn,
         summary: "the node is not in a swarm, where managers start containers without this daemon's API",
@@ -593,8 +556,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: swarm,
     },
     AuditCheck {
-        id: "live-restore",
-        full_id: "audit/live-restore",
+        id: "audit/live-restore",
         cis: Some("2.15"),
         severity: Action::Warn,
         summary: "live restore is enabled",
@@ -602,8 +564,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: live_restore,
     },
     AuditCheck {
-        id: "userns-remap",
-        full_id: "audit/userns-remap",
+        id: "audit/userns-remap",
         cis: Some("2.9"),
         severity: Action::Warn,
         summary: "user namespace remapping is enabled",
@@ -611,8 +572,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: userns,
     },
     AuditCheck {
-        id: "insecure-registries",
-        full_id: "audit/insecure-registries",
+        id: "audit/insecure-registries",
         cis: Some("2.5"),
         severity: Action::Warn,
         summary: "no insecure registries",
@@ -620,8 +580,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: insecure_registries,
     },
     AuditCheck {
-        id: "bridge-icc",
-        full_id: "audit/bridge-icc",
+        id: "audit/bridge-icc",
         cis: Some("2.2"),
         severity: Action::Warn,
         summary: "containers on the default bridge cannot talk to each other",
@@ -629,8 +588,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: bridge_icc,
     },
     AuditCheck {
-        id: "log-level",
-        full_id: "audit/log-level",
+        id: "audit/log-level",
         cis: Some("2.3"),
         severity: Action::Warn,
         summary: "the daemon logs at level info",
@@ -638,8 +596,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: log_level,
     },
     AuditCheck {
-        id: "iptables",
-        full_id: "audit/iptables",
+        id: "audit/iptables",
         cis: Some("2.4"),
         severity: Action::Warn,
         summary: "Docker may change iptables",
@@ -647,8 +604,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: iptables,
     },
     AuditCheck {
-        id: "aufs",
-        full_id: "audit/aufs",
+        id: "audit/aufs",
         cis: Some("2.6"),
         severity: Action::Warn,
         summary: "the aufs storage driver is not used",
@@ -656,8 +612,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: aufs,
     },
     AuditCheck {
-        id: "cgroup-parent",
-        full_id: "audit/cgroup-parent",
+        id: "audit/cgroup-parent",
         cis: Some("2.10"),
         severity: Action::Warn,
         summary: "the default cgroup parent is Docker's",
@@ -665,8 +620,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: cgroup_parent,
     },
     AuditCheck {
-        id: "default-ulimits",
-        full_id: "audit/default-ulimits",
+        id: "audit/default-ulimits",
         cis: Some("2.8"),
         severity: Action::Audit,
         summary: "default ulimits are set",
@@ -674,8 +628,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: default_ulimits,
     },
     AuditCheck {
-        id: "base-device-size",
-        full_id: "audit/base-device-size",
+        id: "audit/base-device-size",
         cis: Some("2.11"),
         severity: Action::Warn,
         summary: "the base device size is not changed",
@@ -683,8 +636,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: base_size,
     },
     AuditCheck {
-        id: "seccomp-default",
-        full_id: "audit/seccomp-default",
+        id: "audit/seccomp-default",
         cis: Some("2.17"),
         severity: Action::Audit,
         summary: "the daemon-wide seccomp profile is Docker's default",
@@ -692,8 +644,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: seccomp_default,
     },
     AuditCheck {
-        id: "remote-logging",
-        full_id: "audit/remote-logging",
+        id: "audit/remote-logging",
         cis: Some("2.13"),
         severity: Action::Warn,
         summary: "container logs go to a central log",
@@ -701,8 +652,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: remote_logging,
     },
     AuditCheck {
-        id: "no-new-privileges",
-        full_id: "audit/no-new-privileges",
+        id: "audit/no-new-privileges",
         cis: Some("2.14"),
         severity: Action::Warn,
         summary: "containers cannot gain new privileges by default",
@@ -710,8 +660,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: no_new_privileges,
     },
     AuditCheck {
-        id: "userland-proxy",
-        full_id: "audit/userland-proxy",
+        id: "audit/userland-proxy",
         cis: Some("2.16"),
         severity: Action::Warn,
         summary: "the userland proxy is off",
@@ -719,8 +668,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: userland_proxy,
     },
     AuditCheck {
-        id: "experimental",
-        full_id: "audit/experimental",
+        id: "audit/experimental",
         cis: Some("2.18"),
         severity: Action::Warn,
         summary: "experimental features are off",
@@ -728,8 +676,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: experimental,
     },
     AuditCheck {
-        id: "service-unit",
-        full_id: "audit/service-unit",
+        id: "audit/service-unit",
         cis: Some("3.1-3.2"),
         severity: Action::Warn,
         summary: "docker.service is owned by root:root, mode 644 or stricter",
@@ -737,8 +684,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: service_unit,
     },
     AuditCheck {
-        id: "socket-unit",
-        full_id: "audit/socket-unit",
+        id: "audit/socket-unit",
         cis: Some("3.3-3.4"),
         severity: Action::Warn,
         summary: "docker.socket is owned by root:root, mode 644 or stricter",
@@ -746,8 +692,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: socket_unit,
     },
     AuditCheck {
-        id: "etc-docker",
-        full_id: "audit/etc-docker",
+        id: "audit/etc-docker",
         cis: Some("3.5-3.6"),
         severity: Action::Warn,
         summary: "/etc/docker is owned by root:root, mode 755 or stricter",
@@ -755,8 +700,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: etc_docker,
     },
     AuditCheck {
-        id: "registry-certificates",
-        full_id: "audit/registry-certificates",
+        id: "audit/registry-certificates",
         cis: Some("3.7-3.8"),
         severity: Action::Warn,
         summary: "registry certificates under /etc/docker/certs.d are owned by root:root, mode 444 or stricter",
@@ -764,8 +708,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: registry_certs,
     },
     AuditCheck {
-        id: "tls-ca-file",
-        full_id: "audit/tls-ca-file",
+        id: "audit/tls-ca-file",
         cis: Some("3.9-3.10"),
         severity: Action::Warn,
         summary: "the TLS CA certificate is owned by root:root, mode 444 or stricter",
@@ -773,8 +716,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: tls_ca,
     },
     AuditCheck {
-        id: "tls-cert-file",
-        full_id: "audit/tls-cert-file",
+        id: "audit/tls-cert-file",
         cis: Some("3.11-3.12"),
         severity: Action::Warn,
         summary: "the TLS server certificate is owned by root:root, mode 444 or stricter",
@@ -782,8 +724,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: tls_cert,
     },
     AuditCheck {
-        id: "tls-key-file",
-        full_id: "audit/tls-key-file",
+        id: "audit/tls-key-file",
         cis: Some("3.13-3.14"),
         severity: Action::Deny,
         summary: "the TLS server key is owned by root:root, mode 400",
@@ -791,8 +732,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: tls_key,
     },
     AuditCheck {
-        id: "socket-file",
-        full_id: "audit/socket-file",
+        id: "audit/socket-file",
         cis: Some("3.15-3.16"),
         severity: Action::Deny,
         summary: "the daemon's socket is owned by root, mode 660 or stricter",
@@ -800,8 +740,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: socket_file,
     },
     AuditCheck {
-        id: "etc-default-docker",
-        full_id: "audit/etc-default-docker",
+        id: "audit/etc-default-docker",
         cis: Some("3.19-3.20"),
         severity: Action::Warn,
         summary: "/etc/default/docker is owned by root:root, mode 644 or stricter",
@@ -809,8 +748,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: etc_default,
     },
     AuditCheck {
-        id: "etc-sysconfig-docker",
-        full_id: "audit/etc-sysconfig-docker",
+        id: "audit/etc-sysconfig-docker",
         cis: Some("3.21-3.22"),
         severity: Action::Warn,
         summary: "/etc/sysconfig/docker is owned by root:root, mode 644 or stricter",
@@ -818,8 +756,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: etc_sysconfig,
     },
     AuditCheck {
-        id: "containerd-socket",
-        full_id: "audit/containerd-socket",
+        id: "audit/containerd-socket",
         cis: Some("3.23-3.24"),
         severity: Action::Deny,
         summary: "containerd's socket is owned by root:root, mode 660 or stricter",
@@ -827,8 +764,7 @@ pub const CHECKS: &[AuditCheck] = &[
         check: containerd_socket,
     },
     AuditCheck {
-        id: "config-file",
-        full_id: "audit/config-file",
+        id: "audit/config-file",
         cis: Some("3.17-3.18"),
         severity: Action::Warn,
         summary: "daemon.json is owned by root:root, mode 644 or stricter",
@@ -873,7 +809,7 @@ pub fn reference_markdown() -> String {
         };
         out.push_str(&format!(
             "| `{}` | {} | {severity} | {} | {} |\n",
-            check.full_id,
+            check.id,
             check.cis.unwrap_or("-"),
             check.summary,
             check.fix

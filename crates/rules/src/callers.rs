@@ -193,9 +193,6 @@ impl Callers {
                         }
                         other => other,
                     })?;
-            let mut policy = policy;
-            policy.params.ownership.known =
-                file.identities.iter().map(|i| i.name.clone()).collect();
             by_role.insert(name.clone(), policy);
         }
         let mut by_identity = BTreeMap::new();
@@ -315,11 +312,6 @@ impl Callers {
     /// The proxy sockets, each with its role's families.
     pub(crate) fn proxies(&self) -> &[ProxySocket] {
         &self.proxies
-    }
-
-    /// Every identity's name.
-    pub(crate) fn identity_names(&self) -> Vec<String> {
-        self.identities.iter().map(|i| i.name.clone()).collect()
     }
 
     /// The identity a caller is, and its policy; an error says why the

@@ -187,7 +187,7 @@ pub enum RuleRef {
     Builtin(RuleId),
     /// A custom rule: `custom/<package path>/<deny|warn|audit>`.
     Custom(Arc<str>),
-    /// A check of the host audit, by its id without the `audit/` prefix.
+    /// A check of the host audit: `audit/<name>`.
     Audit(&'static str),
 }
 
@@ -200,10 +200,7 @@ impl RuleRef {
         match self {
             RuleRef::Builtin(rule) => rule.id(),
             RuleRef::Custom(id) => id,
-            RuleRef::Audit(id) => crate::audit::CHECKS
-                .iter()
-                .find(|c| c.id == *id)
-                .map_or("audit", |c| c.full_id),
+            RuleRef::Audit(id) => id,
         }
     }
 

@@ -229,12 +229,12 @@ impl Policy {
             rego: &file.rego,
             compat: &compat,
             custom: &custom,
+            identities: file.identities.iter().map(|i| i.name.clone()).collect(),
         };
         let mut policy = shared.assemble(file.profile.unwrap_or_default(), file.rules.clone())?;
-        policy.params.ownership.known = file.identities.iter().map(|i| i.name.clone()).collect();
         if let Some(callers) = crate::callers::Callers::read(&file, &shared, &policy)? {
             policy.set_proxies(callers.proxies().to_vec());
-            let names = callers.identity_names();
+            let names = shared.identities.clone();
             if !names.is_empty() {
                 // Scan and check judge every container's owner label.
                 policy.params.owner_label.label = policy.params.ownership.label.clone();
@@ -542,6 +542,9 @@ pub(crate) struct Shared<'a> {
     rego: &'a [String],
     compat: &'a Option<crate::custom::CompatConfig>,
     custom: &'a Option<Arc<CustomRules>>,
+    /// Every identity's name: the owners a role over every owner's
+    /// containers may create for.
+    identities: Vec<String>,
 }
 
 impl Shared<'_> {
@@ -606,6 +609,9 @@ impl Shared<'_> {
                 )));
             }
         }
+        // After the tables: reading a rule's table resets what no file
+        // sets.
+        policy.params.ownership.known = self.identities.clone();
         policy.exemptions = self.exemptions.to_vec();
         if let Some(custom) = self.custom {
             let known: Vec<&str> = custom.ids().collect();
