@@ -512,3 +512,36 @@ fn the_endpoint_family_reference_lists_every_route() {
         "docs/endpoint-families.md is not what the route table says; rewrite it with DOCKGATE_BLESS=1 cargo test the_endpoint_family_reference"
     );
 }
+
+#[test]
+fn the_proxy_refuses_to_start_without_what_it_needs() {
+    let dir = crate::util::Dir::new("proxy-start");
+    let policy = dir.create("policy.toml", &policy_text());
+    let (code, _, err) = crate::util::TestCommand::new(&[
+        "proxy",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--docker-host",
+        "tcp://127.0.0.1:2375",
+    ])
+    .run();
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.trim(),
+        "dockgate: --docker-host tcp://127.0.0.1:2375: the proxy forwards to the daemon's Unix socket (unix:///var/run/docker.sock)"
+    );
+    let plain = dir.create("plain.toml", "profile = \"baseline\"\n");
+    let (code, _, err) = crate::util::TestCommand::new(&[
+        "proxy",
+        "--policy",
+        plain.to_str().unwrap(),
+        "--docker-host",
+        "unix:///run/nothing.sock",
+    ])
+    .run();
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.trim(),
+        "dockgate: the policy names no proxy socket: add an identity with socket = \"/run/dockgate/NAME.sock\" (see docs/identities.md)"
+    );
+}
