@@ -96,7 +96,7 @@ fn report(args: &AuditArgs) -> Result<ScanReport> {
 /// Adds the host, as the audit judges it, to a report: one more subject,
 /// first, and every check.
 pub(crate) fn add_host(report: &mut ScanReport, host: &dockgate_model::host::DaemonHost) {
-    let subject = ContainerResult::running(
+    let subject = ContainerResult::host(
         host.address.clone(),
         if host.name.is_empty() {
             "host".to_string()

@@ -104,6 +104,12 @@ fn the_audit_judges_the_daemon_that_answers() {
     }
 }
 
+/// The exposed daemon's configuration file at its start.
+const STARTED_WITH: &str = r#"{"live-restore": true, "labels": ["team=a"],
+    "registry-mirrors": ["https://mirror.example", "https://mirror2.example/"],
+    "insecure-registries": ["http://registry.example:5000", "10.9.0.0/16"]}
+"#;
+
 /// Everything above on one daemon generation.
 fn audit_on(generation: Generation) {
     let address = free_local_address();
@@ -111,7 +117,7 @@ fn audit_on(generation: Generation) {
     // in its configuration file.
     let tcp = format!("tcp://{address}");
     let exposed = Daemon::start_with_args(generation, None, |dir| {
-        std::fs::write(dir.join("daemon.json"), "{\"live-restore\": true}\n").unwrap();
+        std::fs::write(dir.join("daemon.json"), STARTED_WITH).unwrap();
         vec![format!("--host={tcp}")]
     });
     // With the gate, beside it.
@@ -134,6 +140,32 @@ fn audit_on(generation: Generation) {
     );
     assert!(
         found(&findings, "audit/daemon-process").is_empty(),
+        "{findings:?}"
+    );
+    // The data root as the daemon made it (CVE-2021-41091: 0710 since
+    // 20.10.9), then opened to every user.
+    assert!(
+        found(&findings, "audit/data-root").is_empty(),
+        "{findings:?}"
+    );
+    let data = exposed.path("data");
+    let mode = |m| {
+        std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap()
+    };
+    mode(0o755);
+    let (_, opened) = audit(&exposed, &plugin);
+    mode(0o710);
+    assert_eq!(
+        found(&opened, "audit/data-root"),
+        [format!(
+            "{} (data root): mode 755 (at most 711)",
+            data.display()
+        )]
+    );
+    // The file as the daemon read it: its lists as the daemon normalises
+    // them (a mirror gains a slash, a registry loses its scheme).
+    assert!(
+        found(&findings, "audit/config-drift").is_empty(),
         "{findings:?}"
     );
 
@@ -259,15 +291,25 @@ fn audit_on(generation: Generation) {
     assert_eq!(audit_on_timer(&exposed, &plugin, &syslog_path).len(), 1);
 
     // daemon.json edited after the start: the running daemon still has
-    // live restore.
-    std::fs::write(exposed.path("daemon.json"), "{\"live-restore\": false}\n").unwrap();
+    // what it was started with.
+    std::fs::write(
+        exposed.path("daemon.json"),
+        r#"{"live-restore": false, "debug": true, "labels": ["team=b"], "authorization-plugins": ["dockgate"],
+            "registry-mirrors": ["https://mirror.example"], "insecure-registries": ["10.9.0.0/16"]}"#,
+    )
+    .unwrap();
     let (_, findings) = audit(&exposed, &plugin);
+    let file = exposed.path("daemon.json").display().to_string();
     assert_eq!(
         found(&findings, "audit/config-drift"),
-        [format!(
-            "live-restore: {} says false, the running daemon has true",
-            exposed.path("daemon.json").display()
-        )]
+        [
+            format!("authorization-plugins: {file} says [\"dockgate\"], the running daemon has []"),
+            format!("debug: {file} says true, the running daemon has false"),
+            format!("insecure-registries: {file} says [\"10.9.0.0/16\"], the running daemon has [\"10.9.0.0/16\",\"registry.example:5000\"]"),
+            format!("labels: {file} says [\"team=b\"], the running daemon has [\"team=a\"]"),
+            format!("live-restore: {file} says false, the running daemon has true"),
+            format!("registry-mirrors: {file} says [\"https://mirror.example/\"], the running daemon has [\"https://mirror.example/\",\"https://mirror2.example/\"]"),
+        ]
     );
     // ... which the timer records.
     let records = audit_on_timer(&exposed, &plugin, &syslog_path);
@@ -277,4 +319,74 @@ fn audit_on(generation: Generation) {
         .unwrap()
         .iter()
         .any(|r| r == "audit/config-drift"));
+
+    drop(exposed);
+    drop(gated);
+    swarm_checks(generation);
+}
+
+/// A swarm manager initialised as `docker swarm init` leaves it, then set
+/// as the benchmark asks (on a daemon of its own: swarm mode refuses live
+/// restore).
+fn swarm_checks(generation: Generation) {
+    let daemon = &Daemon::start_with_args(generation, None, |_| Vec::new());
+    let listen = format!("0.0.0.0:{}", free_port());
+    daemon.docker_ok(&swarm_init(&listen));
+    let (_, findings) = audit(daemon, "dockgate");
+    let swarm: Vec<(&str, &str)> = findings
+        .iter()
+        .filter(|(rule, _, _)| {
+            rule.starts_with("audit/swarm") || rule == "audit/overlay-encryption"
+        })
+        .map(|(rule, _, message)| (rule.as_str(), message.as_str()))
+        .collect();
+    let listening =
+        format!("the swarm's control plane listens on {listen}, every interface of the host");
+    assert_eq!(
+        swarm,
+        [
+            ("audit/swarm", "the node is in a swarm (a manager, active): its managers start containers here without this daemon's API; every manager must run the gate with the same policy"),
+            ("audit/swarm-listen", listening.as_str()),
+            ("audit/overlay-encryption", "overlay network ingress (swarm) is not encrypted"),
+            ("audit/swarm-secrets", "no swarm secrets: confirm services take none in their environment or image"),
+            ("audit/swarm-autolock", "managers do not lock their keys (auto-lock off): whoever copies a manager's disk holds the swarm's keys and its secrets"),
+            ("audit/swarm-node-certs", "node certificates last 2160 hours: a stolen one works that long"),
+            ("audit/swarm-ca", "the swarm's root CA is rotated only by hand: confirm it is rotated on a schedule"),
+            ("audit/swarm-data-path", "overlay traffic shares the control plane's interface (no --data-path-addr)"),
+        ]
+    );
+    daemon.docker_ok(&["swarm", "update", "--autolock=true", "--cert-expiry", "48h"]);
+    let secret = daemon.path("secret");
+    std::fs::write(&secret, "s3cret").unwrap();
+    daemon.docker_ok(&["secret", "create", "db-password", secret.to_str().unwrap()]);
+    let (_, findings) = audit(daemon, "dockgate");
+    for (gone, check) in [
+        (true, "audit/swarm-autolock"),
+        (true, "audit/swarm-node-certs"),
+        (true, "audit/swarm-secrets"),
+        (false, "audit/swarm-unlock-key"),
+    ] {
+        assert_eq!(
+            found(&findings, check).is_empty(),
+            gone,
+            "{check}: {findings:?}"
+        );
+    }
+    daemon.docker_ok(&["swarm", "leave", "--force"]);
+    let (_, findings) = audit(daemon, "dockgate");
+    assert!(
+        !findings
+            .iter()
+            .any(|(rule, _, _)| rule.starts_with("audit/swarm")),
+        "{findings:?}"
+    );
+}
+
+/// A TCP port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 
 use crate::harness::{
     api, assert_cases, bind_volume, cli, e2e_enabled, http, import_test_image, json_post, leak,
-    one_daemon_at_a_time, After, Case, Daemon, Expect, Generation, PRIV,
+    one_daemon_at_a_time, swarm_init, After, Case, Daemon, Expect, Generation, PRIV,
 };
 
 /// A create body followed by a second JSON value asking for privileges.
@@ -800,14 +800,7 @@ fn known_bypasses_are_refused(generation: Generation) {
     // A swarm of one, for the service cases: a port of its own per run.
     let port = 20000 + std::process::id() % 20000;
     let listen = format!("127.0.0.1:{port}");
-    daemon.setup(&[vec![
-        "swarm",
-        "init",
-        "--advertise-addr",
-        "127.0.0.1",
-        "--listen-addr",
-        &listen,
-    ]]);
+    daemon.setup(&[swarm_init(&listen)]);
     // A macvlan network made before the gate enforced.
     let link = HostLink::create(format!(
         "dgbp{}{}",

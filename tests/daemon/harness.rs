@@ -431,6 +431,22 @@ pub fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
+/// `docker swarm init` for a swarm of one on loopback, its control plane
+/// listening on `listen` (a port of its own per run).
+pub fn swarm_init(listen: &str) -> Vec<&'static str> {
+    [
+        "swarm",
+        "init",
+        "--advertise-addr",
+        "127.0.0.1",
+        "--listen-addr",
+        listen,
+    ]
+    .iter()
+    .map(|a| leak(a.to_string()))
+    .collect()
+}
+
 /// `docker volume create` arguments for a local volume that bind-mounts
 /// the host path `device`.
 pub fn bind_volume(name: &'static str, device: &'static str) -> Vec<&'static str> {

@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use crate::harness::{
-    assert_cases, cli, e2e_enabled, import_test_image, one_daemon_at_a_time, wait_for, After,
-    Daemon, Expect, Generation,
+    assert_cases, cli, e2e_enabled, import_test_image, one_daemon_at_a_time, swarm_init, wait_for,
+    After, Daemon, Expect, Generation,
 };
 use crate::util::TestCommand;
 
@@ -33,18 +33,7 @@ fn swarm_membership_is_refused_and_tasks_are_judged() {
     let mut daemon = Daemon::start_on(Generation::Dockerd26, Some(""));
     import_test_image(&daemon);
     let listen = format!("127.0.0.1:{}", 20000 + std::process::id() % 20000);
-    let init = [
-        "swarm",
-        "init",
-        "--advertise-addr",
-        "127.0.0.1",
-        "--listen-addr",
-        listen.as_str(),
-    ];
-    let init: Vec<&'static str> = init
-        .iter()
-        .map(|a| crate::harness::leak(a.to_string()))
-        .collect();
+    let init = swarm_init(&listen);
     assert_cases(
         &daemon,
         &[cli(

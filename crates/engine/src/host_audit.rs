@@ -3,10 +3,11 @@
 //! daemon audited is the one answering, not the first `dockerd` found),
 //! its command line, configuration file, and the files that guard it.
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use dockgate_model::host::{DaemonHost, DaemonProcess, FileStat, GateFacts, HostFile};
+use dockgate_model::host::{DaemonHost, DaemonProcess, FileStat, GateFacts, HostFile, SwarmNode};
 use dockgate_model::Resolution;
 use serde_json::Value;
 
@@ -67,7 +68,11 @@ pub async fn daemon_host(
         .ok()
         .and_then(|i| i.get("DockerRootDir"))
         .and_then(Value::as_str);
+    let mut data_root = None;
     if let Some(root) = root {
+        if let Some(swarm) = &mut host.swarm {
+            read_swarm_state(swarm, Path::new(root));
+        }
         let root = if host.userns_remap {
             Path::new(root)
                 .parent()
@@ -75,10 +80,30 @@ pub async fn daemon_host(
         } else {
             root.to_string()
         };
-        host.data_root = is_mount_point(Path::new(&root)).map(|own| (root, own));
+        host.running
+            .insert("data-root".into(), Value::String(root.clone()));
+        host.data_root = is_mount_point(Path::new(&root)).map(|own| (root.clone(), own));
+        data_root = Some(root);
     }
     host.docker_group = docker_group();
     if host.api_error.is_none() {
+        if let Ok(Value::Array(networks)) = raw_json(&lookup, "/networks").await {
+            host.unencrypted_overlays = networks
+                .iter()
+                .filter(|n| n.get("Driver").and_then(Value::as_str) == Some("overlay"))
+                .filter(|n| n.pointer("/Options/encrypted").is_none())
+                .map(|n| {
+                    let text = |key| n.get(key).and_then(Value::as_str).unwrap_or_default();
+                    format!("{} ({})", text("Name"), text("Scope"))
+                })
+                .collect();
+        }
+        if let Some(swarm) = host.swarm.as_mut().filter(|s| s.manager) {
+            swarm.secrets = match raw_json(&lookup, "/secrets").await {
+                Ok(Value::Array(secrets)) => Some(secrets.len()),
+                _ => None,
+            };
+        }
         host.bridge_icc = raw_json(&lookup, "/networks/bridge")
             .await
             .ok()
@@ -94,6 +119,9 @@ pub async fn daemon_host(
         files.push(("docker.sock".into(), socket.clone()));
     }
     files.push(("/etc/docker".into(), "/etc/docker".into()));
+    if let Some(root) = data_root {
+        files.push(("data root".into(), root));
+    }
     files.push(("daemon.json".into(), config_file));
     for unit in ["docker.service", "docker.socket"] {
         if let Some(path) = UNIT_DIRS
@@ -152,6 +180,30 @@ pub async fn daemon_host(
     Ok(host)
 }
 
+/// The swarm's own state file (`<data root>/swarm/docker-state.json`,
+/// written by `docker swarm init` and `join`): the only place the
+/// control plane's listen address and the data path address are kept.
+fn read_swarm_state(swarm: &mut SwarmNode, root: &Path) {
+    let candidates = [Some(root), root.parent()];
+    let Some(state) = candidates
+        .into_iter()
+        .flatten()
+        .find_map(|dir| std::fs::read(dir.join("swarm/docker-state.json")).ok())
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+    else {
+        return;
+    };
+    let text = |key: &str| {
+        state
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    swarm.listen_addr = text("ListenAddr");
+    swarm.data_path_addr = text("DataPathAddr");
+}
+
 /// Whether a directory is a mount point of its own: on another device
 /// than its parent, or listed in the mount table.
 fn is_mount_point(path: &Path) -> Option<bool> {
@@ -205,21 +257,81 @@ fn read_info(host: &mut DaemonHost, info: &Value) {
         .security_options
         .iter()
         .any(|o| o.split(',').any(|part| part == "name=userns"));
-    host.swarm = info
+    let state = info
         .pointer("/Swarm/LocalNodeState")
         .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    host.swarm_manager = info
-        .pointer("/Swarm/ControlAvailable")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+        .unwrap_or_default();
+    if !matches!(state, "" | "inactive") {
+        let spec = info.pointer("/Swarm/Cluster/Spec");
+        host.swarm = Some(SwarmNode {
+            state: state.to_string(),
+            manager: info
+                .pointer("/Swarm/ControlAvailable")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            managers: info
+                .pointer("/Swarm/Managers")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            autolock: spec
+                .and_then(|s| s.pointer("/EncryptionConfig/AutoLockManagers"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            // Nanoseconds in the API.
+            node_cert_expiry: spec
+                .and_then(|s| s.pointer("/CAConfig/NodeCertExpiry"))
+                .and_then(Value::as_u64)
+                .map(|ns| ns / 1_000_000_000),
+            ..SwarmNode::default()
+        });
+    }
     host.storage_driver = text("Driver");
     host.logging_driver = text("LoggingDriver");
     host.experimental = info
         .get("ExperimentalBuild")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    host.running = running_settings(info);
+}
+
+/// The settings `GET /info` shows, under their daemon.json keys, so that
+/// the configuration file can be compared with the running daemon.
+fn running_settings(info: &Value) -> BTreeMap<String, Value> {
+    let mut running = BTreeMap::new();
+    for (key, pointer) in [
+        ("authorization-plugins", "/Plugins/Authorization"),
+        ("live-restore", "/LiveRestoreEnabled"),
+        ("debug", "/Debug"),
+        ("log-driver", "/LoggingDriver"),
+        ("storage-driver", "/Driver"),
+        ("experimental", "/ExperimentalBuild"),
+        ("default-runtime", "/DefaultRuntime"),
+        ("labels", "/Labels"),
+        ("registry-mirrors", "/RegistryConfig/Mirrors"),
+    ] {
+        if let Some(value) = info.pointer(pointer) {
+            running.insert(key.to_string(), value.clone());
+        }
+    }
+    // Insecure registries: the CIDRs and the registries the daemon
+    // reaches without TLS, less the loopback range it always adds.
+    if let Some(registry) = info.get("RegistryConfig") {
+        let mut insecure: Vec<Value> = strings(registry.get("InsecureRegistryCIDRs"))
+            .into_iter()
+            .filter(|cidr| cidr != "127.0.0.0/8" && cidr != "::1/128")
+            .map(Value::String)
+            .collect();
+        if let Some(Value::Object(indexes)) = registry.get("IndexConfigs") {
+            insecure.extend(
+                indexes
+                    .iter()
+                    .filter(|(_, index)| index.get("Secure") == Some(&Value::Bool(false)))
+                    .map(|(name, _)| Value::String(name.clone())),
+            );
+        }
+        running.insert("insecure-registries".to_string(), Value::Array(insecure));
+    }
+    running
 }
 
 /// A document of the daemon's API, as JSON, within 5 s: a daemon whose
@@ -293,7 +405,11 @@ fn daemon_process(socket: &str) -> Result<DaemonProcess, String> {
         .skip(1)
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
-    Ok(DaemonProcess { pid, args })
+    Ok(DaemonProcess {
+        pid,
+        uid: credentials.uid,
+        args,
+    })
 }
 
 /// The daemon's configuration file: its settings, none when it does not

@@ -26,10 +26,16 @@ pub struct DaemonHost {
     /// Whether user namespaces are remapped (a `name=userns` security
     /// option).
     pub userns_remap: bool,
-    /// The swarm state: `inactive`, `active`, ...
-    pub swarm: String,
-    /// Whether this node is a swarm manager.
-    pub swarm_manager: bool,
+    /// The node's part in a swarm; none outside one.
+    pub swarm: Option<SwarmNode>,
+    /// The overlay networks without encryption (`--opt encrypted`), by
+    /// name and scope.
+    pub unencrypted_overlays: Vec<String>,
+    /// The running daemon's settings the API shows, each under its
+    /// daemon.json key (`debug`, `log-driver`, `registry-mirrors`...), as
+    /// the daemon reports them: what the configuration file is compared
+    /// with.
+    pub running: std::collections::BTreeMap<String, serde_json::Value>,
     /// The storage driver.
     pub storage_driver: String,
     /// The default logging driver.
@@ -65,6 +71,30 @@ pub struct DaemonHost {
     pub expected: Expected,
 }
 
+/// A swarm node, as its daemon and its swarm state file tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SwarmNode {
+    /// The node's state: `active`, `pending`, `locked`, `error`.
+    pub state: String,
+    /// Whether it is a manager; the facts below marked "managers" are
+    /// known only on one.
+    pub manager: bool,
+    /// How many managers the swarm has (managers).
+    pub managers: u64,
+    /// Whether managers lock their keys at rest (auto-lock; managers).
+    pub autolock: bool,
+    /// How long node certificates last, in seconds (managers).
+    pub node_cert_expiry: Option<u64>,
+    /// How many swarm secrets exist (managers).
+    pub secrets: Option<usize>,
+    /// The address the swarm's control plane listens on, from the swarm
+    /// state file (`docker swarm init --listen-addr`).
+    pub listen_addr: Option<String>,
+    /// The address for data (overlay) traffic, when it is not the
+    /// control plane's (`--data-path-addr`).
+    pub data_path_addr: Option<String>,
+}
+
 /// What the gate's policy expects of the daemon's own settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Expected {
@@ -82,6 +112,8 @@ pub struct Expected {
 pub struct DaemonProcess {
     /// Its PID.
     pub pid: u32,
+    /// The user it runs as (0 unless rootless).
+    pub uid: u32,
     /// Its command line, arguments after the program.
     pub args: Vec<String>,
 }
@@ -127,6 +159,17 @@ impl DaemonHost {
         self.setting(key, flags).iter().any(|v| v == value)
     }
 
+    /// A key of the configuration file. Matched exactly: the daemon
+    /// refuses to start with a top-level key that is not one of its flags'
+    /// names ("the following directives don't match any configuration
+    /// option", moby daemon/config findConfigurationConflicts).
+    pub fn config_value(&self, key: &str) -> Option<&serde_json::Value> {
+        match &self.config {
+            Resolution::Known(Some(config)) => config.get(key),
+            _ => None,
+        }
+    }
+
     /// Every value the daemon takes for a setting: its command-line flags
     /// (`--name value`, `--name=value`, a short alias, or `true` for a
     /// flag given alone) and its configuration file's key, flags first.
@@ -159,8 +202,8 @@ impl DaemonHost {
                 values.push(value);
             }
         }
-        if let Resolution::Known(Some(config)) = &self.config {
-            match config.get(key) {
+        {
+            match self.config_value(key) {
                 Some(serde_json::Value::Array(items)) => {
                     values.extend(items.iter().map(plain));
                 }

@@ -44,6 +44,9 @@ pub struct ContainerResult {
     pub locations: BTreeMap<String, Location>,
     /// For files judged by `check`: where the container is described.
     pub origin: Option<Location>,
+    /// Whether the subject is the Docker host itself (the host audit),
+    /// not a container.
+    pub is_host: bool,
 }
 
 impl ContainerResult {
@@ -57,6 +60,21 @@ impl ContainerResult {
             remediation: None,
             locations: BTreeMap::new(),
             origin: None,
+            is_host: false,
+        }
+    }
+
+    /// The Docker host, as the host audit judged it: `address` and `name`
+    /// are the daemon's, `daemon` its version.
+    pub fn host(
+        address: String,
+        name: String,
+        daemon: String,
+        verdict: Verdict,
+    ) -> ContainerResult {
+        ContainerResult {
+            is_host: true,
+            ..ContainerResult::running(address, name, daemon, verdict)
         }
     }
 
@@ -173,17 +191,5 @@ impl ScanReport {
                 .filter(|f| f.rule == RuleId::UnreadableRequest)
                 .filter_map(move |f| Some((c.location_of(f)?, f.message.as_str())))
         })
-    }
-
-    /// The ids of the rules that deny at least one container, sorted.
-    pub fn violated_rules(&self) -> Vec<&str> {
-        let mut ids: Vec<&str> = self
-            .containers
-            .iter()
-            .flat_map(|c| c.verdict.denials().map(|f| f.rule.id()))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
     }
 }

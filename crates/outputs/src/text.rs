@@ -2,13 +2,19 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{RemediationOutcome, ScanReport};
+use crate::report::{ContainerResult, RemediationOutcome, ScanReport};
 
 /// Renders a scan report as an aligned table.
 pub fn render(report: &ScanReport) -> String {
+    let hosts = report.containers.iter().filter(|c| c.is_host).count();
+    let (subject, image) = match (hosts, report.containers.len() - hosts) {
+        (0, _) => ("CONTAINER", "IMAGE"),
+        (_, 0) => ("HOST", "DAEMON"),
+        _ => ("SUBJECT", "IMAGE"),
+    };
     let mut rows: Vec<[String; 5]> = vec![[
-        "CONTAINER".into(),
-        "IMAGE".into(),
+        subject.into(),
+        image.into(),
         "RULE".into(),
         "ACTION".into(),
         "MESSAGE".into(),
@@ -77,10 +83,34 @@ fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
-/// `2 of 14 containers violate the policy (host-mount, privileged)`.
+/// `2 of 14 containers violate the policy (host-mount, privileged)`, and
+/// for a host audit `the host fails its audit (audit/gate-installed)`.
 pub fn summary(report: &ScanReport) -> String {
-    let total = report.containers.len();
-    let violating = report.violating();
+    let containers: Vec<&ContainerResult> =
+        report.containers.iter().filter(|c| !c.is_host).collect();
+    let hosts: Vec<&ContainerResult> = report.containers.iter().filter(|c| c.is_host).collect();
+    let mut parts = Vec::new();
+    if !containers.is_empty() || hosts.is_empty() {
+        parts.push(containers_summary(&containers));
+    }
+    for host in hosts {
+        parts.push(if host.violates() {
+            format!(
+                "the host fails its audit ({})",
+                violated_rules(std::slice::from_ref(&host)).join(", ")
+            )
+        } else if host.warns() {
+            "the host passes its audit's critical checks, with warnings".to_string()
+        } else {
+            "the host passes its audit".to_string()
+        });
+    }
+    parts.join("; ")
+}
+
+fn containers_summary(containers: &[&ContainerResult]) -> String {
+    let total = containers.len();
+    let violating = containers.iter().filter(|c| c.violates()).count();
     let noun = if total == 1 {
         "container"
     } else {
@@ -97,9 +127,20 @@ pub fn summary(report: &ScanReport) -> String {
         };
         format!(
             "{violating} of {total} {noun} {verb} the policy ({})",
-            report.violated_rules().join(", ")
+            violated_rules(containers).join(", ")
         )
     }
+}
+
+/// The ids of the rules that deny at least one of `subjects`, sorted.
+fn violated_rules<'a>(subjects: &[&'a ContainerResult]) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = subjects
+        .iter()
+        .flat_map(|c| c.verdict.denials().map(|f| f.rule.id()))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// Renders findings in files as `file:line:col: action rule: message`,
@@ -122,4 +163,62 @@ pub fn render_check(report: &ScanReport) -> String {
     }
     let _ = writeln!(out, "{}", summary(report));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockgate_model::host::DaemonHost;
+    use dockgate_rules::Verdict;
+
+    fn report(subjects: Vec<ContainerResult>) -> ScanReport {
+        ScanReport {
+            time: String::new(),
+            policy_hash: String::new(),
+            rules: Vec::new(),
+            checks: Vec::new(),
+            containers: subjects,
+        }
+    }
+
+    /// A host with no authorization plugin: the audit fails it.
+    fn unguarded_host() -> ContainerResult {
+        let host = DaemonHost {
+            gate: dockgate_model::host::GateFacts {
+                plugin: "dockgate".into(),
+                ..Default::default()
+            },
+            ..DaemonHost::default()
+        };
+        ContainerResult::host(
+            "unix:///run/docker.sock".into(),
+            "node1".into(),
+            "dockerd 26.1.5".into(),
+            dockgate_rules::audit::audit(&host),
+        )
+    }
+
+    #[test]
+    fn the_host_is_named_a_host() {
+        let audit = render(&report(vec![unguarded_host()]));
+        assert!(audit.starts_with("HOST   DAEMON          RULE"), "{audit}");
+        assert!(
+            audit.ends_with("\nthe host fails its audit (audit/gate-installed)\n"),
+            "{audit}"
+        );
+
+        let container = ContainerResult::running(
+            "c1".into(),
+            "web".into(),
+            "nginx".into(),
+            Verdict::unreadable("bad"),
+        );
+        let scan = render(&report(vec![unguarded_host(), container.clone()]));
+        assert!(scan.starts_with("SUBJECT  IMAGE"), "{scan}");
+        assert!(
+            scan.ends_with("\n1 of 1 container violates the policy (unreadable-request); the host fails its audit (audit/gate-installed)\n"),
+            "{scan}"
+        );
+        assert!(render(&report(vec![container])).starts_with("CONTAINER  IMAGE"));
+    }
 }

@@ -3,7 +3,7 @@
 //! Docker Benchmark number it answers where there is one, a severity and
 //! a fix, and judges only [`DaemonHost`].
 
-use dockgate_model::host::{DaemonHost, HostFile};
+use dockgate_model::host::{DaemonHost, HostFile, SwarmNode};
 use dockgate_model::Resolution;
 
 use crate::catalog::RuleRef;
@@ -22,6 +22,10 @@ pub struct AuditCheck {
     pub summary: &'static str,
     /// How to fix what it finds.
     pub fix: &'static str,
+    /// Whether it judges what the daemon's API says: skipped when the
+    /// daemon does not answer (daemon-answers says why), rather than
+    /// judging empty facts.
+    from_api: bool,
     /// What it finds: each message is one finding.
     check: fn(&DaemonHost) -> Vec<String>,
 }
@@ -119,40 +123,74 @@ fn tcp_tls(host: &DaemonHost) -> Vec<String> {
     )]
 }
 
-fn config_drift(host: &DaemonHost) -> Vec<String> {
-    if host.api_error.is_some() {
-        // Only the API tells; daemon-answers says why it did not.
-        return Vec::new();
-    }
-    let Resolution::Known(Some(config)) = &host.config else {
-        return Vec::new();
+/// A configuration value as the daemon holds it, for comparison: lists
+/// the daemon keeps as sets sorted, registry addresses as the daemon
+/// normalises them (no scheme, no trailing slash for insecure registries;
+/// a trailing slash for mirrors), paths without a trailing slash.
+fn comparable(key: &str, value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     };
+    match (key, value) {
+        ("insecure-registries" | "registry-mirrors" | "labels", Value::Array(items)) => {
+            let mut items: Vec<String> = items
+                .iter()
+                .map(|item| {
+                    let item = text(item);
+                    match key {
+                        "insecure-registries" => item
+                            .trim_start_matches("http://")
+                            .trim_start_matches("https://")
+                            .trim_end_matches('/')
+                            .to_string(),
+                        "registry-mirrors" => format!("{}/", item.trim_end_matches('/')),
+                        _ => item,
+                    }
+                })
+                .collect();
+            items.sort();
+            items.dedup();
+            Value::Array(items.into_iter().map(Value::String).collect())
+        }
+        // The API shows an empty list as null.
+        ("authorization-plugins", Value::Null) => Value::Array(Vec::new()),
+        ("insecure-registries" | "registry-mirrors" | "labels", Value::Null) => {
+            Value::Array(Vec::new())
+        }
+        ("data-root", Value::String(path)) if path.len() > 1 => {
+            Value::String(path.trim_end_matches('/').to_string())
+        }
+        _ => value.clone(),
+    }
+}
+
+/// A value as a message shows it.
+fn shown(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn config_drift(host: &DaemonHost) -> Vec<String> {
     let mut found = Vec::new();
-    if let Some(serde_json::Value::Array(plugins)) = config.get("authorization-plugins") {
-        let written: Vec<&str> = plugins.iter().filter_map(|p| p.as_str()).collect();
-        let running: Vec<&str> = host
-            .authorization_plugins
-            .iter()
-            .map(String::as_str)
-            .collect();
+    for (key, running) in &host.running {
+        let Some(written) = host.config_value(key) else {
+            continue;
+        };
+        let (written, running) = (comparable(key, written), comparable(key, running));
         if written != running {
             found.push(format!(
-                "authorization-plugins: {} says [{}], the running daemon asks [{}]",
+                "{key}: {} says {}, the running daemon has {}",
                 host.config_file,
-                written.join(", "),
-                running.join(", ")
+                shown(&written),
+                shown(&running)
             ));
         }
     }
-    if let Some(written) = config.get("live-restore").and_then(|v| v.as_bool()) {
-        if written != host.live_restore {
-            found.push(format!(
-                "live-restore: {} says {written}, the running daemon has {}",
-                host.config_file, host.live_restore
-            ));
-        }
-    }
-    if let Some(written) = config.get("userns-remap").and_then(|v| v.as_str()) {
+    if let Some(written) = host.config_value("userns-remap").and_then(|v| v.as_str()) {
         let remapped = !written.is_empty();
         if remapped != host.userns_remap {
             found.push(format!(
@@ -184,11 +222,7 @@ fn process_known(host: &DaemonHost) -> Vec<String> {
 }
 
 fn live_restore(host: &DaemonHost) -> Vec<String> {
-    if host.api_error.is_some() {
-        // Only the API tells; daemon-answers says why it did not.
-        return Vec::new();
-    }
-    if host.live_restore || host.swarm == "active" {
+    if host.live_restore || host.swarm.is_some() {
         return Vec::new();
     }
     vec![
@@ -198,10 +232,6 @@ fn live_restore(host: &DaemonHost) -> Vec<String> {
 }
 
 fn userns(host: &DaemonHost) -> Vec<String> {
-    if host.api_error.is_some() {
-        // Only the API tells; daemon-answers says why it did not.
-        return Vec::new();
-    }
     if host.userns_remap {
         return Vec::new();
     }
@@ -217,21 +247,144 @@ fn insecure_registries(host: &DaemonHost) -> Vec<String> {
 }
 
 fn swarm(host: &DaemonHost) -> Vec<String> {
-    if host.api_error.is_some() {
-        // Only the API tells; daemon-answers says why it did not.
+    let Some(node) = &host.swarm else {
         return Vec::new();
-    }
-    if host.swarm != "active" {
-        return Vec::new();
-    }
-    let role = if host.swarm_manager {
+    };
+    let role = if node.manager {
         "a manager"
     } else {
         "a worker"
     };
     vec![format!(
-        "the node is in a swarm ({role}): its managers start containers here without this daemon's API; every manager must run the gate with the same policy"
+        "the node is in a swarm ({role}, {}): its managers start containers here without this daemon's API; every manager must run the gate with the same policy",
+        node.state
     )]
+}
+
+/// The swarm node, when it is a manager: what only managers know.
+fn manager(host: &DaemonHost) -> Option<&SwarmNode> {
+    host.swarm.as_ref().filter(|node| node.manager)
+}
+
+fn swarm_managers(host: &DaemonHost) -> Vec<String> {
+    let Some(node) = manager(host) else {
+        return Vec::new();
+    };
+    let problem = match node.managers {
+        n if n > 7 => "more than seven slow every decision of the raft log",
+        n if n % 2 == 0 => "an even number tolerates no more failures than one fewer",
+        _ => return Vec::new(),
+    };
+    vec![format!("{} managers: {problem}", node.managers)]
+}
+
+fn swarm_listen(host: &DaemonHost) -> Vec<String> {
+    let Some(address) = host.swarm.as_ref().and_then(|n| n.listen_addr.as_deref()) else {
+        return Vec::new();
+    };
+    let ip = address.rsplit_once(':').map_or(address, |(ip, _)| ip);
+    finding_if(
+        matches!(ip, "" | "0.0.0.0" | "[::]" | "::"),
+        &format!("the swarm's control plane listens on {address}, every interface of the host"),
+    )
+}
+
+fn overlay_encryption(host: &DaemonHost) -> Vec<String> {
+    host.unencrypted_overlays
+        .iter()
+        .map(|network| format!("overlay network {network} is not encrypted"))
+        .collect()
+}
+
+fn swarm_secrets(host: &DaemonHost) -> Vec<String> {
+    finding_if(
+        manager(host).is_some_and(|node| node.secrets == Some(0)),
+        "no swarm secrets: confirm services take none in their environment or image",
+    )
+}
+
+fn swarm_autolock(host: &DaemonHost) -> Vec<String> {
+    finding_if(
+        manager(host).is_some_and(|node| !node.autolock),
+        "managers do not lock their keys (auto-lock off): whoever copies a manager's disk holds the swarm's keys and its secrets",
+    )
+}
+
+fn swarm_unlock_key(host: &DaemonHost) -> Vec<String> {
+    finding_if(
+        manager(host).is_some_and(|node| node.autolock),
+        "the unlock key is rotated only by hand: confirm it is rotated on a schedule",
+    )
+}
+
+/// The node certificates' lifetime the benchmark asks for: two days.
+const NODE_CERT_EXPIRY: u64 = 2 * 24 * 3600;
+
+fn swarm_node_certs(host: &DaemonHost) -> Vec<String> {
+    match manager(host).and_then(|node| node.node_cert_expiry) {
+        Some(seconds) if seconds > NODE_CERT_EXPIRY => vec![format!(
+            "node certificates last {} hours: a stolen one works that long",
+            seconds / 3600
+        )],
+        _ => Vec::new(),
+    }
+}
+
+fn swarm_ca(host: &DaemonHost) -> Vec<String> {
+    finding_if(
+        manager(host).is_some(),
+        "the swarm's root CA is rotated only by hand: confirm it is rotated on a schedule",
+    )
+}
+
+fn swarm_data_path(host: &DaemonHost) -> Vec<String> {
+    finding_if(
+        host.swarm
+            .as_ref()
+            .is_some_and(|node| node.data_path_addr.is_none()),
+        "overlay traffic shares the control plane's interface (no --data-path-addr)",
+    )
+}
+
+fn rootless(host: &DaemonHost) -> Vec<String> {
+    match &host.process {
+        Resolution::Known(process) if process.uid == 0 => vec![
+            "the daemon runs as root: a container that breaks out is root on the host (rootless mode confines it to one user)".into(),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// The first releases of each line with the fix for CVE-2024-41110 (an
+/// authorization plugin is asked without the body of a request sent with
+/// Content-Length 0): 23.0.15, 25.0.6, 26.1.5, 27.1.1; 24.0 and earlier
+/// lines have no upstream fix.
+fn lacks_authz_body_fix(version: &str) -> bool {
+    let numbers: Vec<u64> = version
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map(|n| n.parse().unwrap_or(0))
+        .collect();
+    let [major, minor, patch] = numbers[..] else {
+        return false;
+    };
+    match (major, minor) {
+        (23, 0) => patch < 15,
+        (25, 0) => patch < 6,
+        (26, 0) => true,
+        (26, 1) => patch < 5,
+        (27, 0) => true,
+        (27, 1) => patch < 1,
+        (m, _) => m < 23 || m == 24,
+    }
+}
+
+fn daemon_version(host: &DaemonHost) -> Vec<String> {
+    let version = &host.version;
+    finding_if(
+        lacks_authz_body_fix(version),
+        &format!("dockerd {version} predates the upstream fix for CVE-2024-41110 (authorization plugins asked without a request's body); the gate refuses such requests, but confirm your vendor's build carries the fix"),
+    )
 }
 
 fn bridge_icc(host: &DaemonHost) -> Vec<String> {
@@ -266,10 +419,6 @@ fn iptables(host: &DaemonHost) -> Vec<String> {
 }
 
 fn aufs(host: &DaemonHost) -> Vec<String> {
-    if host.api_error.is_some() {
-        // Only the API tells; daemon-answers says why it did not.
-        return Vec::new();
-    }
     finding_if(host.storage_driver == "aufs", "the aufs storage driver")
 }
 
@@ -288,18 +437,10 @@ fn userland_proxy(host: &DaemonHost) -> Vec<String> {
 }
 
 fn experimental(host: &DaemonHost) -> Vec<String> {
-    if host.api_error.is_some() {
-        // Only the API tells; daemon-answers says why it did not.
-        return Vec::new();
-    }
     finding_if(host.experimental, "experimental features are on")
 }
 
 fn remote_logging(host: &DaemonHost) -> Vec<String> {
-    if host.api_error.is_some() {
-        // Only the API tells; daemon-answers says why it did not.
-        return Vec::new();
-    }
     finding_if(
         host.logging_driver == "json-file",
         "containers log to local json-file only",
@@ -350,6 +491,7 @@ macro_rules! file_check {
 
 file_check!(socket_file, "docker.sock", None, 0o660);
 file_check!(etc_docker, "/etc/docker", Some(0), 0o755);
+file_check!(data_root_mode, "data root", None, 0o711);
 file_check!(config_file, "daemon.json", Some(0), 0o644);
 file_check!(service_unit, "docker.service", Some(0), 0o644);
 file_check!(socket_unit, "docker.socket", Some(0), 0o644);
@@ -444,9 +586,6 @@ fn base_size(host: &DaemonHost) -> Vec<String> {
 }
 
 fn seccomp_default(host: &DaemonHost) -> Vec<String> {
-    if host.api_error.is_some() {
-        return Vec::new();
-    }
     let default = host
         .security_options
         .iter()
@@ -465,6 +604,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Deny,
         summary: "the daemon answers its API",
         fix: "start the daemon, or the gate it waits on (an authorization plugin that does not answer stops every request)",
+        from_api: false,
         check: daemon_answers,
     },
     AuditCheck {
@@ -473,6 +613,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Deny,
         summary: "dockgate is one of the daemon's authorization plugins",
         fix: "add \"authorization-plugins\": [\"dockgate\"] to daemon.json (or --authorization-plugin=dockgate) and restart dockerd",
+        from_api: false,
         check: gate_installed,
     },
     AuditCheck {
@@ -481,6 +622,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Deny,
         summary: "the gate's socket answers",
         fix: "start the gate (systemctl start dockgate.socket dockgate.service); its spec file or socket must name where it listens",
+        from_api: false,
         check: gate_answers,
     },
     AuditCheck {
@@ -489,6 +631,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "no other authorization plugin comes before the gate",
         fix: "put dockgate first in authorization-plugins, or remove plugins it supersedes",
+        from_api: false,
         check: gate_first,
     },
     AuditCheck {
@@ -497,6 +640,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "the process answering on the socket is found by its peer credentials",
         fix: "run the audit on the daemon's host, as root, against its Unix socket",
+        from_api: false,
         check: process_known,
     },
     AuditCheck {
@@ -505,6 +649,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "the data root is a partition of its own",
         fix: "mount a file system of its own at the daemon's data root (docker info: Docker Root Dir)",
+        from_api: false,
         check: data_partition,
     },
     AuditCheck {
@@ -513,7 +658,26 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Audit,
         summary: "who is in the docker group (root-equivalent) is known",
         fix: "keep the docker group to administrators; give others TLS identities or proxy sockets (docs/identities.md)",
+        from_api: false,
         check: docker_group,
+    },
+    AuditCheck {
+        id: "audit/daemon-version",
+        cis: Some("1.2.2"),
+        severity: Action::Audit,
+        summary: "the daemon's version has the fixes that concern authorization plugins",
+        fix: "update dockerd to 23.0.15, 25.0.6, 26.1.5, 27.1.1 or later, or confirm your vendor's build",
+        from_api: true,
+        check: daemon_version,
+    },
+    AuditCheck {
+        id: "audit/rootless",
+        cis: Some("2.1"),
+        severity: Action::Audit,
+        summary: "the daemon runs as a user other than root (rootless mode)",
+        fix: "run dockerd rootless (dockerd-rootless-setuptool.sh) where its limits allow",
+        from_api: false,
+        check: rootless,
     },
     AuditCheck {
         id: "audit/tcp-tls-verify",
@@ -521,6 +685,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Deny,
         summary: "every TCP socket requires TLS client certificates",
         fix: "set \"tlsverify\": true with tlscacert, tlscert and tlskey, or remove the tcp:// host",
+        from_api: false,
         check: tcp_tls,
     },
     AuditCheck {
@@ -529,6 +694,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "the running daemon has what its configuration file says",
         fix: "restart dockerd to apply the file, or change the file back: the next restart applies it",
+        from_api: true,
         check: config_drift,
     },
     AuditCheck {
@@ -537,6 +703,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "BuildKit's entitlements are off where the policy lets builds through",
         fix: "set \"builder\": {\"entitlements\": {\"network-host\": false, \"security-insecure\": false}} in daemon.json, or keep the buildkit rule at deny",
+        from_api: false,
         check: builder_entitlements,
     },
     AuditCheck {
@@ -545,15 +712,98 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Deny,
         summary: "no registry the policy allows is an insecure registry",
         fix: "give the registry a TLS certificate and remove it from insecure-registries",
+        from_api: false,
         check: insecure_allowed_registries,
     },
     AuditCheck {
         id: "audit/swarm",
-        cis: Some("7.1"),
+        cis: None,
         severity: Action::Warn,
         summary: "the node is not in a swarm, where managers start containers without this daemon's API",
         fix: "docker swarm leave, or run the gate with the same policy on every manager (README, Swarm and BuildKit)",
+        from_api: true,
         check: swarm,
+    },
+    AuditCheck {
+        id: "audit/swarm-managers",
+        cis: Some("7.1"),
+        severity: Action::Warn,
+        summary: "a swarm has an odd number of managers, seven at most",
+        fix: "docker node promote or demote managers to 1, 3, 5 or 7",
+        from_api: true,
+        check: swarm_managers,
+    },
+    AuditCheck {
+        id: "audit/swarm-listen",
+        cis: Some("7.2"),
+        severity: Action::Warn,
+        summary: "the swarm's control plane listens on one interface",
+        fix: "leave and init (or join) the swarm again with --listen-addr ADDRESS:2377",
+        from_api: true,
+        check: swarm_listen,
+    },
+    AuditCheck {
+        id: "audit/overlay-encryption",
+        cis: Some("7.3"),
+        severity: Action::Warn,
+        summary: "every overlay network is encrypted",
+        fix: "create overlay networks with --opt encrypted (the ingress network too: remove and create it again)",
+        from_api: true,
+        check: overlay_encryption,
+    },
+    AuditCheck {
+        id: "audit/swarm-secrets",
+        cis: Some("7.4"),
+        severity: Action::Audit,
+        summary: "a swarm keeps its services' secrets as swarm secrets",
+        fix: "docker secret create, and give services --secret instead of environment values",
+        from_api: true,
+        check: swarm_secrets,
+    },
+    AuditCheck {
+        id: "audit/swarm-autolock",
+        cis: Some("7.5"),
+        severity: Action::Warn,
+        summary: "swarm managers run in auto-lock mode",
+        fix: "docker swarm update --autolock=true, and keep the unlock key off the host",
+        from_api: true,
+        check: swarm_autolock,
+    },
+    AuditCheck {
+        id: "audit/swarm-unlock-key",
+        cis: Some("7.6"),
+        severity: Action::Audit,
+        summary: "the swarm's unlock key is rotated",
+        fix: "docker swarm unlock-key --rotate, on a schedule",
+        from_api: true,
+        check: swarm_unlock_key,
+    },
+    AuditCheck {
+        id: "audit/swarm-node-certs",
+        cis: Some("7.7"),
+        severity: Action::Audit,
+        summary: "swarm node certificates last two days at most",
+        fix: "docker swarm update --cert-expiry 48h",
+        from_api: true,
+        check: swarm_node_certs,
+    },
+    AuditCheck {
+        id: "audit/swarm-ca",
+        cis: Some("7.8"),
+        severity: Action::Audit,
+        summary: "the swarm's root CA is rotated",
+        fix: "docker swarm ca --rotate, on a schedule",
+        from_api: true,
+        check: swarm_ca,
+    },
+    AuditCheck {
+        id: "audit/swarm-data-path",
+        cis: Some("7.9"),
+        severity: Action::Audit,
+        summary: "overlay traffic has an interface of its own",
+        fix: "init (or join) the swarm with --data-path-addr on a second interface",
+        from_api: true,
+        check: swarm_data_path,
     },
     AuditCheck {
         id: "audit/live-restore",
@@ -561,6 +811,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "live restore is enabled",
         fix: "set \"live-restore\": true in daemon.json",
+        from_api: true,
         check: live_restore,
     },
     AuditCheck {
@@ -569,6 +820,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "user namespace remapping is enabled",
         fix: "set \"userns-remap\": \"default\" in daemon.json (check what it breaks first)",
+        from_api: true,
         check: userns,
     },
     AuditCheck {
@@ -577,6 +829,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "no insecure registries",
         fix: "remove insecure-registries; give registries TLS certificates",
+        from_api: false,
         check: insecure_registries,
     },
     AuditCheck {
@@ -585,6 +838,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "containers on the default bridge cannot talk to each other",
         fix: "set \"icc\": false in daemon.json, and link or network what must talk",
+        from_api: false,
         check: bridge_icc,
     },
     AuditCheck {
@@ -593,6 +847,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "the daemon logs at level info",
         fix: "set \"log-level\": \"info\"",
+        from_api: false,
         check: log_level,
     },
     AuditCheck {
@@ -601,6 +856,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "Docker may change iptables",
         fix: "remove --iptables=false",
+        from_api: false,
         check: iptables,
     },
     AuditCheck {
@@ -609,6 +865,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "the aufs storage driver is not used",
         fix: "use overlay2",
+        from_api: true,
         check: aufs,
     },
     AuditCheck {
@@ -617,6 +874,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "the default cgroup parent is Docker's",
         fix: "remove --cgroup-parent unless it is confirmed",
+        from_api: false,
         check: cgroup_parent,
     },
     AuditCheck {
@@ -625,6 +883,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Audit,
         summary: "default ulimits are set",
         fix: "set \"default-ulimits\" in daemon.json, in line with the host's limits",
+        from_api: false,
         check: default_ulimits,
     },
     AuditCheck {
@@ -633,6 +892,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "the base device size is not changed",
         fix: "remove dm.basesize from storage-opts until it is needed",
+        from_api: false,
         check: base_size,
     },
     AuditCheck {
@@ -641,6 +901,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Audit,
         summary: "the daemon-wide seccomp profile is Docker's default",
         fix: "confirm the profile set with --seccomp-profile, or remove it",
+        from_api: true,
         check: seccomp_default,
     },
     AuditCheck {
@@ -649,6 +910,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "container logs go to a central log",
         fix: "set a log driver that ships logs (syslog, journald, fluentd...)",
+        from_api: true,
         check: remote_logging,
     },
     AuditCheck {
@@ -657,6 +919,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "containers cannot gain new privileges by default",
         fix: "set \"no-new-privileges\": true",
+        from_api: false,
         check: no_new_privileges,
     },
     AuditCheck {
@@ -665,6 +928,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "the userland proxy is off",
         fix: "set \"userland-proxy\": false",
+        from_api: false,
         check: userland_proxy,
     },
     AuditCheck {
@@ -673,6 +937,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "experimental features are off",
         fix: "remove \"experimental\": true",
+        from_api: true,
         check: experimental,
     },
     AuditCheck {
@@ -681,6 +946,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "docker.service is owned by root:root, mode 644 or stricter",
         fix: "chown root:root and chmod 644 the unit file",
+        from_api: false,
         check: service_unit,
     },
     AuditCheck {
@@ -689,6 +955,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "docker.socket is owned by root:root, mode 644 or stricter",
         fix: "chown root:root and chmod 644 the unit file",
+        from_api: false,
         check: socket_unit,
     },
     AuditCheck {
@@ -697,7 +964,17 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "/etc/docker is owned by root:root, mode 755 or stricter",
         fix: "chown root:root /etc/docker && chmod 755 /etc/docker",
+        from_api: false,
         check: etc_docker,
+    },
+    AuditCheck {
+        id: "audit/data-root",
+        cis: None,
+        severity: Action::Warn,
+        summary: "the data root is owned by root, mode 711 or stricter (CVE-2021-41091)",
+        fix: "chown root and chmod 710 the data root (docker info: Docker Root Dir); dockerd 20.10.9 and later create it so",
+        from_api: false,
+        check: data_root_mode,
     },
     AuditCheck {
         id: "audit/registry-certificates",
@@ -705,6 +982,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "registry certificates under /etc/docker/certs.d are owned by root:root, mode 444 or stricter",
         fix: "chown root:root and chmod 444 /etc/docker/certs.d/*/*.crt",
+        from_api: false,
         check: registry_certs,
     },
     AuditCheck {
@@ -713,6 +991,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "the TLS CA certificate is owned by root:root, mode 444 or stricter",
         fix: "chown root:root and chmod 444 the file",
+        from_api: false,
         check: tls_ca,
     },
     AuditCheck {
@@ -721,6 +1000,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "the TLS server certificate is owned by root:root, mode 444 or stricter",
         fix: "chown root:root and chmod 444 the file",
+        from_api: false,
         check: tls_cert,
     },
     AuditCheck {
@@ -729,6 +1009,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Deny,
         summary: "the TLS server key is owned by root:root, mode 400",
         fix: "chown root:root and chmod 400 the file",
+        from_api: false,
         check: tls_key,
     },
     AuditCheck {
@@ -737,6 +1018,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Deny,
         summary: "the daemon's socket is owned by root, mode 660 or stricter",
         fix: "chown root:docker and chmod 660 the socket (its systemd socket unit sets both)",
+        from_api: false,
         check: socket_file,
     },
     AuditCheck {
@@ -745,6 +1027,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "/etc/default/docker is owned by root:root, mode 644 or stricter",
         fix: "chown root:root and chmod 644 the file",
+        from_api: false,
         check: etc_default,
     },
     AuditCheck {
@@ -753,6 +1036,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "/etc/sysconfig/docker is owned by root:root, mode 644 or stricter",
         fix: "chown root:root and chmod 644 the file",
+        from_api: false,
         check: etc_sysconfig,
     },
     AuditCheck {
@@ -761,6 +1045,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Deny,
         summary: "containerd's socket is owned by root:root, mode 660 or stricter",
         fix: "chown root:root and chmod 660 /run/containerd/containerd.sock",
+        from_api: false,
         check: containerd_socket,
     },
     AuditCheck {
@@ -769,6 +1054,7 @@ pub const CHECKS: &[AuditCheck] = &[
         severity: Action::Warn,
         summary: "daemon.json is owned by root:root, mode 644 or stricter",
         fix: "chown root:root and chmod 644 the file",
+        from_api: false,
         check: config_file,
     },
 ];
@@ -778,6 +1064,9 @@ pub const CHECKS: &[AuditCheck] = &[
 pub fn audit(host: &DaemonHost) -> Verdict {
     let mut findings = Vec::new();
     for check in CHECKS {
+        if check.from_api && host.api_error.is_some() {
+            continue;
+        }
         for message in (check.check)(host) {
             findings.push(Finding {
                 rule: check.rule(),
@@ -821,7 +1110,7 @@ pub fn reference_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dockgate_model::host::{DaemonProcess, FileStat, HostFile};
+    use dockgate_model::host::{DaemonProcess, FileStat, HostFile, SwarmNode};
 
     fn host(args: &[&str], config: Option<&str>) -> DaemonHost {
         DaemonHost {
@@ -831,6 +1120,7 @@ mod tests {
             userns_remap: true,
             process: Resolution::Known(DaemonProcess {
                 pid: 1,
+                uid: 0,
                 args: args.iter().map(|a| a.to_string()).collect(),
             }),
             config_file: "/etc/docker/daemon.json".into(),
@@ -983,5 +1273,166 @@ mod tests {
         );
         let reference = reference_markdown();
         assert!(reference.contains("| `audit/gate-installed` | 2.12 | critical |"));
+    }
+
+    #[test]
+    fn a_swarm_manager_is_judged_by_what_only_managers_know() {
+        let mut manager = host(&[], None);
+        manager.swarm = Some(SwarmNode {
+            state: "active".into(),
+            manager: true,
+            managers: 2,
+            autolock: false,
+            node_cert_expiry: Some(90 * 24 * 3600),
+            secrets: Some(0),
+            listen_addr: Some("0.0.0.0:2377".into()),
+            data_path_addr: None,
+        });
+        manager.unencrypted_overlays = vec!["ingress (swarm)".into()];
+        let expect = [
+            ("swarm-managers", "2 managers: an even number tolerates no more failures than one fewer"),
+            ("swarm-listen", "the swarm's control plane listens on 0.0.0.0:2377, every interface of the host"),
+            ("overlay-encryption", "overlay network ingress (swarm) is not encrypted"),
+            ("swarm-secrets", "no swarm secrets: confirm services take none in their environment or image"),
+            ("swarm-autolock", "managers do not lock their keys (auto-lock off): whoever copies a manager's disk holds the swarm's keys and its secrets"),
+            ("swarm-node-certs", "node certificates last 2160 hours: a stolen one works that long"),
+            ("swarm-ca", "the swarm's root CA is rotated only by hand: confirm it is rotated on a schedule"),
+            ("swarm-data-path", "overlay traffic shares the control plane's interface (no --data-path-addr)"),
+        ];
+        for (id, message) in expect {
+            assert_eq!(messages(&manager, id), [message], "{id}");
+        }
+        assert!(messages(&manager, "swarm-unlock-key").is_empty());
+
+        // Set as the benchmark asks.
+        manager.swarm = Some(SwarmNode {
+            state: "active".into(),
+            manager: true,
+            managers: 3,
+            autolock: true,
+            node_cert_expiry: Some(48 * 3600),
+            secrets: Some(2),
+            listen_addr: Some("10.0.0.5:2377".into()),
+            data_path_addr: Some("10.1.0.5".into()),
+        });
+        manager.unencrypted_overlays.clear();
+        for (id, _) in expect {
+            if id != "swarm-ca" {
+                assert!(messages(&manager, id).is_empty(), "{id}");
+            }
+        }
+        assert_eq!(
+            messages(&manager, "swarm-unlock-key"),
+            ["the unlock key is rotated only by hand: confirm it is rotated on a schedule"]
+        );
+
+        // A worker knows only its own addresses; a node outside a swarm,
+        // nothing to judge.
+        let mut worker = host(&[], None);
+        worker.swarm = Some(SwarmNode {
+            state: "active".into(),
+            listen_addr: Some("[::]:2377".into()),
+            data_path_addr: Some("10.1.0.6".into()),
+            ..SwarmNode::default()
+        });
+        let found: Vec<String> = audit(&worker)
+            .findings
+            .into_iter()
+            .filter(|f| f.rule.id().starts_with("audit/swarm"))
+            .map(|f| format!("{}: {}", f.rule.id(), f.message))
+            .collect();
+        assert_eq!(found, [
+            "audit/swarm: the node is in a swarm (a worker, active): its managers start containers here without this daemon's API; every manager must run the gate with the same policy",
+            "audit/swarm-listen: the swarm's control plane listens on [::]:2377, every interface of the host",
+        ]);
+        let outside = host(&[], None);
+        assert!(audit(&outside)
+            .findings
+            .iter()
+            .all(|f| !f.rule.id().starts_with("audit/swarm")));
+    }
+
+    #[test]
+    fn the_configuration_file_is_compared_as_the_daemon_normalises_it() {
+        let mut h = host(
+            &[],
+            Some(
+                r#"{"registry-mirrors": ["https://mirror.local"], "insecure-registries": ["http://reg.local:5000/", "10.1.0.0/16"],
+                    "labels": ["b=2", "a=1"], "debug": true, "data-root": "/srv/docker/", "authorization-plugins": ["dockgate", "other"]}"#,
+            ),
+        );
+        let running = serde_json::json!({
+            "registry-mirrors": ["https://mirror.local/"],
+            "insecure-registries": ["10.1.0.0/16", "reg.local:5000"],
+            "labels": ["a=1", "b=2"],
+            "debug": true,
+            "data-root": "/srv/docker",
+            "authorization-plugins": ["dockgate", "other"],
+        });
+        h.running = serde_json::from_value(running).unwrap();
+        assert!(messages(&h, "config-drift").is_empty());
+        // The chain's order counts; a changed flag; a registry the daemon
+        // does not treat as insecure.
+        h.running.insert(
+            "authorization-plugins".into(),
+            serde_json::json!(["other", "dockgate"]),
+        );
+        h.running.insert("debug".into(), serde_json::json!(false));
+        h.running.insert(
+            "insecure-registries".into(),
+            serde_json::json!(["10.1.0.0/16"]),
+        );
+        assert_eq!(
+            messages(&h, "config-drift"),
+            [
+                r#"authorization-plugins: /etc/docker/daemon.json says ["dockgate","other"], the running daemon has ["other","dockgate"]"#,
+                "debug: /etc/docker/daemon.json says true, the running daemon has false",
+                r#"insecure-registries: /etc/docker/daemon.json says ["10.1.0.0/16","reg.local:5000"], the running daemon has ["10.1.0.0/16"]"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn the_version_root_and_data_root() {
+        let mut h = host(&[], None);
+        for (version, lacks) in [
+            ("20.10.24+dfsg1", true),
+            ("23.0.14", true),
+            ("23.0.15", false),
+            ("24.0.9", true),
+            ("26.1.4", true),
+            ("26.1.5+dfsg1", false),
+            ("27.1.1", false),
+            ("28.0.0", false),
+        ] {
+            h.version = version.into();
+            assert_eq!(
+                !messages(&h, "daemon-version").is_empty(),
+                lacks,
+                "{version}"
+            );
+        }
+        assert_eq!(
+            messages(&h, "rootless"),
+            ["the daemon runs as root: a container that breaks out is root on the host (rootless mode confines it to one user)"]
+        );
+        h.files = vec![HostFile {
+            role: "data root".into(),
+            path: "/var/lib/docker".into(),
+            stat: Some(FileStat {
+                uid: 0,
+                gid: 0,
+                mode: 0o755,
+            }),
+        }];
+        assert_eq!(
+            messages(&h, "data-root"),
+            ["/var/lib/docker (data root): mode 755 (at most 711)"]
+        );
+        // API facts are not judged while the daemon does not answer.
+        h.version = "20.10.24".into();
+        h.api_error = Some("GET /info: no answer within 5 s".into());
+        assert!(messages(&h, "daemon-version").is_empty());
+        assert!(!messages(&h, "rootless").is_empty());
     }
 }
