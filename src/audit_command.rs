@@ -114,14 +114,8 @@ pub(crate) fn add_host(report: &mut ScanReport, host: &dockgate_model::host::Dae
 /// state compared from one audit to the next.
 fn fingerprint(report: &ScanReport) -> String {
     let mut lines: Vec<String> = report
-        .containers
-        .iter()
-        .flat_map(|c| {
-            c.verdict
-                .findings
-                .iter()
-                .map(move |f| format!("{}\t{}\t{}\t{}\n", c.id, f.rule, f.action.name(), f.message))
-        })
+        .findings()
+        .map(|(c, f)| format!("{}\t{}\t{}\t{}\n", c.id, f.rule, f.action.name(), f.message))
         .collect();
     lines.sort();
     lines.concat()

@@ -440,3 +440,63 @@ fn scan_without_permission_on_the_socket_is_unknown() {
         "{stdout}"
     );
 }
+
+/// A bind target with a `|` (and a newline and an ANSI escape) on a real
+/// daemon: Icinga and Nagios read everything after the first `|` of the
+/// long output as performance data, so unescaped it would cut that
+/// finding and hide every finding listed after it.
+#[test]
+fn a_bar_in_a_bind_target_hides_no_finding_from_monitoring() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _turn = one_daemon_at_a_time();
+    let daemon = Daemon::start_with(None);
+    import_test_image(&daemon);
+    daemon.setup(&[
+        vec![
+            "create",
+            "--name",
+            "b-priv",
+            "--privileged",
+            "testimg",
+            "true",
+        ],
+        // Listed first: the daemon lists the newest container first.
+        vec![
+            "create",
+            "--name",
+            "a-bar",
+            "-v",
+            "/etc:/e|x\n\u{1b}[2J",
+            "testimg",
+            "true",
+        ],
+    ]);
+    let (code, stdout, stderr) = scan(&daemon, &["--format", "nagios"]);
+    assert_eq!(code, 2, "{stderr}");
+    // The plugin API: the first line's text and performance data, then
+    // long text up to the first line with a `|`.
+    let mut lines = stdout.lines();
+    let (status, perf) = lines.next().unwrap().split_once(" | ").unwrap();
+    assert_eq!(
+        status,
+        "DOCKGATE CRITICAL: 2 of 2 containers violate the policy (host-mount, privileged)"
+    );
+    assert!(perf.split(' ').any(|p| p == "host-mount=1;;;0;2"), "{perf}");
+    let long: Vec<&str> = lines.take_while(|l| !l.contains('|')).collect();
+    assert_eq!(
+        long,
+        [
+            r#"a-bar: deny host-mount: bind mount of host path "/etc" at "/e\u{7c}x\n\u{1b}[2J" (Mounts[0])"#,
+            "a-bar: warn run-as-root: runs as root: no user given and the image's USER is unset (Config.User)",
+            "b-priv: deny privileged: privileged container (HostConfig.Privileged=true)",
+            "b-priv: warn run-as-root: runs as root: no user given and the image's USER is unset (Config.User)",
+        ],
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 1 + long.len());
+    // JSON keeps the target whole.
+    let (_, json, _) = scan(&daemon, &["--format", "json"]);
+    assert!(json.contains(r#"at \"/e|x\\n\\u{1b}[2J\""#), "{json}");
+}

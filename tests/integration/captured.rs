@@ -2,6 +2,7 @@
 //! decision: reading, resolving against captured inspect documents, rules.
 
 use dockgate_gate::Gate;
+use dockgate_outputs::Denial;
 use dockgate_rules::{Decision, Policy, Profile};
 
 use crate::util::{captured, captured_daemon};

@@ -4,6 +4,7 @@
 
 use dockgate_gate::Gate;
 use dockgate_inputs::authz::AuthzRequest;
+use dockgate_outputs::Denial;
 use dockgate_rules::{Policy, Verdict};
 
 use crate::util::captured_daemon;

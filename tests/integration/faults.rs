@@ -3,6 +3,7 @@
 //! descriptors, clients that send a byte a second, a full file system, a
 //! rotated or torn audit log) and shows what the gate does then.
 
+use dockgate_outputs::Denial;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};

@@ -420,7 +420,9 @@ fn unreadable_files_are_results_in_every_format() {
         "region": {"startLine": 4, "startColumn": 1}}}]);
     assert_eq!(run["invocations"][0]["executionSuccessful"], false);
     let notification = &run["invocations"][0]["toolExecutionNotifications"][0];
-    assert_eq!(notification["message"]["text"], message);
+    // SARIF 2.1.0 section 3.11.6: brackets that open no embedded link are
+    // escaped.
+    assert_eq!(notification["message"]["text"], message.replace(']', "\\]"));
     assert_eq!(notification["locations"], location);
     assert_eq!(run["results"][0]["ruleId"], "unreadable-request");
     assert_eq!(run["results"][0]["level"], "error");

@@ -6,6 +6,8 @@
 //! - `cli`: the command line, its outputs and its errors;
 //! - `faults`: the gate under faults: a hung daemon, a flood, exhausted
 //!   descriptors, slow clients, a full disk, a rotated audit log;
+//! - `escaping`: hostile text through every output format, read back by
+//!   each format's own parser;
 //! - `properties`: generated requests, re-written the ways Go still reads
 //!   alike, get the same verdict.
 
@@ -13,6 +15,7 @@ mod captured;
 mod cli;
 mod compose_differential;
 mod crafted;
+mod escaping;
 mod faults;
 mod identities;
 mod lint;

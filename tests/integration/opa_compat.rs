@@ -3,6 +3,7 @@
 //! requests, and the requests that get past opa-docker-authz with them
 //! refused, because the body and path are read as the daemon reads them.
 
+use dockgate_outputs::Denial;
 use std::collections::BTreeMap;
 
 use dockgate_gate::Gate;

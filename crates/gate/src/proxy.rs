@@ -24,7 +24,7 @@ use tokio::sync::Semaphore;
 
 use dockgate_inputs::authz::{AuthzRequest, DAEMON_BODY_LIMIT};
 use dockgate_inputs::resolve::{DaemonLookup, LOOKUP_HEADER};
-use dockgate_outputs::AuditLog;
+use dockgate_outputs::{AuditLog, Denial};
 
 use crate::Gate;
 

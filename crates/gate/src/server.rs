@@ -33,7 +33,7 @@ use tokio::time::Instant;
 
 use crate::decide::{Gate, Need, DECISION_TIME};
 use crate::throttle::Throttled;
-use dockgate_outputs::{AuditError, AuditLog, AuditRecord};
+use dockgate_outputs::{AuditError, AuditLog, AuditRecord, Denial};
 
 /// Limits of the server.
 #[derive(Debug, Clone, Copy)]
@@ -347,7 +347,7 @@ async fn authz_request<L: DaemonLookup + 'static>(
     let verdict = shared.keep(&record, verdict);
     if verdict.allowed() {
         for finding in verdict.findings.iter().filter(|f| f.exempted.is_none()) {
-            tracing::warn!(rule = %finding.rule, action = finding.action.name(), endpoint = %record.endpoint, "{}", finding.message);
+            tracing::warn!(rule = %finding.rule, action = finding.action.name(), endpoint = %record.endpoint, "{}", dockgate_outputs::escape::line(&finding.message));
         }
         reply(&AuthzResponse {
             allow: true,
@@ -434,7 +434,10 @@ fn failure<L: DaemonLookup>(
         .map(|f| f.message.as_str())
         .collect::<Vec<_>>()
         .join("; ");
-    let msg = format!("dockgate: denied: {detail}");
+    let msg = format!(
+        "dockgate: denied: {}",
+        dockgate_outputs::escape::line(&detail)
+    );
     reply(&AuthzResponse {
         allow: false,
         msg: msg.clone(),

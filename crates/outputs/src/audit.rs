@@ -260,7 +260,7 @@ impl AuditLog {
 
 /// A record as one JSON line, newline included.
 fn encode(record: &AuditRecord) -> serde_json::Result<Vec<u8>> {
-    let mut line = serde_json::to_vec(record)?;
+    let mut line = crate::escape::harden_json(serde_json::to_string(record)?).into_bytes();
     line.push(b'\n');
     Ok(line)
 }

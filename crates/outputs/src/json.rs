@@ -162,9 +162,10 @@ pub fn render(report: &ScanReport) -> String {
             })
             .collect(),
     };
-    let mut text = serde_json::to_string_pretty(&document).unwrap_or_else(|e| {
-        format!("{{\"schema\":\"{SCHEMA}\",\"error\":\"cannot encode report: {e}\"}}")
-    });
+    let mut text =
+        crate::escape::harden_json(serde_json::to_string_pretty(&document).unwrap_or_else(|e| {
+            format!("{{\"schema\":\"{SCHEMA}\",\"error\":\"cannot encode report: {e}\"}}")
+        }));
     text.push('\n');
     text
 }

@@ -3,6 +3,8 @@
 //! [`ScanReport`]; none of them knows a rule.
 
 pub mod audit;
+mod denial;
+pub mod escape;
 pub mod json;
 pub mod nagios;
 pub mod report;
@@ -11,4 +13,5 @@ pub mod syslog;
 pub mod text;
 
 pub use audit::{AuditError, AuditLog, AuditRecord};
+pub use denial::Denial;
 pub use report::{ContainerResult, Remediation, RemediationOutcome, ScanReport};

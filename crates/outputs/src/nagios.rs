@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use crate::escape;
 use crate::report::ScanReport;
 
 /// A plugin state and its exit code.
@@ -139,19 +140,10 @@ impl Default for Thresholds {
     }
 }
 
-/// A perfdata label, quoted when it has to be.
-fn label(name: &str) -> String {
-    if name.chars().any(|c| c == ' ' || c == '=' || c == '\'') {
-        format!("'{}'", name.replace('\'', "''"))
-    } else {
-        name.to_string()
-    }
-}
-
 /// One perfdata item: `label=value;warn;crit;min;max`.
 pub fn perfdata(name: &str, value: usize, warn: &str, crit: &str, max: Option<usize>) -> String {
     let max = max.map(|m| m.to_string()).unwrap_or_default();
-    format!("{}={value};{warn};{crit};0;{max}", label(name))
+    format!("{}={value};{warn};{crit};0;{max}", escape::perf_label(name))
 }
 
 /// Renders a scan as plugin output; returns the text and the state.
@@ -188,18 +180,20 @@ pub fn render(report: &ScanReport, thresholds: &Thresholds) -> (String, State) {
     let mut out = format!(
         "DOCKGATE {}: {} | {}\n",
         state.word(),
-        crate::text::summary(report),
+        escape::nagios(&crate::text::summary(report)),
         perf.join(" ")
     );
     for c in &report.containers {
         for f in c.live_findings() {
+            // Each value escaped and shortened on its own, so that a long
+            // name cannot cut the rule out of the line.
             let _ = writeln!(
                 out,
                 "{}: {} {}: {}",
-                c.name,
+                escape::nagios(&c.name),
                 f.shown_action(),
-                f.rule,
-                f.located()
+                escape::nagios(f.rule.id()),
+                escape::nagios(&f.located())
             );
         }
     }
@@ -208,7 +202,10 @@ pub fn render(report: &ScanReport, thresholds: &Thresholds) -> (String, State) {
 
 /// The output for a check that could not run.
 pub fn unknown(reason: &str) -> (String, State) {
-    (format!("DOCKGATE UNKNOWN: {reason}\n"), State::Unknown)
+    (
+        format!("DOCKGATE UNKNOWN: {}\n", escape::nagios(reason)),
+        State::Unknown,
+    )
 }
 
 #[cfg(test)]
@@ -277,7 +274,9 @@ mod tests {
             "host-mount=1;;;0;3"
         );
         assert_eq!(perfdata("a b", 1, "5", "10", None), "'a b'=1;5;10;0;");
-        assert_eq!(perfdata("it's", 0, "", "", None), "'it''s'=0;;;0;");
+        // The guidelines allow neither `'` nor `=` in a label, quoted or not.
+        assert_eq!(perfdata("it's", 0, "", "", None), "it_s=0;;;0;");
+        assert_eq!(perfdata("a=b", 0, "", "", None), "a_b=0;;;0;");
     }
 
     #[test]

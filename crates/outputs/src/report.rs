@@ -119,6 +119,13 @@ pub struct ScanReport {
 }
 
 impl ScanReport {
+    /// Every finding, with the subject it was found in, in report order.
+    pub fn findings(&self) -> impl Iterator<Item = (&ContainerResult, &Finding)> {
+        self.containers
+            .iter()
+            .flat_map(|c| c.verdict.findings.iter().map(move |f| (c, f)))
+    }
+
     /// Containers with a deny-level finding.
     pub fn violating(&self) -> usize {
         self.containers.iter().filter(|c| c.violates()).count()

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use dockgate_inputs::Location;
 
+use crate::escape;
 use crate::report::ScanReport;
 
 fn level(action: Action) -> &'static str {
@@ -73,7 +74,7 @@ pub fn render(report: &ScanReport) -> String {
                 "ruleId": f.rule.id(),
                 "ruleIndex": ids.iter().position(|id| id == f.rule.id()).unwrap_or(0),
                 "level": level(f.action),
-                "message": { "text": format!("{}: {}", c.name, f.located()) },
+                "message": { "text": escape::sarif_text(&format!("{}: {}", c.name, f.located())) },
             });
             if let Some(location) = c.location_of(f) {
                 result["locations"] = json!([physical_location(location)]);
@@ -91,7 +92,7 @@ pub fn render(report: &ScanReport) -> String {
         .map(|(location, message)| {
             json!({
                 "level": "error",
-                "message": { "text": message },
+                "message": { "text": escape::sarif_text(message) },
                 "locations": [physical_location(location)],
             })
         })
@@ -114,7 +115,7 @@ pub fn render(report: &ScanReport) -> String {
             "properties": { "policyHash": report.policy_hash },
         }]
     });
-    let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
+    let mut text = escape::harden_json(serde_json::to_string_pretty(&log).unwrap_or_default());
     text.push('\n');
     text
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::audit::AuditRecord;
+use crate::escape;
 
 /// Records waiting to be sent, at most.
 pub const QUEUE: usize = 10_000;
@@ -213,19 +214,8 @@ fn send_loop(target: Target, rx: Receiver<Vec<u8>>) {
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "-".into())
-}
-
-/// Escapes a structured-data parameter value (RFC 5424 section 6.3.3).
-fn sd_escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace(']', "\\]")
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    escape::sd_header(name.trim(), 255)
 }
 
 /// The private enterprise number used for dockgate's SD-ID (the example
@@ -263,7 +253,7 @@ pub fn format_5424(record: &AuditRecord, json_line: &str) -> Vec<u8> {
     }
     let sd: String = params
         .iter()
-        .map(|(k, v)| format!(" {k}=\"{}\"", sd_escape(v)))
+        .map(|(k, v)| format!(" {k}=\"{}\"", escape::sd_param(v)))
         .collect();
     format!(
         "<{pri}>1 {} {} dockgate {} {} [{SD_ID}{sd}] {}",
@@ -300,10 +290,5 @@ mod tests {
         );
         assert!(Target::parse("udp://host").is_err());
         assert!(Target::parse("unix://relative").is_err());
-    }
-
-    #[test]
-    fn escaping() {
-        assert_eq!(sd_escape(r#"a"b\c]d"#), r#"a\"b\\c\]d"#);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::escape;
 use crate::report::{ContainerResult, RemediationOutcome, ScanReport};
 
 /// Renders a scan report as an aligned table.
@@ -30,11 +31,11 @@ pub fn render(report: &ScanReport) -> String {
                 message.push_str(&format!(" [{note}]"));
             }
             rows.push([
-                c.name.clone(),
-                c.image.clone(),
-                f.rule.id().into(),
+                escape::line(&c.name),
+                escape::line(&c.image),
+                escape::line(f.rule.id()),
                 action,
-                message,
+                escape::line(&message),
             ]);
         }
     }
@@ -56,26 +57,27 @@ pub fn render(report: &ScanReport) -> String {
     }
     for c in &report.containers {
         if let Some(r) = &c.remediation {
+            let name = escape::line(&c.name);
             let _ = match &r.outcome {
                 RemediationOutcome::Done => {
-                    writeln!(out, "{}d {} ({})", r.action, c.name, short(&c.id))
+                    writeln!(out, "{}d {name} ({})", r.action, short(&c.id))
                 }
                 RemediationOutcome::DryRun => {
-                    writeln!(out, "would {} {} ({})", r.action, c.name, short(&c.id))
+                    writeln!(out, "would {} {name} ({})", r.action, short(&c.id))
                 }
                 RemediationOutcome::Failed(e) => {
                     writeln!(
                         out,
-                        "failed to {} {} ({}): {e}",
+                        "failed to {} {name} ({}): {}",
                         r.action,
-                        c.name,
-                        short(&c.id)
+                        short(&c.id),
+                        escape::line(e)
                     )
                 }
             };
         }
     }
-    let _ = writeln!(out, "{}", summary(report));
+    let _ = writeln!(out, "{}", escape::line(&summary(report)));
     out
 }
 
@@ -154,14 +156,20 @@ pub fn render_check(report: &ScanReport) -> String {
                 .map(ToString::to_string)
                 .unwrap_or_else(|| c.name.clone());
             let action = f.shown_action();
-            let _ = writeln!(out, "{location}: {action} {}: {}", f.rule, f.located());
-            let _ = writeln!(out, "    fix: {}", f.fix());
+            let _ = writeln!(
+                out,
+                "{}: {action} {}: {}",
+                escape::line(&location),
+                escape::line(f.rule.id()),
+                escape::line(&f.located())
+            );
+            let _ = writeln!(out, "    fix: {}", escape::line(f.fix()));
             if let Some(note) = &f.note {
-                let _ = writeln!(out, "    note: {note}");
+                let _ = writeln!(out, "    note: {}", escape::line(note));
             }
         }
     }
-    let _ = writeln!(out, "{}", summary(report));
+    let _ = writeln!(out, "{}", escape::line(&summary(report)));
     out
 }
 

@@ -191,31 +191,6 @@ impl Verdict {
         }
         ids
     }
-
-    /// The message the daemon shows the client on a denial, e.g.
-    /// `dockgate: denied by rule host-mount: bind mount of host path "/" at
-    /// "/host" (HostConfig.Binds[0]); use a named volume, or ask an
-    /// administrator to allow this path`.
-    pub fn denial_message(&self) -> String {
-        let parts: Vec<String> = self
-            .denials()
-            .map(|f| {
-                let mut part = format!(
-                    "denied by rule {}: {}; {} (dockgate explain {})",
-                    f.rule,
-                    f.located(),
-                    f.fix(),
-                    f.rule
-                );
-                if let Some(note) = &f.note {
-                    part.push_str("; ");
-                    part.push_str(note);
-                }
-                part
-            })
-            .collect();
-        format!("dockgate: {}", parts.join(" | "))
-    }
 }
 
 /// The document custom rules read for a workload, with the built-in

@@ -1,0 +1,235 @@
+//! Whoever creates a container writes much of what dockgate prints about
+//! it: mount targets, variable names, label keys, under TLS the user's
+//! certificate name. Each format escapes that text here, so that it cannot
+//! end a line, a field or a section, or change how the format's reader
+//! parses the rest.
+//!
+//! - Lines for people (text, Nagios, denial messages, syslog parameters):
+//!   control characters (C0, DEL, C1: newlines, carriage returns, ANSI
+//!   escapes, NUL) and the invisible characters that reorder or hide text
+//!   (bidirectional overrides and isolates, CVE-2021-42574; zero-width
+//!   characters; line and paragraph separators) are written as Rust
+//!   writes them, `\n` or `\u{1b}`, and very long text is cut in the
+//!   middle, saying how much was cut.
+//! - JSON (scan reports, SARIF, audit records) keeps every value whole:
+//!   the encoder escapes control characters, and the invisible characters
+//!   above are written as `\uXXXX` too, so that a log line read in a
+//!   terminal shows them rather than acting on them. The values decode
+//!   unchanged.
+//!
+//! Invalid UTF-8 never reaches an output: every input is decoded as its
+//! consumer decodes it (Go's JSON decoder and Compose replace invalid
+//! bytes with U+FFFD), and file names are read lossily the same way.
+
+use std::fmt::Write as _;
+
+/// How many characters of a value a line for people shows whole.
+pub const SHOWN_WHOLE: usize = 1024;
+
+/// How many characters of a syslog structured-data parameter are sent:
+/// the whole record is in the message, and receivers cut messages longer
+/// than a few kilobytes (RFC 5424 asks them to take 2048 octets).
+const SD_PARAM_WHOLE: usize = 256;
+
+/// Whether a character must not reach a reader as itself: it would end a
+/// line, drive a terminal, or reorder or hide the text around it.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
+}
+
+/// Writes `c` as Rust's debug formatting writes it.
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\0' => out.push_str("\\0"),
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+/// `text` with hidden characters and those in `also` escaped, cut in the
+/// middle to `limit` characters.
+fn escaped(text: &str, also: &[char], limit: usize) -> String {
+    let shortened = shorten(text, limit);
+    let mut out = String::with_capacity(shortened.len());
+    for c in shortened.chars() {
+        if is_hidden(c) || also.contains(&c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `text` cut to `limit` characters: two thirds from its start, the rest
+/// from its end (where a finding names the field), and between them how
+/// many characters were left out.
+fn shorten(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+    let count = text.chars().count();
+    if count <= limit {
+        return text.into();
+    }
+    let head = limit * 2 / 3;
+    let tail = limit - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{start}…[{} characters cut]…{end}", count - head - tail).into()
+}
+
+/// Text for a line that people read (the text report, `check`'s output,
+/// a denial message): one line, at most [`SHOWN_WHOLE`] characters of it.
+pub fn line(text: &str) -> String {
+    escaped(text, &[], SHOWN_WHOLE)
+}
+
+/// Text for the Monitoring Plugins format: a line, and no `|`, which
+/// Icinga and Nagios read as the start of performance data.
+pub fn nagios(text: &str) -> String {
+    escaped(text, &['|'], SHOWN_WHOLE)
+}
+
+/// A part of a denial message, whose parts are joined by ` | `.
+pub(crate) fn denial_part(text: &str) -> String {
+    nagios(text)
+}
+
+/// An RFC 5424 structured-data parameter value (section 6.3.3: `"`, `\`
+/// and `]` escaped with a backslash), on one line and short.
+pub(crate) fn sd_param(text: &str) -> String {
+    let mut out = String::new();
+    for c in escaped(text, &[], SD_PARAM_WHOLE).chars() {
+        if matches!(c, '"' | '\\' | ']') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An RFC 5424 header field (HOSTNAME, APP-NAME, PROCID, MSGID): printable
+/// US-ASCII without spaces, `-` when empty.
+pub(crate) fn sd_header(text: &str, limit: usize) -> String {
+    let field: String = text
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(limit)
+        .collect();
+    if field.is_empty() {
+        "-".into()
+    } else {
+        field
+    }
+}
+
+/// A SARIF plain-text message: whole, with `\`, `[` and `]` escaped, so
+/// that no text of an attacker's reads as an embedded link (SARIF 2.1.0
+/// section 3.11.6).
+pub(crate) fn sarif_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '[' | ']') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A Monitoring Plugins performance-data label: no `=` or `'` (the
+/// guidelines allow neither, quoted or not), nothing hidden, and quoted
+/// when it has a space.
+pub(crate) fn perf_label(name: &str) -> String {
+    let label: String = name
+        .chars()
+        .map(|c| {
+            if c == '=' || c == '\'' || c == '|' || is_hidden(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if label.contains(' ') {
+        format!("'{label}'")
+    } else {
+        label
+    }
+}
+
+/// JSON as serde_json writes it, with the hidden characters it leaves as
+/// they are (DEL, C1 controls, bidirectional and zero-width characters,
+/// line separators) written as `\uXXXX`: a log line shown in a terminal cannot
+/// drive it, and every value decodes unchanged.
+pub(crate) fn harden_json(json: String) -> String {
+    // Every hidden character serde_json leaves is DEL or above ASCII, and
+    // JSON's own syntax is ASCII without DEL: such a character is inside a
+    // string, where `\uXXXX` stands for it.
+    let left = |c: char| (c == '\u{7f}' || !c.is_ascii()) && is_hidden(c);
+    if !json.chars().any(left) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if left(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_cannot_be_ended_driven_or_reordered() {
+        assert_eq!(
+            line("a\nb\r\u{1b}[31mc\0\u{9b}d\u{202e}e\u{2028}f\tg"),
+            r"a\nb\r\u{1b}[31mc\0\u{9b}d\u{202e}e\u{2028}f\tg"
+        );
+        assert_eq!(nagios("/e|x"), r"/e\u{7c}x");
+        assert_eq!(line("/e|x"), "/e|x");
+        assert_eq!(sd_param("a\"b\\c]d\ne"), r#"a\"b\\c\]d\\ne"#);
+        assert_eq!(sd_header("host name\u{1b}", 255), "hostname");
+        assert_eq!(sd_header("", 255), "-");
+        assert_eq!(sarif_text(r"[x](1) \ ]"), r"\[x\](1) \\ \]");
+        assert_eq!(perf_label("custom/a='b' c|d"), "'custom/a__b_ c_d'");
+    }
+
+    #[test]
+    fn long_values_are_cut_in_the_middle() {
+        let long = format!("{}{}", "a".repeat(2000), "END");
+        assert_eq!(
+            line(&long),
+            format!(
+                "{}…[979 characters cut]…{}END",
+                "a".repeat(682),
+                "a".repeat(339)
+            )
+        );
+        assert_eq!(line("short"), "short");
+    }
+
+    #[test]
+    fn json_keeps_values_and_hides_nothing() {
+        let value = serde_json::json!({"k": "a\u{202e}b\u{9b}c\u{2028}d\u{1b}é\u{7f}"});
+        let json = harden_json(serde_json::to_string(&value).unwrap());
+        assert_eq!(json, r#"{"k":"a\u202eb\u009bc\u2028d\u001bé\u007f"}"#);
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, value);
+    }
+}
