@@ -488,7 +488,7 @@ fn a_bar_in_a_bind_target_hides_no_finding_from_monitoring() {
     assert_eq!(
         long,
         [
-            r#"a-bar: deny host-mount: bind mount of host path "/etc" at "/e\u{7c}x\n\u{1b}[2J" (Mounts[0])"#,
+            r#"a-bar: deny host-mount: bind mount of host path "/etc" at "/e\u{7c}x\u{a}\u{1b}[2J" (Mounts[0])"#,
             "a-bar: warn run-as-root: runs as root: no user given and the image's USER is unset (Config.User)",
             "b-priv: deny privileged: privileged container (HostConfig.Privileged=true)",
             "b-priv: warn run-as-root: runs as root: no user given and the image's USER is unset (Config.User)",

@@ -346,7 +346,8 @@ fn nagios_usage_errors_are_unknown_with_one_line_and_conventions_hold() {
     assert_eq!(code, 3);
     assert_eq!(
         stdout,
-        "DOCKGATE UNKNOWN: usage: a value is required for '--timeout <DUR>' but none was supplied\n"
+        // `<` and `>` escaped: Icinga Web would render `<DUR>` as a tag.
+        "DOCKGATE UNKNOWN: usage: a value is required for '--timeout \\u{3c}DUR\\u{3e}' but none was supplied\n"
     );
     // -t takes seconds, and empty thresholds are unset (`check_dockgate!!0`):
     // the run gets as far as the daemon.

@@ -54,6 +54,10 @@ const PIECES: &[&str] = &[
     "%",
     "#",
     "<14>1 ",
+    "\\n",
+    "\\t",
+    "<a href=x>",
+    "(OK)",
 ];
 
 fn hostile() -> impl Strategy<Value = String> {
@@ -258,6 +262,12 @@ fn check_nagios(report: &ScanReport) {
     }
     for (line, prefix) in parsed.long.iter().zip(&expected) {
         assert_plain("a long text line", line);
+        // Icinga Web shows `\n` and `\t` as line breaks and tabs, and
+        // renders what looks like HTML.
+        assert!(
+            !line.contains("\\n") && !line.contains("\\t") && !line.contains(['<', '>']),
+            "{line:?}"
+        );
         assert!(
             line.contains(prefix.as_str()),
             "{:?}… lacks {prefix:?}",
@@ -557,12 +567,23 @@ fn check_audit_and_syslog(h: &str, decided: &[(Verdict, AuditRecord)]) {
             assert_plain(name, value);
         }
         let user = params.iter().find(|(n, _)| n == "user").map(|(_, v)| v);
-        if !h.chars().any(hidden) && h.chars().count() <= 256 && !record.user.is_empty() {
+        if !h.chars().any(hidden) && h.chars().count() <= 128 && !record.user.is_empty() {
             assert_eq!(user, Some(&h.to_string()));
         }
-        // The message is the record's line, whole.
+        // The message is the record's line, whole, or when that would not
+        // fit a receiver's 8 KiB, a shorter record that says so.
+        assert!(message.len() <= 8 * 1024, "{} bytes", message.len());
         let msg: Value = serde_json::from_str(&parsed.msg).unwrap();
-        assert_eq!(msg, read);
+        if line.len() <= 4 * 1024 {
+            assert_eq!(msg, read);
+        } else {
+            assert_eq!(msg["shortened_from"], line.len());
+            assert_eq!(msg["rules"], read["rules"]);
+            let kept = msg["findings"].as_array().unwrap();
+            for (short, whole) in kept.iter().zip(read["findings"].as_array().unwrap()) {
+                assert_eq!(short["rule"], whole["rule"]);
+            }
+        }
     }
 }
 
@@ -575,7 +596,7 @@ fn check_denials(decided: &[(Verdict, AuditRecord)]) {
         let body = message.strip_prefix("dockgate: ").unwrap();
         let parts: Vec<&str> = body.split(" | ").collect();
         let denials: Vec<_> = verdict.denials().collect();
-        assert_eq!(parts.len(), denials.len(), "{message}");
+        assert_eq!(parts.len(), denials.len().min(10), "{message}");
         for (part, finding) in parts.iter().zip(denials) {
             let prefix = format!("denied by rule {}: ", finding.rule);
             assert!(part.starts_with(&prefix), "{part:?}");
@@ -622,11 +643,34 @@ fn a_bind_target_with_a_bar_keeps_every_finding_in_the_monitoring_output() {
     let parsed = parse_plugin_output(&out).unwrap();
     assert_eq!(parsed.long.len(), live(&report), "{out}");
     assert!(
-        parsed.long[0].contains(r#"of host path "/etc" at "/e\u{7c}x\n\u{1b}[2J""#),
+        parsed.long[0].contains(r#"of host path "/etc" at "/e\u{7c}x\u{a}\u{1b}[2J""#),
         "{}",
         parsed.long[0]
     );
     check_everything("|x\n\u{1b}[2J");
+}
+
+/// A request with thousands of findings: the denial names ten, the
+/// syslog message holds what fits, the audit log has them all.
+#[test]
+fn many_findings_stay_bounded_where_people_read_them() {
+    let caps: Vec<String> = (0..3000).map(|i| format!("CAP_X{i}")).collect();
+    let body =
+        json!({"Image": "testimg", "User": "1000", "HostConfig": {"CapAdd": caps}}).to_string();
+    let request = AuthzRequest::new("POST", "/v1.41/containers/create", Some(body.as_bytes()));
+    let decided = decide_all(&[request]);
+    let (verdict, record) = &decided[0];
+    let denials = verdict.denials().count();
+    assert!(denials >= 3000, "{denials}");
+    let message = verdict.denial_message();
+    let parts: Vec<&str> = message.split(" | ").collect();
+    assert_eq!(parts.len(), 11);
+    assert_eq!(
+        parts[10],
+        format!("{} more denials (the audit log has them all)", denials - 10)
+    );
+    check_audit_and_syslog("", &decided);
+    assert!(serde_json::to_string(record).unwrap().len() > 100 * 1024);
 }
 
 /// The checks can fail: unescaped, a `|` in a long text line turns the

@@ -33,7 +33,7 @@ use tokio::time::Instant;
 
 use crate::decide::{Gate, Need, DECISION_TIME};
 use crate::throttle::Throttled;
-use dockgate_outputs::{AuditError, AuditLog, AuditRecord, Denial};
+use dockgate_outputs::{escape, AuditError, AuditLog, AuditRecord, Denial};
 
 /// Limits of the server.
 #[derive(Debug, Clone, Copy)]
@@ -346,8 +346,22 @@ async fn authz_request<L: DaemonLookup + 'static>(
     };
     let verdict = shared.keep(&record, verdict);
     if verdict.allowed() {
-        for finding in verdict.findings.iter().filter(|f| f.exempted.is_none()) {
-            tracing::warn!(rule = %finding.rule, action = finding.action.name(), endpoint = %record.endpoint, "{}", dockgate_outputs::escape::line(&finding.message));
+        // Bounded: one request can carry thousands of findings; the audit
+        // record has them all.
+        let live: Vec<_> = verdict
+            .findings
+            .iter()
+            .filter(|f| f.exempted.is_none())
+            .collect();
+        for finding in live.iter().take(escape::LOGGED_FINDINGS) {
+            tracing::warn!(rule = %escape::line(finding.rule.id()), action = finding.action.name(), endpoint = %record.endpoint, "{}", escape::line(&finding.message));
+        }
+        if let Some(more) = live
+            .len()
+            .checked_sub(escape::LOGGED_FINDINGS)
+            .filter(|n| *n > 0)
+        {
+            tracing::warn!(endpoint = %record.endpoint, "{more} more findings (the audit record has them all)");
         }
         reply(&AuthzResponse {
             allow: true,
@@ -434,10 +448,7 @@ fn failure<L: DaemonLookup>(
         .map(|f| f.message.as_str())
         .collect::<Vec<_>>()
         .join("; ");
-    let msg = format!(
-        "dockgate: denied: {}",
-        dockgate_outputs::escape::line(&detail)
-    );
+    let msg = format!("dockgate: denied: {}", escape::line(&detail));
     reply(&AuthzResponse {
         allow: false,
         msg: msg.clone(),

@@ -47,6 +47,11 @@ pub struct AuditRecord {
     pub findings: Vec<Finding>,
     /// The policy in force.
     pub policy_hash: String,
+    /// Only in syslog: the record did not fit in a syslog message, so its
+    /// values and findings were cut; this is its length in bytes in the
+    /// audit log, where it is whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shortened_from: Option<usize>,
 }
 
 impl AuditRecord {
@@ -72,6 +77,7 @@ impl AuditRecord {
             rules: Vec::new(),
             findings: Vec::new(),
             policy_hash: policy_hash.to_string(),
+            shortened_from: None,
         }
     }
 
@@ -92,6 +98,7 @@ impl AuditRecord {
             rules: verdict.rule_ids(),
             findings: verdict.findings.clone(),
             policy_hash: String::new(),
+            shortened_from: None,
         }
     }
 
@@ -119,6 +126,7 @@ impl AuditRecord {
             rules: verdict.rule_ids(),
             findings: verdict.findings.clone(),
             policy_hash: policy_hash.to_string(),
+            shortened_from: None,
         }
     }
 

@@ -10,15 +10,17 @@ pub trait Denial {
     /// `dockgate: denied by rule host-mount: bind mount of host path "/" at
     /// "/host" (HostConfig.Binds[0]); use a named volume, or ask an
     /// administrator to allow this path (dockgate explain host-mount)`.
-    /// One part per denying finding, joined by ` | `; each part escaped so
-    /// that it is one line and holds no `|` of its own.
+    /// One part per denying finding, joined by ` | `, the first ten; each
+    /// part escaped so that it is one line and holds no `|` of its own.
     fn denial_message(&self) -> String;
 }
 
 impl Denial for Verdict {
     fn denial_message(&self) -> String {
-        let parts: Vec<String> = self
+        let denials = self.denials().count();
+        let mut parts: Vec<String> = self
             .denials()
+            .take(escape::DENIAL_PARTS)
             .map(|f| {
                 // Each value escaped and shortened on its own, so that a
                 // long message cannot cut the rule or the fix out.
@@ -35,6 +37,13 @@ impl Denial for Verdict {
                 part
             })
             .collect();
+        // Bounded: one request can carry thousands of findings.
+        if denials > escape::DENIAL_PARTS {
+            parts.push(format!(
+                "{} more denials (the audit log has them all)",
+                denials - escape::DENIAL_PARTS
+            ));
+        }
         format!("dockgate: {}", parts.join(" | "))
     }
 }

@@ -17,19 +17,30 @@
 //!   terminal shows them rather than acting on them. The values decode
 //!   unchanged.
 //!
-//! Invalid UTF-8 never reaches an output: every input is decoded as its
-//! consumer decodes it (Go's JSON decoder and Compose replace invalid
-//! bytes with U+FFFD), and file names are read lossily the same way.
+//! Invalid UTF-8 never reaches an output: the gate refuses a request body
+//! that holds any (Go would read it as U+FFFD; refusing is the safe side),
+//! the daemon's own documents hold U+FFFD where a client sent invalid
+//! bytes (Go's JSON encoder writes it), and file names are read lossily,
+//! with U+FFFD.
 
 use std::fmt::Write as _;
 
 /// How many characters of a value a line for people shows whole.
 pub const SHOWN_WHOLE: usize = 1024;
 
+/// How many findings of one request or container a log writes a line
+/// for; a line then says how many more there are. One request can carry
+/// thousands (a create body with 20,000 capabilities).
+pub const LOGGED_FINDINGS: usize = 20;
+
+/// How many denying findings a denial message names; it then says how
+/// many more there are, which the audit log has.
+pub(crate) const DENIAL_PARTS: usize = 10;
+
 /// How many characters of a syslog structured-data parameter are sent:
 /// the whole record is in the message, and receivers cut messages longer
 /// than a few kilobytes (RFC 5424 asks them to take 2048 octets).
-const SD_PARAM_WHOLE: usize = 256;
+const SD_PARAM_WHOLE: usize = 128;
 
 /// Whether a character must not reach a reader as itself: it would end a
 /// line, drive a terminal, or reorder or hide the text around it.
@@ -52,9 +63,7 @@ fn push_escaped(out: &mut String, c: char) {
         '\r' => out.push_str("\\r"),
         '\t' => out.push_str("\\t"),
         '\0' => out.push_str("\\0"),
-        c => {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        }
+        c => push_code(out, c),
     }
 }
 
@@ -76,7 +85,7 @@ fn escaped(text: &str, also: &[char], limit: usize) -> String {
 /// `text` cut to `limit` characters: two thirds from its start, the rest
 /// from its end (where a finding names the field), and between them how
 /// many characters were left out.
-fn shorten(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+pub(crate) fn shorten(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
     let count = text.chars().count();
     if count <= limit {
         return text.into();
@@ -94,15 +103,43 @@ pub fn line(text: &str) -> String {
     escaped(text, &[], SHOWN_WHOLE)
 }
 
-/// Text for the Monitoring Plugins format: a line, and no `|`, which
-/// Icinga and Nagios read as the start of performance data.
+/// Text for the Monitoring Plugins format, as Icinga and Nagios read it
+/// and their web front ends show it: a line; no `|` (the start of
+/// performance data); no `<` or `>` (Icinga Web renders output that looks
+/// like HTML as HTML); and no backslash before `n` or `t` (Icinga Web and
+/// Icinga DB Web show `\n` as a line break and `\t` as a tab), so a
+/// newline is `\u{a}` here, and a `\n` in the text `\u{a}` too.
 pub fn nagios(text: &str) -> String {
-    escaped(text, &['|'], SHOWN_WHOLE)
+    let shortened = shorten(text, SHOWN_WHOLE);
+    let mut out = String::with_capacity(shortened.len());
+    let mut chars = shortened.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if matches!(chars.peek(), Some('n' | 't')) => {
+                let c = if chars.next() == Some('n') {
+                    '\n'
+                } else {
+                    '\t'
+                };
+                push_code(&mut out, c);
+            }
+            '|' | '<' | '>' => push_code(&mut out, c),
+            c if is_hidden(c) => push_code(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
-/// A part of a denial message, whose parts are joined by ` | `.
+/// Writes `c` as `\u{..}`.
+fn push_code(out: &mut String, c: char) {
+    let _ = write!(out, "\\u{{{:x}}}", c as u32);
+}
+
+/// A part of a denial message, whose parts are joined by ` | `: a line
+/// with no `|` of its own.
 pub(crate) fn denial_part(text: &str) -> String {
-    nagios(text)
+    escaped(text, &['|'], SHOWN_WHOLE)
 }
 
 /// An RFC 5424 structured-data parameter value (section 6.3.3: `"`, `\`
@@ -202,6 +239,12 @@ mod tests {
             r"a\nb\r\u{1b}[31mc\0\u{9b}d\u{202e}e\u{2028}f\tg"
         );
         assert_eq!(nagios("/e|x"), r"/e\u{7c}x");
+        // Icinga Web shows `\n` as a line break and renders HTML.
+        assert_eq!(
+            nagios("a\nb \\n <a href=x>c</a> \\\\n \\t"),
+            r"a\u{a}b \u{a} \u{3c}a href=x\u{3e}c\u{3c}/a\u{3e} \\u{a} \u{9}"
+        );
+        assert_eq!(denial_part("/e|x\n"), r"/e\u{7c}x\n");
         assert_eq!(line("/e|x"), "/e|x");
         assert_eq!(sd_param("a\"b\\c]d\ne"), r#"a\"b\\c\]d\\ne"#);
         assert_eq!(sd_header("host name\u{1b}", 255), "hostname");

@@ -261,9 +261,61 @@ pub fn format_5424(record: &AuditRecord, json_line: &str) -> Vec<u8> {
         hostname(),
         std::process::id(),
         record.source,
-        json_line.trim_end()
+        message_part(record, json_line.trim_end())
     )
     .into_bytes()
+}
+
+/// The longest message part, in bytes: receivers cut longer messages
+/// (rsyslog at 8 KiB by default, with the header and structured data),
+/// datagrams end at 64 KiB, and a record cut by a receiver is no JSON.
+const MSG_WHOLE: usize = 4 * 1024;
+
+/// How many characters of each value a record too long for syslog keeps.
+const SHORT_VALUE: usize = 128;
+
+/// The record's JSON line, or when it is too long for a syslog message, a
+/// shorter record (each value cut, then as many findings as fit) that says
+/// how long the whole one in the audit log is.
+fn message_part(record: &AuditRecord, json_line: &str) -> String {
+    if json_line.len() <= MSG_WHOLE {
+        return json_line.to_string();
+    }
+    let cut = |text: &mut String| *text = escape::shorten(text, SHORT_VALUE).into_owned();
+    let mut short = record.clone();
+    short.shortened_from = Some(json_line.len());
+    // More could never fit: each takes more than 100 bytes.
+    short.findings.truncate(MSG_WHOLE / 100);
+    for finding in &mut short.findings {
+        cut(&mut finding.message);
+        cut(&mut finding.field);
+        for text in [
+            &mut finding.note,
+            &mut finding.exempted,
+            &mut finding.rule_fix,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            cut(text);
+        }
+    }
+    for text in [&mut short.user, &mut short.path, &mut short.endpoint] {
+        cut(text);
+    }
+    for text in [&mut short.container, &mut short.image, &mut short.identity]
+        .into_iter()
+        .flatten()
+    {
+        cut(text);
+    }
+    loop {
+        let line = escape::harden_json(serde_json::to_string(&short).unwrap_or_default());
+        if line.len() <= MSG_WHOLE || short.findings.is_empty() {
+            return line;
+        }
+        short.findings.pop();
+    }
 }
 
 #[cfg(test)]

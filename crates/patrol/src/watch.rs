@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dockgate_engine::{Engine, EngineError};
+use dockgate_outputs::escape::{self, line};
 use dockgate_outputs::{AuditLog, ContainerResult};
 use dockgate_rules::Policy;
 use futures_util::StreamExt;
@@ -149,17 +150,27 @@ async fn act(
 }
 
 fn log_findings(result: &ContainerResult, trigger: &str) {
-    for f in result.live_findings() {
+    let findings: Vec<_> = result.live_findings().collect();
+    for f in findings.iter().take(escape::LOGGED_FINDINGS) {
+        // What the container's creator wrote, escaped: the log may be
+        // read in a terminal.
         tracing::warn!(
-            container = %result.name,
+            container = %line(&result.name),
             id = %result.id,
-            image = %result.image,
-            rule = %f.rule,
+            image = %line(&result.image),
+            rule = %line(f.rule.id()),
             action = f.action.name(),
-            field = %f.field,
+            field = %line(&f.field),
             trigger,
             "{}",
-            f.message
+            line(&f.message)
         );
+    }
+    if let Some(more) = findings
+        .len()
+        .checked_sub(escape::LOGGED_FINDINGS)
+        .filter(|n| *n > 0)
+    {
+        tracing::warn!(container = %line(&result.name), id = %result.id, "{more} more findings (scan --filter id={} lists them all)", result.id);
     }
 }
