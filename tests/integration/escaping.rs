@@ -58,6 +58,11 @@ const PIECES: &[&str] = &[
     "\\t",
     "<a href=x>",
     "(OK)",
+    "\u{61c}",
+    "\u{e0041}",
+    "\u{206f}",
+    "\u{ad}",
+    "\u{fe0f}",
 ];
 
 fn hostile() -> impl Strategy<Value = String> {
@@ -81,8 +86,9 @@ fn hidden(c: char) -> bool {
     c.is_control()
         || ('\u{200b}'..='\u{200f}').contains(&c)
         || ('\u{2028}'..='\u{202e}').contains(&c)
-        || ('\u{2060}'..='\u{2069}').contains(&c)
-        || c == '\u{feff}'
+        || ('\u{2060}'..='\u{206f}').contains(&c)
+        || ('\u{e0000}'..='\u{e007f}').contains(&c)
+        || ['\u{feff}', '\u{61c}', '\u{ad}', '\u{fe0f}'].contains(&c)
 }
 
 fn assert_plain(what: &str, text: &str) {

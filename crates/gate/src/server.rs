@@ -354,14 +354,14 @@ async fn authz_request<L: DaemonLookup + 'static>(
             .filter(|f| f.exempted.is_none())
             .collect();
         for finding in live.iter().take(escape::LOGGED_FINDINGS) {
-            tracing::warn!(rule = %escape::line(finding.rule.id()), action = finding.action.name(), endpoint = %record.endpoint, "{}", escape::line(&finding.message));
+            tracing::warn!(rule = %escape::line(finding.rule.id()), action = finding.action.name(), endpoint = %escape::line(&record.endpoint), "{}", escape::line(&finding.message));
         }
         if let Some(more) = live
             .len()
             .checked_sub(escape::LOGGED_FINDINGS)
             .filter(|n| *n > 0)
         {
-            tracing::warn!(endpoint = %record.endpoint, "{more} more findings (the audit record has them all)");
+            tracing::warn!(endpoint = %escape::line(&record.endpoint), "{more} more findings (the audit record has them all)");
         }
         reply(&AuthzResponse {
             allow: true,

@@ -44,15 +44,42 @@ const SD_PARAM_WHOLE: usize = 128;
 
 /// Whether a character must not reach a reader as itself: it would end a
 /// line, drive a terminal, or reorder or hide the text around it.
+///
+/// Those are the controls (Cc), every format character (Cf, Unicode 15:
+/// bidirectional marks, embeddings, overrides and isolates; zero-width
+/// characters; invisible operators; tags, which smuggle invisible text),
+/// the line and paragraph separators (Zl, Zp), variation selectors and the
+/// invisible fillers.
 fn is_hidden(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{200B}'..='\u{200F}'
+            '\u{AD}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61C}'
+                | '\u{6DD}'
+                | '\u{70F}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8E2}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
                 | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2069}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
                 | '\u{FEFF}'
+                | '\u{FFA0}'
                 | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0001}'
+                | '\u{E0020}'..='\u{E007F}'
+                | '\u{E0100}'..='\u{E01EF}'
         )
 }
 
@@ -146,7 +173,9 @@ pub(crate) fn denial_part(text: &str) -> String {
 /// and `]` escaped with a backslash), on one line and short.
 pub(crate) fn sd_param(text: &str) -> String {
     let mut out = String::new();
-    for c in escaped(text, &[], SD_PARAM_WHOLE).chars() {
+    // Cut again once escaped: an escape writes up to ten characters.
+    let escaped = escaped(text, &[], SD_PARAM_WHOLE);
+    for c in shorten(&escaped, 2 * SD_PARAM_WHOLE).chars() {
         if matches!(c, '"' | '\\' | ']') {
             out.push('\\');
         }
@@ -220,7 +249,11 @@ pub(crate) fn harden_json(json: String) -> String {
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         if left(c) {
-            let _ = write!(out, "\\u{:04x}", c as u32);
+            // Above U+FFFF, JSON writes a UTF-16 surrogate pair.
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{:04x}", unit);
+            }
         } else {
             out.push(c);
         }
@@ -239,6 +272,12 @@ mod tests {
             r"a\nb\r\u{1b}[31mc\0\u{9b}d\u{202e}e\u{2028}f\tg"
         );
         assert_eq!(nagios("/e|x"), r"/e\u{7c}x");
+        // Format characters of every kind: Arabic letter mark, tags,
+        // invisible operators, soft hyphen, variation selectors.
+        assert_eq!(
+            line("a\u{61c}b\u{e0041}c\u{206f}d\u{ad}e\u{fe0f}f"),
+            r"a\u{61c}b\u{e0041}c\u{206f}d\u{ad}e\u{fe0f}f"
+        );
         // Icinga Web shows `\n` as a line break and renders HTML.
         assert_eq!(
             nagios("a\nb \\n <a href=x>c</a> \\\\n \\t"),
@@ -269,9 +308,12 @@ mod tests {
 
     #[test]
     fn json_keeps_values_and_hides_nothing() {
-        let value = serde_json::json!({"k": "a\u{202e}b\u{9b}c\u{2028}d\u{1b}é\u{7f}"});
+        let value = serde_json::json!({"k": "a\u{202e}b\u{9b}c\u{2028}d\u{1b}é\u{7f}\u{e0041}"});
         let json = harden_json(serde_json::to_string(&value).unwrap());
-        assert_eq!(json, r#"{"k":"a\u202eb\u009bc\u2028d\u001bé\u007f"}"#);
+        assert_eq!(
+            json,
+            r#"{"k":"a\u202eb\u009bc\u2028d\u001bé\u007f\udb40\udc41"}"#
+        );
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back, value);
     }
