@@ -239,6 +239,33 @@ fn audit_on(generation: Generation) {
     );
     gated.start_gate();
 
+    // Another plugin where the daemon looks first for the gate's name
+    // (/run/docker/plugins/NAME.sock comes before the spec file): it
+    // answers, but not as dockgate.
+    let impostor = std::path::PathBuf::from(format!("/run/docker/plugins/{plugin}.sock"));
+    std::fs::create_dir_all("/run/docker/plugins").unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(&impostor).unwrap();
+    let answering = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let body = r#"{"Allow":true}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let (_, findings) = audit(&gated, &plugin);
+    let _ = answering.join();
+    let _ = std::fs::remove_file(&impostor);
+    assert_eq!(
+        found(&findings, "audit/gate-answers"),
+        [format!("another plugin answers on {}, where the daemon finds {plugin:?} first: the daemon asks it, not dockgate, and no rule of the policy is enforced", impostor.display())]
+    );
+
     // The same checks as a section of the scan: the host is one more
     // subject of its report.
     let out = Command::new(dockgate_bin())
@@ -319,6 +346,13 @@ fn audit_on(generation: Generation) {
         .unwrap()
         .iter()
         .any(|r| r == "audit/config-drift"));
+    // A key taken out: the next start takes the default.
+    std::fs::write(exposed.path("daemon.json"), "{}\n").unwrap();
+    let (_, findings) = audit(&exposed, &plugin);
+    assert!(
+        found(&findings, "audit/config-drift").contains(&format!("live-restore: {file} does not set it, nor does a flag, so the next start takes false; the running daemon has true").as_str()),
+        "{findings:?}"
+    );
 
     drop(exposed);
     drop(gated);
@@ -329,7 +363,18 @@ fn audit_on(generation: Generation) {
 /// as the benchmark asks (on a daemon of its own: swarm mode refuses live
 /// restore).
 fn swarm_checks(generation: Generation) {
-    let daemon = &Daemon::start_with_args(generation, None, |_| Vec::new());
+    // Debug mode and a TCP host run together, the host without a scheme.
+    let tcp = format!("127.0.0.1:{}", free_port());
+    let daemon = &Daemon::start_with_args(generation, None, |_| vec!["-DH".into(), tcp.clone()]);
+    let (_, findings) = audit(daemon, "dockgate");
+    assert_eq!(
+        found(&findings, "audit/tcp-tls-verify"),
+        [format!("the daemon listens on tcp://{tcp} without TLS: anyone who reaches it is root on the host, and to the gate looks like a caller on the Unix socket")]
+    );
+    assert_eq!(
+        found(&findings, "audit/log-level"),
+        ["debug mode (--debug, or \"debug\": true) logs at level debug"]
+    );
     let listen = format!("0.0.0.0:{}", free_port());
     daemon.docker_ok(&swarm_init(&listen));
     let (_, findings) = audit(daemon, "dockgate");

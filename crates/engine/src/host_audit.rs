@@ -48,10 +48,14 @@ pub async fn daemon_host(
         None => Resolution::Pending,
     };
     let config_file = host
-        .setting("", &["--config-file"])
-        .pop()
+        .effective("", &["--config-file"])
         .unwrap_or_else(|| "/etc/docker/daemon.json".to_string());
-    host.config = read_config(Path::new(&config_file));
+    // A daemon reached over TCP may be another host's: none of this
+    // host's files are its own.
+    host.config = match &socket {
+        Some(_) => read_config(&daemon_path(&host, &config_file)),
+        None => Resolution::Pending,
+    };
     host.config_file = config_file.clone();
     let info = raw_json(&lookup, "/info").await;
     match &info {
@@ -69,7 +73,7 @@ pub async fn daemon_host(
         .and_then(|i| i.get("DockerRootDir"))
         .and_then(Value::as_str);
     let mut data_root = None;
-    if let Some(root) = root {
+    if let Some(root) = root.filter(|_| socket.is_some()) {
         if let Some(swarm) = &mut host.swarm {
             read_swarm_state(swarm, Path::new(root));
         }
@@ -84,6 +88,16 @@ pub async fn daemon_host(
             .insert("data-root".into(), Value::String(root.clone()));
         host.data_root = is_mount_point(Path::new(&root)).map(|own| (root.clone(), own));
         data_root = Some(root);
+    }
+    if socket.is_none() {
+        // Its plugins are on its own host.
+        host.gate = GateFacts {
+            plugin: plugin.to_string(),
+            socket: None,
+            answers: Resolution::Pending,
+            foreign: false,
+        };
+        return Ok(host);
     }
     host.docker_group = docker_group();
     if host.api_error.is_none() {
@@ -161,7 +175,14 @@ pub async fn daemon_host(
         ("TLS server certificate", "tlscert"),
         ("TLS server key", "tlskey"),
     ] {
-        if let Some(path) = host.setting(key, &[&format!("--{key}")]).pop() {
+        // Without a tlscacert, dockerd looks for ca.pem in its certificate
+        // directory, and verifies against the system's pool when there
+        // is none there.
+        let path = host
+            .effective(key, &[&format!("--{key}")])
+            .or_else(|| (key == "tlscacert").then(|| default_ca(&host)).flatten());
+        if let Some(path) = path {
+            let path = daemon_path(&host, &path).display().to_string();
             files.push((role.into(), path));
         }
     }
@@ -204,20 +225,50 @@ fn read_swarm_state(swarm: &mut SwarmNode, root: &Path) {
     swarm.data_path_addr = text("DataPathAddr");
 }
 
-/// Whether a directory is a mount point of its own: on another device
-/// than its parent, or listed in the mount table.
+/// Whether a directory is a file system of its own: on another device
+/// than its parent. (Not whether it is a mount point: dockerd bind-mounts
+/// its data root onto itself where `/` is not a shared mount.)
 fn is_mount_point(path: &Path) -> Option<bool> {
     let own = std::fs::metadata(path).ok()?;
     let parent = std::fs::metadata(path.parent()?).ok()?;
-    if own.dev() != parent.dev() {
-        return Some(true);
+    Some(own.dev() != parent.dev())
+}
+
+/// The CA file dockerd uses when no tlscacert is given: `ca.pem` in
+/// `$DOCKER_CERT_PATH`, else the client configuration directory
+/// (`$DOCKER_CONFIG`, else `~/.docker`), as cmd/dockerd/options.go builds it.
+fn default_ca(host: &DaemonHost) -> Option<String> {
+    let Resolution::Known(process) = &host.process else {
+        return None;
+    };
+    let non_empty = |name| process.env(name).filter(|v| !v.is_empty());
+    let dir = non_empty("DOCKER_CERT_PATH")
+        .map(str::to_string)
+        .or_else(|| non_empty("DOCKER_CONFIG").map(str::to_string))
+        .unwrap_or_else(|| format!("{}/.docker", non_empty("HOME").unwrap_or("/root")));
+    Some(format!("{dir}/ca.pem"))
+}
+
+/// A path as the daemon opens it: relative to its working directory, in
+/// its mount namespace (through /proc/PID/root, when this process may look
+/// there; a daemon in a container sees its own files).
+fn daemon_path(host: &DaemonHost, path: &str) -> std::path::PathBuf {
+    let Resolution::Known(process) = &host.process else {
+        return path.into();
+    };
+    let absolute = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        match std::fs::read_link(format!("/proc/{}/cwd", process.pid)) {
+            Ok(cwd) => format!("{}/{path}", cwd.display()),
+            Err(_) => return path.into(),
+        }
+    };
+    let root = format!("/proc/{}/root", process.pid);
+    match std::fs::read_link(&root) {
+        Ok(target) if target != Path::new("/") => format!("{root}{absolute}").into(),
+        _ => absolute.into(),
     }
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
-    let listed = mounts
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(1))
-        .any(|point| Path::new(point) == path);
-    Some(listed)
 }
 
 /// The members of the `docker` group in /etc/group.
@@ -405,10 +456,28 @@ fn daemon_process(socket: &str) -> Result<DaemonProcess, String> {
         .skip(1)
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
+    let environment = std::fs::read(format!("/proc/{pid}/environ"))
+        .unwrap_or_default()
+        .split(|b| *b == 0)
+        .filter_map(|entry| {
+            let entry = String::from_utf8_lossy(entry);
+            let (name, value) = entry.split_once('=')?;
+            [
+                "DOCKER_TLS_VERIFY",
+                "DOCKER_CERT_PATH",
+                "DOCKER_CONFIG",
+                "HOME",
+            ]
+            .contains(&name)
+            .then(|| (name.to_string(), value.to_string()))
+        })
+        .collect();
     Ok(DaemonProcess {
         pid,
         uid: credentials.uid,
         args,
+        tcp_listeners: crate::host_net::tcp_listeners(pid).ok(),
+        environment,
     })
 }
 
@@ -416,7 +485,10 @@ fn daemon_process(socket: &str) -> Result<DaemonProcess, String> {
 /// exist.
 fn read_config(path: &Path) -> Resolution<Option<serde_json::Map<String, Value>>> {
     match std::fs::read(path) {
-        Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+        // A byte order mark is read past, as dockerd 23 and later read it.
+        Ok(bytes) => match serde_json::from_slice::<Value>(
+            bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes),
+        ) {
             Ok(Value::Object(map)) => Resolution::Known(Some(map)),
             Ok(_) => Resolution::Failed(format!("{} is not a JSON object", path.display())),
             Err(e) => Resolution::Failed(format!("{}: {e}", path.display())),
@@ -430,31 +502,87 @@ fn read_config(path: &Path) -> Resolution<Option<serde_json::Map<String, Value>>
 /// file under /etc/docker/plugins, or a socket under /run/docker/plugins),
 /// and whether it answers an authorization request.
 async fn gate_facts(plugin: &str) -> GateFacts {
-    let spec = ["/etc/docker/plugins", "/usr/lib/docker/plugins"]
-        .iter()
-        .find_map(|dir| std::fs::read_to_string(format!("{dir}/{plugin}.spec")).ok());
-    let socket = match spec {
-        Some(spec) => spec.trim().strip_prefix("unix://").map(str::to_string),
-        None => {
-            Some(format!("/run/docker/plugins/{plugin}.sock")).filter(|s| Path::new(s).exists())
-        }
-    };
-    let answers = match &socket {
-        Some(socket) => match ask_gate(socket).await {
-            Ok(()) => Resolution::Known(true),
-            Err(why) => Resolution::Failed(why),
-        },
-        None => Resolution::Known(false),
-    };
     GateFacts {
         plugin: plugin.to_string(),
-        socket,
-        answers,
+        ..gate_at(plugin_address(plugin)).await
     }
 }
 
-/// Asks the gate about a ping, as the daemon would.
-async fn ask_gate(socket: &str) -> Result<(), String> {
+/// Where the daemon finds plugin `name`, in the order it looks (moby
+/// pkg/plugins/discovery.go): a socket `/run/docker/plugins/NAME.sock` or
+/// `NAME/NAME.sock`, then in /etc/docker/plugins and /usr/lib/docker/plugins
+/// a `.spec` file (an address) or a `.json` file (`{"Addr": ...}`), each
+/// as `NAME.ext` or `NAME/NAME.ext`. None when nothing is found; the
+/// address as written otherwise (`unix:///...`, `tcp://...`).
+fn plugin_address(name: &str) -> Option<String> {
+    let forms = |dir: &str, ext: &str| {
+        [
+            format!("{dir}/{name}{ext}"),
+            format!("{dir}/{name}/{name}{ext}"),
+        ]
+    };
+    for path in forms("/run/docker/plugins", ".sock") {
+        if std::fs::metadata(&path)
+            .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
+        {
+            return Some(format!("unix://{path}"));
+        }
+    }
+    for dir in ["/etc/docker/plugins", "/usr/lib/docker/plugins"] {
+        for ext in [".spec", ".json"] {
+            for path in forms(dir, ext) {
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                return Some(if ext == ".json" {
+                    serde_json::from_str::<Value>(&text)
+                        .ok()
+                        .and_then(|v| v.get("Addr").and_then(Value::as_str).map(str::to_string))
+                        .unwrap_or_default()
+                } else {
+                    text.trim().to_string()
+                });
+            }
+        }
+    }
+    None
+}
+
+/// The gate's facts at a plugin address.
+async fn gate_at(address: Option<String>) -> GateFacts {
+    let socket = match address {
+        Some(address) => match address.strip_prefix("unix://") {
+            Some(path) => Some(path.to_string()),
+            None => {
+                return GateFacts {
+                    socket: Some(address.clone()),
+                    answers: Resolution::Failed(format!(
+                        "{address:?} is not a Unix socket: the audit asks only those"
+                    )),
+                    ..GateFacts::default()
+                }
+            }
+        },
+        None => None,
+    };
+    let (answers, foreign) = match &socket {
+        Some(socket) => match ask_gate(socket).await {
+            Ok(dockgate) => (Resolution::Known(true), !dockgate),
+            Err(why) => (Resolution::Failed(why), false),
+        },
+        None => (Resolution::Known(false), false),
+    };
+    GateFacts {
+        plugin: String::new(),
+        socket,
+        answers,
+        foreign,
+    }
+}
+
+/// Asks the gate about a ping, as the daemon would: whether the answer is
+/// dockgate's (its `Server` header), or why there is none.
+async fn ask_gate(socket: &str) -> Result<bool, String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let body = r#"{"RequestMethod":"GET","RequestUri":"/_ping"}"#;
     let request = format!(
@@ -473,12 +601,16 @@ async fn ask_gate(socket: &str) -> Result<(), String> {
         .map_err(|_| "no answer within 5 s".to_string())?
         .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&response);
-    if text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200") {
-        Ok(())
-    } else {
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    let dockgate = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().starts_with("server: dockgate/"));
+    if !(text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200")) {
         Err(format!(
             "answered {:?}",
             text.lines().next().unwrap_or_default()
         ))
+    } else {
+        Ok(dockgate)
     }
 }

@@ -78,3 +78,93 @@ mod tests {
         assert!(!is_local("192.0.2.200".parse().unwrap(), &local));
     }
 }
+
+/// The TCP addresses process `pid` listens on: its sockets (the inodes
+/// behind `/proc/PID/fd`) matched with the listening sockets of its network
+/// namespace (`/proc/PID/net/tcp` and `tcp6`). An error when its
+/// descriptors cannot be read (another user's process, without root).
+pub fn tcp_listeners(pid: u32) -> std::io::Result<Vec<String>> {
+    let mut inodes = BTreeSet::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
+        let Ok(target) = std::fs::read_link(entry?.path()) else {
+            continue;
+        };
+        let target = target.to_string_lossy();
+        if let Some(inode) = target
+            .strip_prefix("socket:[")
+            .and_then(|t| t.strip_suffix(']'))
+        {
+            inodes.insert(inode.to_string());
+        }
+    }
+    let mut listeners = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st ... uid timeout inode
+            let (Some(local), Some(state), Some(inode)) =
+                (fields.get(1), fields.get(3), fields.get(9))
+            else {
+                continue;
+            };
+            if *state == "0A" && inodes.contains(*inode) {
+                if let Some(address) = kernel_address(local) {
+                    listeners.push(address);
+                }
+            }
+        }
+    }
+    listeners.sort();
+    listeners.dedup();
+    Ok(listeners)
+}
+
+/// `0100007F:0050` (IPv4) or 32 hex digits and a port (IPv6), as the
+/// kernel writes them (each 32-bit word of the address as a number in the
+/// host's byte order), as `ip:port`.
+fn kernel_address(field: &str) -> Option<String> {
+    let (ip, port) = field.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let words: Vec<u32> = (0..ip.len() / 8)
+        .map(|i| u32::from_str_radix(&ip[i * 8..i * 8 + 8], 16))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    match words[..] {
+        [v4] => Some(format!("{}:{port}", Ipv4Addr::from(v4.to_ne_bytes()))),
+        [a, b, c, d] => {
+            let mut bytes = [0u8; 16];
+            for (i, word) in [a, b, c, d].iter().enumerate() {
+                bytes[i * 4..i * 4 + 4].copy_from_slice(&word.to_ne_bytes());
+            }
+            Some(format!("[{}]:{port}", Ipv6Addr::from(bytes)))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod listener_tests {
+    use super::*;
+
+    #[test]
+    fn kernel_addresses() {
+        if cfg!(target_endian = "little") {
+            assert_eq!(
+                kernel_address("0100007F:5CD4").as_deref(),
+                Some("127.0.0.1:23764")
+            );
+            assert_eq!(
+                kernel_address("00000000000000000000000000000000:0948").as_deref(),
+                Some("[::]:2376")
+            );
+            assert_eq!(
+                kernel_address("00000000000000000000000001000000:0050").as_deref(),
+                Some("[::1]:80")
+            );
+        }
+        assert_eq!(kernel_address("zz:1"), None);
+    }
+}

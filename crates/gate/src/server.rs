@@ -196,10 +196,22 @@ struct Shared<L> {
 
 fn reply<T: Serialize>(body: &T) -> Response {
     match serde_json::to_vec(body) {
-        Ok(bytes) => ([(header::CONTENT_TYPE, PLUGIN_JSON)], bytes).into_response(),
+        // `Server` tells the host audit that the socket the daemon asks is
+        // dockgate's, not another plugin put in its place.
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, PLUGIN_JSON),
+                (header::SERVER, SERVER),
+            ],
+            bytes,
+        )
+            .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
+
+/// The `Server` header of every answer.
+const SERVER: &str = concat!("dockgate/", env!("CARGO_PKG_VERSION"));
 
 /// The plugin's routes, for serving or for tests.
 pub fn router<L: DaemonLookup + 'static>(

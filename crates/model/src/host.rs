@@ -116,6 +116,14 @@ pub struct DaemonProcess {
     pub uid: u32,
     /// Its command line, arguments after the program.
     pub args: Vec<String>,
+    /// The TCP addresses it listens on (`127.0.0.1:2375`, `[::]:2376`),
+    /// from its own sockets: whatever its flags say, and sockets systemd
+    /// handed it (`-H fd://`) too. None when its sockets cannot be read
+    /// (the audit is not root).
+    pub tcp_listeners: Option<Vec<String>>,
+    /// What of its environment changes how it serves TLS:
+    /// `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`, `DOCKER_CONFIG`, `HOME`.
+    pub environment: Vec<(String, String)>,
 }
 
 /// One file that guards the daemon.
@@ -150,13 +158,128 @@ pub struct GateFacts {
     pub socket: Option<String>,
     /// Whether the socket answers an authorization request.
     pub answers: Resolution<bool>,
+    /// Whether what answers is another plugin than dockgate (its answers
+    /// lack dockgate's `Server` header): the daemon asks it instead.
+    pub foreign: bool,
+}
+
+/// dockerd's one-letter flags: the long flag each stands for, and whether
+/// it takes a value. pflag reads them alone (`-H x`, `-Hx`, `-H=x`) and
+/// letters of flags without a value run together, the last one taking the
+/// rest or the next argument (`-DH tcp://...` is `--debug --host tcp://...`).
+const SHORTHANDS: &[(char, &str, bool)] = &[
+    ('H', "--host", true),
+    ('l', "--log-level", true),
+    ('p', "--pidfile", true),
+    ('g', "--graph", true),
+    ('s', "--storage-driver", true),
+    ('G', "--group", true),
+    ('b', "--bridge", true),
+    ('D', "--debug", false),
+    ('r', "--restart", false),
+    ('v', "--version", false),
+    ('h', "--help", false),
+];
+
+/// A Go boolean as `strconv.ParseBool` reads it (pflag's bool flags and
+/// the JSON file's `true`).
+pub fn go_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+impl DaemonProcess {
+    /// A variable of its environment (of those kept).
+    pub fn env(&self, name: &str) -> Option<&str> {
+        self.environment
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The command line as pflag reads it: each flag by its long name
+    /// (`--host`), with its value; a flag given alone has the value
+    /// `true`. dockerd takes no arguments of its own, so a word after a
+    /// flag without `=` is that flag's value.
+    pub fn flags(&self) -> Vec<(String, String)> {
+        let mut flags = Vec::new();
+        let mut args = self.args.iter().peekable();
+        let next_value =
+            |args: &mut std::iter::Peekable<std::slice::Iter<'_, String>>| match args.peek() {
+                Some(next) if !next.starts_with('-') => args.next().cloned().unwrap_or_default(),
+                _ => "true".to_string(),
+            };
+        while let Some(arg) = args.next() {
+            if let Some(long) = arg.strip_prefix("--") {
+                match long.split_once('=') {
+                    Some((name, value)) => flags.push((format!("--{name}"), value.to_string())),
+                    None => {
+                        let value = next_value(&mut args);
+                        flags.push((arg.clone(), value));
+                    }
+                }
+                continue;
+            }
+            let Some(letters) = arg.strip_prefix('-') else {
+                continue;
+            };
+            let mut rest = letters;
+            while let Some(letter) = rest.chars().next() {
+                rest = &rest[letter.len_utf8()..];
+                let Some((_, long, takes_value)) =
+                    SHORTHANDS.iter().find(|(short, _, _)| *short == letter)
+                else {
+                    break;
+                };
+                if !takes_value {
+                    // `-D=false` ends the letters; `-Dl debug` goes on.
+                    if let Some(value) = rest.strip_prefix('=') {
+                        flags.push((long.to_string(), value.to_string()));
+                        break;
+                    }
+                    flags.push((long.to_string(), "true".to_string()));
+                    continue;
+                }
+                let value = match rest {
+                    "" => next_value(&mut args),
+                    inline => inline.strip_prefix('=').unwrap_or(inline).to_string(),
+                };
+                flags.push((long.to_string(), value));
+                break;
+            }
+        }
+        flags
+    }
 }
 
 impl DaemonHost {
-    /// Whether the daemon takes `value` for a setting (see
-    /// [`DaemonHost::setting`]).
+    /// Whether the daemon takes `value` for a setting: its effective value
+    /// ([`DaemonHost::effective`]), booleans read as Go reads them.
     pub fn setting_is(&self, key: &str, flags: &[&str], value: &str) -> bool {
-        self.setting(key, flags).iter().any(|v| v == value)
+        let Some(effective) = self.effective(key, flags) else {
+            return false;
+        };
+        match (go_bool(value), go_bool(&effective)) {
+            (Some(wanted), Some(set)) => wanted == set,
+            _ => effective == value,
+        }
+    }
+
+    /// The value a setting takes: the last one given on the command line
+    /// (pflag keeps the last), else the configuration file's.
+    pub fn effective(&self, key: &str, flags: &[&str]) -> Option<String> {
+        self.command_line(flags)
+            .pop()
+            .or_else(|| self.config_value(key).map(plain))
+    }
+
+    /// Whether a setting is given at all, on the command line or in the
+    /// configuration file.
+    pub fn is_set(&self, key: &str, flags: &[&str]) -> bool {
+        !self.command_line(flags).is_empty() || self.config_value(key).is_some()
     }
 
     /// A key of the configuration file. Matched exactly: the daemon
@@ -170,46 +293,28 @@ impl DaemonHost {
         }
     }
 
-    /// Every value the daemon takes for a setting: its command-line flags
-    /// (`--name value`, `--name=value`, a short alias, or `true` for a
-    /// flag given alone) and its configuration file's key, flags first.
-    pub fn setting(&self, key: &str, flags: &[&str]) -> Vec<String> {
-        let mut values = Vec::new();
-        if let Resolution::Known(process) = &self.process {
-            let mut args = process.args.iter().peekable();
-            while let Some(arg) = args.next() {
-                // `-Hvalue`: a short flag with its value attached.
-                let short = flags.iter().find(|f| {
-                    f.len() == 2 && arg.len() > 2 && !arg.starts_with("--") && arg.starts_with(**f)
-                });
-                let (name, inline) = match (short, arg.split_once('=')) {
-                    (Some(flag), _) => (*flag, Some(arg[2..].trim_start_matches('=').to_string())),
-                    (None, Some((name, value))) => (name, Some(value.to_string())),
-                    (None, None) => (arg.as_str(), None),
-                };
-                if !flags.contains(&name) {
-                    continue;
-                }
-                let value = match inline {
-                    Some(value) => value,
-                    None => match args.peek() {
-                        Some(next) if !next.starts_with('-') => {
-                            args.next().cloned().unwrap_or_default()
-                        }
-                        _ => "true".to_string(),
-                    },
-                };
-                values.push(value);
-            }
+    /// The command line's values of the flags named (long names; a
+    /// one-letter flag is read as its long name), in order.
+    fn command_line(&self, flags: &[&str]) -> Vec<String> {
+        match &self.process {
+            Resolution::Known(process) => process
+                .flags()
+                .into_iter()
+                .filter(|(name, _)| flags.contains(&name.as_str()))
+                .map(|(_, value)| value)
+                .collect(),
+            _ => Vec::new(),
         }
-        {
-            match self.config_value(key) {
-                Some(serde_json::Value::Array(items)) => {
-                    values.extend(items.iter().map(plain));
-                }
-                Some(serde_json::Value::Null) | None => {}
-                Some(value) => values.push(plain(value)),
-            }
+    }
+
+    /// Every value the daemon takes for a list setting: its command-line
+    /// flags' and its configuration file's key, flags first.
+    pub fn setting(&self, key: &str, flags: &[&str]) -> Vec<String> {
+        let mut values = self.command_line(flags);
+        match self.config_value(key) {
+            Some(serde_json::Value::Array(items)) => values.extend(items.iter().map(plain)),
+            Some(serde_json::Value::Null) | None => {}
+            Some(value) => values.push(plain(value)),
         }
         values
     }

@@ -47,17 +47,27 @@ fn finding_if(found: bool, message: &str) -> Vec<String> {
 }
 
 fn daemon_answers(host: &DaemonHost) -> Vec<String> {
+    let instead = match host.process {
+        Resolution::Known(_) => "what it was started with was audited instead",
+        _ => "nor could its process be read: the daemon itself was not audited",
+    };
     match &host.api_error {
         Some(why) => vec![format!(
-            "the daemon does not answer its API ({why}); what it was started with was audited instead"
+            "the daemon does not answer its API ({why}); {instead}"
         )],
         None => Vec::new(),
     }
 }
 
+/// Whether the plugins the daemon asks are known: from its API, or else
+/// from its command line and configuration file.
+fn plugins_known(host: &DaemonHost) -> bool {
+    host.api_error.is_none() || matches!(host.process, Resolution::Known(_))
+}
+
 fn gate_installed(host: &DaemonHost) -> Vec<String> {
     let plugin = &host.gate.plugin;
-    if host.authorization_plugins.iter().any(|p| p == plugin) {
+    if !plugins_known(host) || host.authorization_plugins.iter().any(|p| p == plugin) {
         return Vec::new();
     }
     vec![if host.authorization_plugins.is_empty() {
@@ -72,6 +82,9 @@ fn gate_installed(host: &DaemonHost) -> Vec<String> {
 
 fn gate_first(host: &DaemonHost) -> Vec<String> {
     let plugin = &host.gate.plugin;
+    if !plugins_known(host) {
+        return Vec::new();
+    }
     match host.authorization_plugins.iter().position(|p| p == plugin) {
         Some(at) if at > 0 => vec![format!(
             "authorization plugins before {plugin:?}: {} (each may refuse, and sees every request first)",
@@ -85,11 +98,16 @@ fn gate_answers(host: &DaemonHost) -> Vec<String> {
     if !host.authorization_plugins.contains(&host.gate.plugin) {
         return Vec::new();
     }
+    let plugin = &host.gate.plugin;
     match (&host.gate.socket, &host.gate.answers) {
+        // A daemon reached over TCP: its plugins are on its own host.
+        (_, Resolution::Pending) => Vec::new(),
+        (Some(socket), Resolution::Known(true)) if host.gate.foreign => vec![format!(
+            "another plugin answers on {socket}, where the daemon finds {plugin:?} first: the daemon asks it, not dockgate, and no rule of the policy is enforced"
+        )],
         (_, Resolution::Known(true)) => Vec::new(),
         (None, _) => vec![format!(
-            "no socket for plugin {:?}: neither /etc/docker/plugins/{0}.spec nor /run/docker/plugins/{0}.sock; the daemon refuses every request",
-            host.gate.plugin
+            "no socket for plugin {plugin:?}: none of /run/docker/plugins/{plugin}.sock, {plugin}/{plugin}.sock or a {plugin}.spec or {plugin}.json under /etc/docker/plugins or /usr/lib/docker/plugins; the daemon refuses every request"
         )],
         (Some(socket), Resolution::Failed(why)) => vec![format!(
             "the gate's socket {socket} does not answer ({why}): the daemon refuses every request"
@@ -100,27 +118,85 @@ fn gate_answers(host: &DaemonHost) -> Vec<String> {
     }
 }
 
-fn tcp_tls(host: &DaemonHost) -> Vec<String> {
-    let tcp: Vec<String> = host
-        .setting("hosts", &["-H", "--host"])
+/// The TCP addresses the daemon serves its API on: its hosts (an address
+/// without a scheme is TCP, as dockerd reads it), and the TCP sockets it
+/// listens on (systemd may hand it one, `-H fd://`), less the swarm's
+/// own ports (mutual TLS of its own) and the metrics address.
+fn api_tcp(host: &DaemonHost) -> Vec<String> {
+    let mut addresses: Vec<String> = host
+        .setting("hosts", &["--host"])
         .into_iter()
-        .filter(|h| h.starts_with("tcp://"))
+        .filter_map(|h| match h.split_once("://") {
+            Some(("tcp", address)) => Some(address.to_string()),
+            Some(_) => None,
+            None if !h.is_empty() => Some(h),
+            None => None,
+        })
         .collect();
+    if let Resolution::Known(process) = &host.process {
+        let swarm_port = host
+            .swarm
+            .as_ref()
+            .and_then(|s| s.listen_addr.as_deref())
+            .and_then(|a| a.rsplit_once(':'))
+            .map(|(_, port)| port.to_string());
+        let metrics = host.effective("metrics-addr", &["--metrics-addr"]);
+        for listener in process.tcp_listeners.iter().flatten() {
+            let port = listener.rsplit_once(':').map(|(_, p)| p);
+            let swarm =
+                host.swarm.is_some() && (port == swarm_port.as_deref() || port == Some("7946"));
+            if !swarm && metrics.as_deref() != Some(listener) && !addresses.contains(listener) {
+                addresses.push(listener.clone());
+            }
+        }
+    }
+    addresses
+}
+
+fn tcp_tls(host: &DaemonHost) -> Vec<String> {
+    let mut found = Vec::new();
+    if host.address.starts_with("tcp://") && host.api_error.is_none() {
+        found.push(format!(
+            "the audit itself reached the daemon's API at {} without TLS: anyone who reaches that address is root on the daemon's host",
+            host.address
+        ));
+    }
+    let tcp = api_tcp(host);
     if tcp.is_empty() {
-        return Vec::new();
+        return found;
     }
-    if host.setting_is("tlsverify", &["--tlsverify"], "true") {
-        return Vec::new();
+    // As dockerd decides (cmd/dockerd/options.go SetDefaultOptions and
+    // daemon.go): TLS is on with --tls, with --tlsverify given at all, or
+    // with DOCKER_TLS_VERIFY in its environment; it then verifies client
+    // certificates unless --tlsverify is explicitly false.
+    let environment_verifies = matches!(&host.process, Resolution::Known(p) if p.env("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty()));
+    let verify_given = host.is_set("tlsverify", &["--tlsverify"]);
+    let tls = host.setting_is("tls", &["--tls"], "true") || verify_given || environment_verifies;
+    let verifies = tls && !host.setting_is("tlsverify", &["--tlsverify"], "false");
+    let listed = tcp
+        .iter()
+        .map(|a| format!("tcp://{a}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !verifies {
+        let how = if tls {
+            "with TLS but without client certificate verification (tlsverify is false)"
+        } else {
+            "without TLS"
+        };
+        found.push(format!(
+            "the daemon listens on {listed} {how}: anyone who reaches it is root on the host, and to the gate looks like a caller on the Unix socket"
+        ));
+    } else if host
+        .files
+        .iter()
+        .any(|f| f.role == "TLS CA certificate" && f.stat.is_none())
+    {
+        found.push(format!(
+            "the daemon listens on {listed} and checks client certificates against the system's CA pool (no tlscacert, and no ca.pem where it looks): a client certificate any public CA issued is let in"
+        ));
     }
-    let how = if host.setting_is("tls", &["--tls"], "true") {
-        "with TLS but without client certificate verification"
-    } else {
-        "without TLS"
-    };
-    vec![format!(
-        "the daemon listens on {} {how}: anyone who reaches it is root on the host, and to the gate looks like a caller on the Unix socket",
-        tcp.join(", ")
-    )]
+    found
 }
 
 /// A configuration value as the daemon holds it, for comparison: lists
@@ -174,23 +250,74 @@ fn shown(value: &serde_json::Value) -> String {
     }
 }
 
+/// The settings the configuration file is compared on: each key, the
+/// flags that set it instead, and what the daemon takes when neither does
+/// (none where that depends on the host).
+const COMPARED: &[(&str, &[&str], Option<&str>)] = &[
+    ("authorization-plugins", &["--authorization-plugin"], Some("[]")),
+    ("data-root", &["--data-root", "--graph"], None),
+    ("debug", &["--debug"], Some("false")),
+    ("default-runtime", &["--default-runtime"], Some("\"runc\"")),
+    ("experimental", &["--experimental"], Some("false")),
+    ("insecure-registries", &["--insecure-registry"], Some("[]")),
+    ("labels", &["--label"], Some("[]")),
+    ("live-restore", &["--live-restore"], Some("false")),
+    ("log-driver", &["--log-driver"], Some("\"json-file\"")),
+    ("registry-mirrors", &["--registry-mirror"], Some("[]")),
+    ("storage-driver", &["--storage-driver"], None),
+];
+
 fn config_drift(host: &DaemonHost) -> Vec<String> {
+    // The file as the next start reads it; unread, there is nothing to
+    // compare (config-file-read says why).
+    let Resolution::Known(_) = &host.config else {
+        return Vec::new();
+    };
     let mut found = Vec::new();
-    for (key, running) in &host.running {
-        let Some(written) = host.config_value(key) else {
+    for (key, flags, default) in COMPARED {
+        let Some(running) = host.running.get(*key) else {
             continue;
         };
-        let (written, running) = (comparable(key, written), comparable(key, running));
-        if written != running {
-            found.push(format!(
-                "{key}: {} says {}, the running daemon has {}",
-                host.config_file,
-                shown(&written),
-                shown(&running)
-            ));
+        let running = comparable(key, running);
+        match host.config_value(key) {
+            Some(written) => {
+                let written = comparable(key, written);
+                if written != running {
+                    found.push(format!(
+                        "{key}: {} says {}, the running daemon has {}",
+                        host.config_file,
+                        shown(&written),
+                        shown(&running)
+                    ));
+                }
+            }
+            // Set by neither the file nor a flag: the next start takes
+            // the default.
+            None if !host.is_set(key, flags) => {
+                let Some(default) = default.and_then(|d| serde_json::from_str(d).ok()) else {
+                    continue;
+                };
+                let default = comparable(key, &default);
+                if default != running {
+                    found.push(format!(
+                        "{key}: {} does not set it, nor does a flag, so the next start takes {}; the running daemon has {}",
+                        host.config_file,
+                        shown(&default),
+                        shown(&running)
+                    ));
+                }
+            }
+            None => {}
         }
     }
-    if let Some(written) = host.config_value("userns-remap").and_then(|v| v.as_str()) {
+    let userns = host.config_value("userns-remap").and_then(|v| v.as_str());
+    if userns.is_none() && host.userns_remap && !host.is_set("userns-remap", &["--userns-remap"]) {
+        found.push(format!(
+            "userns-remap: {} does not set it, nor does a flag, so the next start does not remap user namespaces; the running daemon remaps them",
+            host.config_file
+        ));
+    }
+    if let Some(written) = userns {
         let remapped = !written.is_empty();
         if remapped != host.userns_remap {
             found.push(format!(
@@ -205,6 +332,15 @@ fn config_drift(host: &DaemonHost) -> Vec<String> {
         }
     }
     found
+}
+
+fn config_read(host: &DaemonHost) -> Vec<String> {
+    match &host.config {
+        Resolution::Failed(why) => vec![format!(
+            "cannot read the daemon's configuration file ({why}): what it sets (TCP hosts, plugins, TLS) was judged from the command line and the API only"
+        )],
+        _ => Vec::new(),
+    }
 }
 
 fn process_known(host: &DaemonHost) -> Vec<String> {
@@ -404,11 +540,16 @@ fn bridge_icc(host: &DaemonHost) -> Vec<String> {
 }
 
 fn log_level(host: &DaemonHost) -> Vec<String> {
-    host.setting("log-level", &["-l", "--log-level"])
-        .into_iter()
+    let mut found: Vec<String> = host
+        .effective("log-level", &["--log-level"])
         .filter(|level| !level.is_empty() && level != "info")
         .map(|level| format!("log level {level:?}"))
-        .collect()
+        .into_iter()
+        .collect();
+    if host.setting_is("debug", &["--debug"], "true") {
+        found.push("debug mode (--debug, or \"debug\": true) logs at level debug".into());
+    }
+    found
 }
 
 fn iptables(host: &DaemonHost) -> Vec<String> {
@@ -687,6 +828,15 @@ pub const CHECKS: &[AuditCheck] = &[
         fix: "set \"tlsverify\": true with tlscacert, tlscert and tlskey, or remove the tcp:// host",
         from_api: false,
         check: tcp_tls,
+    },
+    AuditCheck {
+        id: "audit/config-file-read",
+        cis: None,
+        severity: Action::Warn,
+        summary: "the daemon's configuration file can be read",
+        fix: "run the audit as root; make the file valid JSON (dockerd will not start with it otherwise)",
+        from_api: false,
+        check: config_read,
     },
     AuditCheck {
         id: "audit/config-drift",
@@ -1122,6 +1272,7 @@ mod tests {
                 pid: 1,
                 uid: 0,
                 args: args.iter().map(|a| a.to_string()).collect(),
+                ..DaemonProcess::default()
             }),
             config_file: "/etc/docker/daemon.json".into(),
             config: Resolution::Known(config.map(|c| serde_json::from_str(c).unwrap())),
@@ -1129,6 +1280,7 @@ mod tests {
                 plugin: "dockgate".into(),
                 socket: Some("/run/docker/plugins/dockgate.sock".into()),
                 answers: Resolution::Known(true),
+                foreign: false,
             },
             ..DaemonHost::default()
         }
@@ -1149,7 +1301,17 @@ mod tests {
             &["-H", "tcp://0.0.0.0:2375"][..],
             &["-Htcp://0.0.0.0:2375"],
             &["--host=tcp://0.0.0.0:2375"],
-            &["--host", "tcp://0.0.0.0:2375", "--tls"],
+            // An address without a scheme is TCP; letters run together.
+            &["-H", "0.0.0.0:2375"],
+            &["-DH", "tcp://0.0.0.0:2375"],
+            &["-DHtcp://0.0.0.0:2375"],
+            // pflag keeps the last value.
+            &[
+                "--tlsverify",
+                "-H",
+                "tcp://0.0.0.0:2375",
+                "--tlsverify=false",
+            ],
         ] {
             let found = messages(&host(args, None), "tcp-tls-verify");
             assert_eq!(found.len(), 1, "{args:?}");
@@ -1158,6 +1320,56 @@ mod tests {
                 "{found:?}"
             );
         }
+        assert_eq!(
+            messages(&host(&["-H", "tcp://0.0.0.0:2375", "--tlsverify=false"], None), "tcp-tls-verify"),
+            ["the daemon listens on tcp://0.0.0.0:2375 with TLS but without client certificate verification (tlsverify is false): anyone who reaches it is root on the host, and to the gate looks like a caller on the Unix socket"]
+        );
+        // TLS alone verifies client certificates, as --tlsverify=1 does;
+        // so does DOCKER_TLS_VERIFY in the daemon's environment.
+        for args in [
+            &["--host", "tcp://0.0.0.0:2375", "--tls"][..],
+            &["-H", "tcp://0.0.0.0:2375", "--tlsverify=1"],
+        ] {
+            assert!(
+                messages(&host(args, None), "tcp-tls-verify").is_empty(),
+                "{args:?}"
+            );
+        }
+        let mut environment = host(&["-H", "tcp://0.0.0.0:2375"], None);
+        if let Resolution::Known(process) = &mut environment.process {
+            process.environment = vec![("DOCKER_TLS_VERIFY".into(), "1".into())];
+        }
+        assert!(messages(&environment, "tcp-tls-verify").is_empty());
+        // Sockets systemd handed over (-H fd://) are found by listening;
+        // the swarm's ports are the swarm's.
+        let mut activated = host(&["-H", "fd://"], None);
+        if let Resolution::Known(process) = &mut activated.process {
+            process.tcp_listeners = Some(vec!["127.0.0.1:2375".into(), "10.0.0.5:7946".into()]);
+        }
+        activated.swarm = Some(SwarmNode::default());
+        assert_eq!(
+            messages(&activated, "tcp-tls-verify"),
+            ["the daemon listens on tcp://127.0.0.1:2375 without TLS: anyone who reaches it is root on the host, and to the gate looks like a caller on the Unix socket"]
+        );
+        // Verifying against no CA file of its own: the system's pool.
+        let mut system_pool = host(&["-H", "tcp://0.0.0.0:2376", "--tlsverify"], None);
+        system_pool.files = vec![HostFile {
+            role: "TLS CA certificate".into(),
+            path: "/root/.docker/ca.pem".into(),
+            stat: None,
+        }];
+        assert_eq!(
+            messages(&system_pool, "tcp-tls-verify"),
+            ["the daemon listens on tcp://0.0.0.0:2376 and checks client certificates against the system's CA pool (no tlscacert, and no ca.pem where it looks): a client certificate any public CA issued is let in"]
+        );
+        // Reached over plain TCP by the audit itself.
+        let mut remote = host(&[], None);
+        remote.address = "tcp://10.0.0.5:2375".into();
+        remote.process = Resolution::Pending;
+        assert_eq!(
+            messages(&remote, "tcp-tls-verify"),
+            ["the audit itself reached the daemon's API at tcp://10.0.0.5:2375 without TLS: anyone who reaches that address is root on the daemon's host"]
+        );
         let file = host(
             &[],
             Some(r#"{"hosts": ["unix:///x.sock", "tcp://10.0.0.5:2376"]}"#),
@@ -1271,8 +1483,47 @@ mod tests {
             messages(&h, "gate-installed"),
             ["the daemon asks no authorization plugin: no rule of the policy is enforced (dockgate is expected as \"dockgate\")"]
         );
+        // Another plugin where the daemon looks first.
+        h.authorization_plugins = vec!["dockgate".into()];
+        h.gate.foreign = true;
+        assert_eq!(
+            messages(&h, "gate-answers"),
+            ["another plugin answers on /run/docker/plugins/dockgate.sock, where the daemon finds \"dockgate\" first: the daemon asks it, not dockgate, and no rule of the policy is enforced"]
+        );
+        // Neither the API nor the process: nothing to say of the plugins.
+        let mut unknown = host(&[], None);
+        unknown.authorization_plugins.clear();
+        unknown.api_error = Some("cannot reach the Docker daemon".into());
+        unknown.process = Resolution::Failed("no such socket".into());
+        assert!(messages(&unknown, "gate-installed").is_empty());
+        assert_eq!(
+            messages(&unknown, "daemon-answers"),
+            ["the daemon does not answer its API (cannot reach the Docker daemon); nor could its process be read: the daemon itself was not audited"]
+        );
         let reference = reference_markdown();
         assert!(reference.contains("| `audit/gate-installed` | 2.12 | critical |"));
+    }
+
+    #[test]
+    fn debug_mode_is_a_log_level() {
+        for args in [&["-D"][..], &["--debug"], &["-Dl", "info"]] {
+            assert_eq!(
+                messages(&host(args, None), "log-level"),
+                ["debug mode (--debug, or \"debug\": true) logs at level debug"],
+                "{args:?}"
+            );
+        }
+        assert_eq!(
+            messages(
+                &host(&["-l", "warn", "--log-level=debug"], None),
+                "log-level"
+            ),
+            ["log level \"debug\""]
+        );
+        assert_eq!(
+            messages(&host(&[], Some(r#"{"debug": true}"#)), "log-level").len(),
+            1
+        );
     }
 
     #[test]
@@ -1357,7 +1608,7 @@ mod tests {
         let mut h = host(
             &[],
             Some(
-                r#"{"registry-mirrors": ["https://mirror.local"], "insecure-registries": ["http://reg.local:5000/", "10.1.0.0/16"],
+                r#"{"userns-remap": "default", "registry-mirrors": ["https://mirror.local"], "insecure-registries": ["http://reg.local:5000/", "10.1.0.0/16"],
                     "labels": ["b=2", "a=1"], "debug": true, "data-root": "/srv/docker/", "authorization-plugins": ["dockgate", "other"]}"#,
             ),
         );
@@ -1389,6 +1640,41 @@ mod tests {
                 "debug: /etc/docker/daemon.json says true, the running daemon has false",
                 r#"insecure-registries: /etc/docker/daemon.json says ["10.1.0.0/16","reg.local:5000"], the running daemon has ["10.1.0.0/16"]"#,
             ]
+        );
+
+        // A key taken out of the file (or the file removed): the next
+        // start takes the default, unless a flag sets it.
+        let mut removed = host(&[], Some(r#"{"debug": false}"#));
+        removed.running = serde_json::from_value(serde_json::json!({
+            "authorization-plugins": ["dockgate"], "live-restore": true, "debug": false,
+        }))
+        .unwrap();
+        assert_eq!(
+            messages(&removed, "config-drift"),
+            [
+                r#"authorization-plugins: /etc/docker/daemon.json does not set it, nor does a flag, so the next start takes []; the running daemon has ["dockgate"]"#,
+                "live-restore: /etc/docker/daemon.json does not set it, nor does a flag, so the next start takes false; the running daemon has true",
+                "userns-remap: /etc/docker/daemon.json does not set it, nor does a flag, so the next start does not remap user namespaces; the running daemon remaps them",
+            ]
+        );
+        let mut flagged = removed.clone();
+        flagged.process = Resolution::Known(DaemonProcess {
+            args: [
+                "--authorization-plugin=dockgate",
+                "--live-restore",
+                "--userns-remap=default",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ..DaemonProcess::default()
+        });
+        assert!(messages(&flagged, "config-drift").is_empty());
+        let mut unread = removed;
+        unread.config = Resolution::Failed("/etc/docker/daemon.json: Permission denied".into());
+        assert!(messages(&unread, "config-drift").is_empty());
+        assert_eq!(
+            messages(&unread, "config-file-read"),
+            ["cannot read the daemon's configuration file (/etc/docker/daemon.json: Permission denied): what it sets (TCP hosts, plugins, TLS) was judged from the command line and the API only"]
         );
     }
 

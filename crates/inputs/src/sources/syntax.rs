@@ -4,11 +4,7 @@
 /// A boolean as Go's `strconv.ParseBool` reads it, which is how the docker
 /// CLI's flag parser (pflag) reads `--privileged=VALUE`.
 pub fn parse_bool(text: &str) -> Option<bool> {
-    match text {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
+    dockgate_model::host::go_bool(text)
 }
 
 /// A boolean as Compose reads a YAML value: compose-go casts any string,
