@@ -254,7 +254,11 @@ fn shown(value: &serde_json::Value) -> String {
 /// flags that set it instead, and what the daemon takes when neither does
 /// (none where that depends on the host).
 const COMPARED: &[(&str, &[&str], Option<&str>)] = &[
-    ("authorization-plugins", &["--authorization-plugin"], Some("[]")),
+    (
+        "authorization-plugins",
+        &["--authorization-plugin"],
+        Some("[]"),
+    ),
     ("data-root", &["--data-root", "--graph"], None),
     ("debug", &["--debug"], Some("false")),
     ("default-runtime", &["--default-runtime"], Some("\"runc\"")),
