@@ -265,6 +265,21 @@ fn audit_on(generation: Generation) {
         found(&findings, "audit/gate-answers"),
         [format!("another plugin answers on {}, where the daemon finds {plugin:?} first: the daemon asks it, not dockgate, and no rule of the policy is enforced", impostor.display())]
     );
+    assert!(
+        found(&findings, "audit/gate-address-changed").is_empty(),
+        "{findings:?}"
+    );
+    // The spec file written again after the daemon started: the daemon
+    // asks what it found first.
+    let spec = format!("/etc/docker/plugins/{plugin}.spec");
+    let written = std::fs::read(&spec).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&spec, written).unwrap();
+    let (_, findings) = audit(&gated, &plugin);
+    assert_eq!(
+        found(&findings, "audit/gate-address-changed"),
+        [format!("{spec} was written after the daemon started: the daemon asks the address it found first until it restarts, which may not be the gate's")]
+    );
 
     // The same checks as a section of the scan: the host is one more
     // subject of its report.

@@ -95,7 +95,7 @@ pub async fn daemon_host(
             plugin: plugin.to_string(),
             socket: None,
             answers: Resolution::Pending,
-            foreign: false,
+            ..GateFacts::default()
         };
         return Ok(host);
     }
@@ -197,7 +197,7 @@ pub async fn daemon_host(
             HostFile { role, path, stat }
         })
         .collect();
-    host.gate = gate_facts(plugin).await;
+    host.gate = gate_facts(plugin, &host.process).await;
     Ok(host)
 }
 
@@ -501,11 +501,53 @@ fn read_config(path: &Path) -> Resolution<Option<serde_json::Map<String, Value>>
 /// Where the gate listens, by the daemon's own plugin discovery (a spec
 /// file under /etc/docker/plugins, or a socket under /run/docker/plugins),
 /// and whether it answers an authorization request.
-async fn gate_facts(plugin: &str) -> GateFacts {
+async fn gate_facts(plugin: &str, process: &Resolution<DaemonProcess>) -> GateFacts {
+    let mut file = None;
+    let address = plugin_address(plugin, &mut file);
+    // The daemon keeps the address it found first until it restarts: a
+    // spec file written since it started may not be what it asks.
+    let changed_after_start = match (file, process) {
+        (Some(file), Resolution::Known(process)) => {
+            let written = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+            match (written, started_at(process.pid)) {
+                (Some(written), Some(started)) if written > started => Some(file),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
     GateFacts {
         plugin: plugin.to_string(),
-        ..gate_at(plugin_address(plugin)).await
+        changed_after_start,
+        ..gate_at(address).await
     }
+}
+
+/// When process `pid` started: its start (in clock ticks after boot,
+/// /proc/PID/stat) after the boot time (/proc/stat btime).
+fn started_at(pid: u32) -> Option<std::time::SystemTime> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: fields count from its closing ')'.
+    let ticks: u64 = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()?;
+    let boot: u64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    // SAFETY: sysconf reads a constant of the system.
+    let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .ok()?
+        .max(1);
+    let millis = boot * 1000 + ticks * 1000 / per_second;
+    Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis))
 }
 
 /// Where the daemon finds plugin `name`, in the order it looks (moby
@@ -514,7 +556,7 @@ async fn gate_facts(plugin: &str) -> GateFacts {
 /// a `.spec` file (an address) or a `.json` file (`{"Addr": ...}`), each
 /// as `NAME.ext` or `NAME/NAME.ext`. None when nothing is found; the
 /// address as written otherwise (`unix:///...`, `tcp://...`).
-fn plugin_address(name: &str) -> Option<String> {
+fn plugin_address(name: &str, file: &mut Option<String>) -> Option<String> {
     let forms = |dir: &str, ext: &str| {
         [
             format!("{dir}/{name}{ext}"),
@@ -534,6 +576,7 @@ fn plugin_address(name: &str) -> Option<String> {
                 let Ok(text) = std::fs::read_to_string(&path) else {
                     continue;
                 };
+                *file = Some(path);
                 return Some(if ext == ".json" {
                     serde_json::from_str::<Value>(&text)
                         .ok()
@@ -573,10 +616,10 @@ async fn gate_at(address: Option<String>) -> GateFacts {
         None => (Resolution::Known(false), false),
     };
     GateFacts {
-        plugin: String::new(),
         socket,
         answers,
         foreign,
+        ..GateFacts::default()
     }
 }
 

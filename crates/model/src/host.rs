@@ -161,6 +161,10 @@ pub struct GateFacts {
     /// Whether what answers is another plugin than dockgate (its answers
     /// lack dockgate's `Server` header): the daemon asks it instead.
     pub foreign: bool,
+    /// The spec file that names the gate's address, when it was written
+    /// after the daemon started: the daemon keeps asking the address it
+    /// found first until it restarts.
+    pub changed_after_start: Option<String>,
 }
 
 /// dockerd's one-letter flags: the long flag each stands for, and whether
@@ -179,6 +183,34 @@ const SHORTHANDS: &[(char, &str, bool)] = &[
     ('r', "--restart", false),
     ('v', "--version", false),
     ('h', "--help", false),
+];
+
+/// dockerd's flags that take no value (20.10 to 26.1, cmd/dockerd and
+/// daemon/config): `--name` alone is true, a value only follows `=`. Every
+/// other flag takes the next word as its value, whatever it starts with.
+const BOOL_FLAGS: &[&str] = &[
+    "cri-containerd",
+    "debug",
+    "experimental",
+    "help",
+    "icc",
+    "init",
+    "ip-forward",
+    "ip-masq",
+    "ip6tables",
+    "iptables",
+    "ipv6",
+    "live-restore",
+    "no-new-privileges",
+    "raw-logs",
+    "restart",
+    "rootless",
+    "selinux-enabled",
+    "tls",
+    "tlsverify",
+    "userland-proxy",
+    "validate",
+    "version",
 ];
 
 /// A Go boolean as `strconv.ParseBool` reads it (pflag's bool flags and
@@ -201,21 +233,19 @@ impl DaemonProcess {
     }
 
     /// The command line as pflag reads it: each flag by its long name
-    /// (`--host`), with its value; a flag given alone has the value
-    /// `true`. dockerd takes no arguments of its own, so a word after a
-    /// flag without `=` is that flag's value.
+    /// (`--host`), with its value; a flag without a value given alone is
+    /// `true`, and a flag with one takes the next word, even one that
+    /// starts with `-` (`--label --tlsverify` is a label).
     pub fn flags(&self) -> Vec<(String, String)> {
         let mut flags = Vec::new();
-        let mut args = self.args.iter().peekable();
+        let mut args = self.args.iter();
         let next_value =
-            |args: &mut std::iter::Peekable<std::slice::Iter<'_, String>>| match args.peek() {
-                Some(next) if !next.starts_with('-') => args.next().cloned().unwrap_or_default(),
-                _ => "true".to_string(),
-            };
+            |args: &mut std::slice::Iter<'_, String>| args.next().cloned().unwrap_or_default();
         while let Some(arg) = args.next() {
             if let Some(long) = arg.strip_prefix("--") {
                 match long.split_once('=') {
                     Some((name, value)) => flags.push((format!("--{name}"), value.to_string())),
+                    None if BOOL_FLAGS.contains(&long) => flags.push((arg.clone(), "true".into())),
                     None => {
                         let value = next_value(&mut args);
                         flags.push((arg.clone(), value));

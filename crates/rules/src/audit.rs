@@ -3,7 +3,7 @@
 //! Docker Benchmark number it answers where there is one, a severity and
 //! a fix, and judges only [`DaemonHost`].
 
-use dockgate_model::host::{DaemonHost, HostFile, SwarmNode};
+use dockgate_model::host::{DaemonHost, DaemonProcess, HostFile, SwarmNode};
 use dockgate_model::Resolution;
 
 use crate::catalog::RuleRef;
@@ -80,6 +80,15 @@ fn gate_installed(host: &DaemonHost) -> Vec<String> {
     }]
 }
 
+fn gate_address_changed(host: &DaemonHost) -> Vec<String> {
+    match &host.gate.changed_after_start {
+        Some(file) if host.authorization_plugins.contains(&host.gate.plugin) => vec![format!(
+            "{file} was written after the daemon started: the daemon asks the address it found first until it restarts, which may not be the gate's"
+        )],
+        _ => Vec::new(),
+    }
+}
+
 fn gate_first(host: &DaemonHost) -> Vec<String> {
     let plugin = &host.gate.plugin;
     if !plugins_known(host) {
@@ -108,6 +117,9 @@ fn gate_answers(host: &DaemonHost) -> Vec<String> {
         (_, Resolution::Known(true)) => Vec::new(),
         (None, _) => vec![format!(
             "no socket for plugin {plugin:?}: none of /run/docker/plugins/{plugin}.sock, {plugin}/{plugin}.sock or a {plugin}.spec or {plugin}.json under /etc/docker/plugins or /usr/lib/docker/plugins; the daemon refuses every request"
+        )],
+        (Some(socket), Resolution::Failed(why)) if host.api_error.is_none() => vec![format!(
+            "the gate's socket {socket} could not be asked ({why}), yet the daemon answers its API: whatever answers for {plugin:?} is not known to be dockgate (run the audit as root)"
         )],
         (Some(socket), Resolution::Failed(why)) => vec![format!(
             "the gate's socket {socket} does not answer ({why}): the daemon refuses every request"
@@ -155,23 +167,31 @@ fn api_tcp(host: &DaemonHost) -> Vec<String> {
 
 fn tcp_tls(host: &DaemonHost) -> Vec<String> {
     let mut found = Vec::new();
-    if host.address.starts_with("tcp://") && host.api_error.is_none() {
+    let plain = ["tcp://", "http://"];
+    if plain.iter().any(|p| host.address.starts_with(p)) && host.api_error.is_none() {
         found.push(format!(
             "the audit itself reached the daemon's API at {} without TLS: anyone who reaches that address is root on the daemon's host",
             host.address
         ));
     }
+    if let Resolution::Known(DaemonProcess {
+        tcp_listeners: None,
+        ..
+    }) = &host.process
+    {
+        found.push("cannot read which TCP sockets the daemon listens on (its descriptors are another user's): one systemd handed it (-H fd://) would go unseen; run the audit as root".to_string());
+    }
     let tcp = api_tcp(host);
     if tcp.is_empty() {
         return found;
     }
-    // As dockerd decides (cmd/dockerd/options.go SetDefaultOptions and
-    // daemon.go): TLS is on with --tls, with --tlsverify given at all, or
-    // with DOCKER_TLS_VERIFY in its environment; it then verifies client
-    // certificates unless --tlsverify is explicitly false.
-    let environment_verifies = matches!(&host.process, Resolution::Known(p) if p.env("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty()));
+    // As dockerd decides (cmd/dockerd/daemon.go loadDaemonCliConfig and
+    // newAPIServerConfig): TLS is on with --tls or with --tlsverify given
+    // at all, and then verifies client certificates unless --tlsverify is
+    // explicitly false. DOCKER_TLS_VERIFY in its environment changes only
+    // the flag's default, which the server does not read.
     let verify_given = host.is_set("tlsverify", &["--tlsverify"]);
-    let tls = host.setting_is("tls", &["--tls"], "true") || verify_given || environment_verifies;
+    let tls = host.setting_is("tls", &["--tls"], "true") || verify_given;
     let verifies = tls && !host.setting_is("tlsverify", &["--tlsverify"], "false");
     let listed = tcp
         .iter()
@@ -734,7 +754,12 @@ fn seccomp_default(host: &DaemonHost) -> Vec<String> {
     let default = host
         .security_options
         .iter()
-        .any(|o| o.split(',').any(|p| p == "profile=default") && o.contains("name=seccomp"));
+        // dockerd 25 and later call its default profile `builtin`.
+        .any(|o| {
+            o.split(',')
+                .any(|p| p == "profile=default" || p == "profile=builtin")
+                && o.contains("name=seccomp")
+        });
     match default {
         true => Vec::new(),
         false => vec!["the daemon-wide seccomp profile is not Docker's default: confirm it".into()],
@@ -769,6 +794,15 @@ pub const CHECKS: &[AuditCheck] = &[
         fix: "start the gate (systemctl start dockgate.socket dockgate.service); its spec file or socket must name where it listens",
         from_api: false,
         check: gate_answers,
+    },
+    AuditCheck {
+        id: "audit/gate-address-changed",
+        cis: None,
+        severity: Action::Warn,
+        summary: "the gate's spec file is older than the running daemon",
+        fix: "restart dockerd, so that it asks the address the spec file names now",
+        from_api: false,
+        check: gate_address_changed,
     },
     AuditCheck {
         id: "audit/gate-first",
@@ -1276,6 +1310,7 @@ mod tests {
                 pid: 1,
                 uid: 0,
                 args: args.iter().map(|a| a.to_string()).collect(),
+                tcp_listeners: Some(Vec::new()),
                 ..DaemonProcess::default()
             }),
             config_file: "/etc/docker/daemon.json".into(),
@@ -1284,7 +1319,7 @@ mod tests {
                 plugin: "dockgate".into(),
                 socket: Some("/run/docker/plugins/dockgate.sock".into()),
                 answers: Resolution::Known(true),
-                foreign: false,
+                ..Default::default()
             },
             ..DaemonHost::default()
         }
@@ -1339,11 +1374,27 @@ mod tests {
                 "{args:?}"
             );
         }
+        // DOCKER_TLS_VERIFY in its environment does not turn TLS on.
         let mut environment = host(&["-H", "tcp://0.0.0.0:2375"], None);
         if let Resolution::Known(process) = &mut environment.process {
             process.environment = vec![("DOCKER_TLS_VERIFY".into(), "1".into())];
         }
-        assert!(messages(&environment, "tcp-tls-verify").is_empty());
+        assert_eq!(messages(&environment, "tcp-tls-verify").len(), 1);
+        // A flag with a value takes the next word, whatever it is.
+        let labelled = host(
+            &["-H", "tcp://127.0.0.1:2375", "--label", "--tlsverify=true"],
+            None,
+        );
+        assert_eq!(messages(&labelled, "tcp-tls-verify").len(), 1);
+        // Sockets that cannot be read are not taken for none.
+        let mut unread = host(&[], None);
+        if let Resolution::Known(process) = &mut unread.process {
+            process.tcp_listeners = None;
+        }
+        assert_eq!(
+            messages(&unread, "tcp-tls-verify"),
+            ["cannot read which TCP sockets the daemon listens on (its descriptors are another user's): one systemd handed it (-H fd://) would go unseen; run the audit as root"]
+        );
         // Sockets systemd handed over (-H fd://) are found by listening;
         // the swarm's ports are the swarm's.
         let mut activated = host(&["-H", "fd://"], None);
