@@ -58,6 +58,8 @@ const PIECES: &[&str] = &[
     "\\t",
     "<a href=x>",
     "(OK)",
+    "[CRITICAL]",
+    "@@@@@@",
     "\u{61c}",
     "\u{e0041}",
     "\u{206f}",
@@ -274,6 +276,10 @@ fn check_nagios(report: &ScanReport) {
             !line.contains("\\n") && !line.contains("\\t") && !line.contains(['<', '>']),
             "{line:?}"
         );
+        // ... and draws state marks and rules in place of these.
+        for mark in ["(OK)", "[OK]", "(CRITICAL)", "[CRITICAL]", "@@"] {
+            assert!(!line.contains(mark), "{line:?}");
+        }
         assert!(
             line.contains(prefix.as_str()),
             "{:?}… lacks {prefix:?}",

@@ -133,27 +133,37 @@ pub fn line(text: &str) -> String {
 /// Text for the Monitoring Plugins format, as Icinga and Nagios read it
 /// and their web front ends show it: a line; no `|` (the start of
 /// performance data); no `<` or `>` (Icinga Web renders output that looks
-/// like HTML as HTML); and no backslash before `n` or `t` (Icinga Web and
+/// like HTML as HTML); no backslash before `n` or `t` (Icinga Web and
 /// Icinga DB Web show `\n` as a line break and `\t` as a tab), so a
-/// newline is `\u{a}` here, and a `\n` in the text `\u{a}` too.
+/// newline is `\u{a}` here, and a `\n` in the text `\u{a}` too; and none
+/// of the marks Icinga Web draws as a state or a rule (`(OK)`,
+/// `[CRITICAL]`, ..., `@@@@@@`): their opening bracket, or a second `@`,
+/// is escaped.
 pub fn nagios(text: &str) -> String {
-    let shortened = shorten(text, SHOWN_WHOLE);
+    const STATES: &[&str] = &["OK", "WARNING", "CRITICAL", "UNKNOWN", "UP", "DOWN"];
+    let shortened: Vec<char> = shorten(text, SHOWN_WHOLE).chars().collect();
     let mut out = String::with_capacity(shortened.len());
-    let mut chars = shortened.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut at = 0;
+    while let Some(&c) = shortened.get(at) {
+        let next = shortened.get(at + 1).copied();
+        let rest: String = shortened[at + 1..].iter().take(9).collect();
+        let state_mark = matches!(c, '[' | '(')
+            && STATES.iter().any(|state| {
+                rest.strip_prefix(state)
+                    .is_some_and(|after| after.starts_with([']', ')']))
+            });
         match c {
-            '\\' if matches!(chars.peek(), Some('n' | 't')) => {
-                let c = if chars.next() == Some('n') {
-                    '\n'
-                } else {
-                    '\t'
-                };
-                push_code(&mut out, c);
+            '\\' if matches!(next, Some('n' | 't')) => {
+                push_code(&mut out, if next == Some('n') { '\n' } else { '\t' });
+                at += 1;
             }
+            '@' if out.ends_with('@') => push_code(&mut out, c),
             '|' | '<' | '>' => push_code(&mut out, c),
+            _ if state_mark => push_code(&mut out, c),
             c if is_hidden(c) => push_code(&mut out, c),
             c => out.push(c),
         }
+        at += 1;
     }
     out
 }
@@ -284,6 +294,11 @@ mod tests {
             r"a\u{a}b \u{a} \u{3c}a href=x\u{3e}c\u{3c}/a\u{3e} \\u{a} \u{9}"
         );
         assert_eq!(denial_part("/e|x\n"), r"/e\u{7c}x\n");
+        // Icinga Web's state marks and its rule of six `@`.
+        assert_eq!(
+            nagios("(OK) [CRITICAL) (OKAY) x@y @@@@@@"),
+            r"\u{28}OK) \u{5b}CRITICAL) (OKAY) x@y @\u{40}@\u{40}@\u{40}"
+        );
         assert_eq!(line("/e|x"), "/e|x");
         assert_eq!(sd_param("a\"b\\c]d\ne"), r#"a\"b\\c\]d\\ne"#);
         assert_eq!(sd_header("host name\u{1b}", 255), "hostname");
