@@ -13,27 +13,7 @@ use crate::util::{dockgate_bin, free_local_address};
 /// The audit of a daemon: exit code and `(check, action, message)` of
 /// each finding.
 fn audit(daemon: &Daemon, plugin: &str) -> (i32, Vec<(String, String, String)>) {
-    let out = Command::new(dockgate_bin())
-        .args([
-            "audit",
-            "--format",
-            "json",
-            "--plugin",
-            plugin,
-            "--docker-host",
-        ])
-        .arg(daemon.host())
-        .arg("--lookup-secret")
-        .arg(daemon.path("lookup-secret"))
-        .output()
-        .expect("run dockgate audit");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let (code, report) = host_audit(daemon, plugin);
     let findings = report["results"]
         .as_array()
         .unwrap()
@@ -54,7 +34,7 @@ fn audit(daemon: &Daemon, plugin: &str) -> (i32, Vec<(String, String, String)>) 
                 .collect::<Vec<_>>()
         })
         .collect();
-    (out.status.code().unwrap_or(-1), findings)
+    (code, findings)
 }
 
 /// `dockgate audit` as its timer runs it: records to a log and syslog

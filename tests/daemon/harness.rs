@@ -431,6 +431,33 @@ pub fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
+/// `dockgate audit --format json` of a daemon, for a gate known to it as
+/// `plugin`: the exit code and the report.
+pub fn host_audit(daemon: &Daemon, plugin: &str) -> (i32, serde_json::Value) {
+    let out = Command::new(dockgate_bin())
+        .args([
+            "audit",
+            "--format",
+            "json",
+            "--plugin",
+            plugin,
+            "--docker-host",
+        ])
+        .arg(daemon.host())
+        .arg("--lookup-secret")
+        .arg(daemon.path("lookup-secret"))
+        .output()
+        .expect("run dockgate audit");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
 /// `docker swarm init` for a swarm of one on loopback, its control plane
 /// listening on `listen` (a port of its own per run).
 pub fn swarm_init(listen: &str) -> Vec<&'static str> {

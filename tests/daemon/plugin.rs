@@ -7,8 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::harness::{
-    assert_cases, cli, e2e_enabled, import_test_image, leak, one_daemon_at_a_time, wait_for, After,
-    Daemon, Expect,
+    assert_cases, cli, e2e_enabled, host_audit, import_test_image, leak, one_daemon_at_a_time,
+    wait_for, After, Daemon, Expect,
 };
 use crate::util::dockgate_bin;
 
@@ -81,6 +81,36 @@ fn managed_plugin_enforces_and_guards_itself() {
     // The plugin is the daemon's authorization plugin from now on.
     let tagged = format!("{name}:latest");
     daemon.restart_dockerd_with(Some(&tagged));
+
+    // The host audit finds the gate as the daemon does: a managed plugin
+    // (its socket under /run/docker/plugins/ID/), by its name with or
+    // without the tag.
+    for plugin in [tagged.as_str(), name.as_str()] {
+        let (_, report) = host_audit(&daemon, plugin);
+        let results: Vec<(&str, &str)> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                [
+                    "audit/gate-installed",
+                    "audit/gate-answers",
+                    "audit/gate-first",
+                ]
+                .contains(&r["rule"].as_str().unwrap())
+            })
+            .map(|r| (r["rule"].as_str().unwrap(), r["result"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            results,
+            [
+                ("audit/gate-installed", "pass"),
+                ("audit/gate-answers", "pass"),
+                ("audit/gate-first", "pass")
+            ],
+            "{plugin}: {report}"
+        );
+    }
 
     use After::*;
     use Expect::*;

@@ -197,7 +197,15 @@ pub async fn daemon_host(
             HostFile { role, path, stat }
         })
         .collect();
-    host.gate = gate_facts(plugin, &host.process).await;
+    host.gate = match managed_plugin(&lookup, plugin).await {
+        // A managed plugin comes first: the daemon's plugin store finds it
+        // before looking for sockets and spec files.
+        Some(socket) => GateFacts {
+            plugin: plugin.to_string(),
+            ..gate_at(Some(format!("unix://{socket}"))).await
+        },
+        None => gate_facts(plugin, &host.process).await,
+    };
     Ok(host)
 }
 
@@ -548,6 +556,28 @@ fn started_at(pid: u32) -> Option<std::time::SystemTime> {
         .max(1);
     let millis = boot * 1000 + ticks * 1000 / per_second;
     Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis))
+}
+
+/// The socket of the enabled managed plugin (`docker plugin`) called
+/// `name` (or `name:latest`) that implements authorization, as the daemon
+/// lays it out: /run/docker/plugins/ID/SOCKET.
+async fn managed_plugin(lookup: &DockerLookup, name: &str) -> Option<String> {
+    let Ok(Value::Array(plugins)) = raw_json(lookup, "/plugins").await else {
+        return None;
+    };
+    let base = name.trim_end_matches(":latest");
+    plugins.iter().find_map(|p| {
+        let named = p.get("Name")?.as_str()?.trim_end_matches(":latest") == base;
+        let enabled = p.get("Enabled")?.as_bool()?;
+        let authz = p
+            .pointer("/Config/Interface/Types")?
+            .as_array()?
+            .iter()
+            .any(|t| t.as_str() == Some("docker.authz/1.0"));
+        let socket = p.pointer("/Config/Interface/Socket")?.as_str()?;
+        let id = p.get("Id")?.as_str()?;
+        (named && enabled && authz).then(|| format!("/run/docker/plugins/{id}/{socket}"))
+    })
 }
 
 /// Where the daemon finds plugin `name`, in the order it looks (moby

@@ -59,6 +59,19 @@ fn daemon_answers(host: &DaemonHost) -> Vec<String> {
     }
 }
 
+/// Whether two plugin names name the same plugin: a managed plugin's
+/// name without a tag is its `latest` (the daemon resolves it so).
+fn same_plugin(a: &str, b: &str) -> bool {
+    a.trim_end_matches(":latest") == b.trim_end_matches(":latest")
+}
+
+/// Whether the daemon asks the gate.
+fn asks_gate(host: &DaemonHost) -> bool {
+    host.authorization_plugins
+        .iter()
+        .any(|p| same_plugin(p, &host.gate.plugin))
+}
+
 /// Whether the plugins the daemon asks are known: from its API, or else
 /// from its command line and configuration file.
 fn plugins_known(host: &DaemonHost) -> bool {
@@ -67,7 +80,7 @@ fn plugins_known(host: &DaemonHost) -> bool {
 
 fn gate_installed(host: &DaemonHost) -> Vec<String> {
     let plugin = &host.gate.plugin;
-    if !plugins_known(host) || host.authorization_plugins.iter().any(|p| p == plugin) {
+    if !plugins_known(host) || asks_gate(host) {
         return Vec::new();
     }
     vec![if host.authorization_plugins.is_empty() {
@@ -82,7 +95,7 @@ fn gate_installed(host: &DaemonHost) -> Vec<String> {
 
 fn gate_address_changed(host: &DaemonHost) -> Vec<String> {
     match &host.gate.changed_after_start {
-        Some(file) if host.authorization_plugins.contains(&host.gate.plugin) => vec![format!(
+        Some(file) if asks_gate(host) => vec![format!(
             "{file} was written after the daemon started: the daemon asks the address it found first until it restarts, which may not be the gate's"
         )],
         _ => Vec::new(),
@@ -94,7 +107,11 @@ fn gate_first(host: &DaemonHost) -> Vec<String> {
     if !plugins_known(host) {
         return Vec::new();
     }
-    match host.authorization_plugins.iter().position(|p| p == plugin) {
+    match host
+        .authorization_plugins
+        .iter()
+        .position(|p| same_plugin(p, plugin))
+    {
         Some(at) if at > 0 => vec![format!(
             "authorization plugins before {plugin:?}: {} (each may refuse, and sees every request first)",
             host.authorization_plugins[..at].join(", ")
@@ -104,7 +121,7 @@ fn gate_first(host: &DaemonHost) -> Vec<String> {
 }
 
 fn gate_answers(host: &DaemonHost) -> Vec<String> {
-    if !host.authorization_plugins.contains(&host.gate.plugin) {
+    if !asks_gate(host) {
         return Vec::new();
     }
     let plugin = &host.gate.plugin;
