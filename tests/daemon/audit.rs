@@ -65,6 +65,13 @@ fn audit_on_timer(
         .collect()
 }
 
+/// Asserts that none of `checks` found anything.
+fn passes(findings: &[(String, String, String)], checks: &[&str]) {
+    for check in checks {
+        assert!(found(findings, check).is_empty(), "{check}: {findings:?}");
+    }
+}
+
 fn found<'a>(findings: &'a [(String, String, String)], check: &str) -> Vec<&'a str> {
     findings
         .iter()
@@ -114,20 +121,10 @@ fn audit_on(generation: Generation) {
         found(&findings, "audit/tcp-tls-verify"),
         [format!("the daemon listens on {tcp} without TLS: anyone who reaches it is root on the host, and to the gate looks like a caller on the Unix socket")]
     );
-    assert!(
-        found(&findings, "audit/live-restore").is_empty(),
-        "{findings:?}"
-    );
-    assert!(
-        found(&findings, "audit/daemon-process").is_empty(),
-        "{findings:?}"
-    );
+    passes(&findings, &["audit/live-restore", "audit/daemon-process"]);
     // The data root as the daemon made it (CVE-2021-41091: 0710 since
     // 20.10.9), then opened to every user.
-    assert!(
-        found(&findings, "audit/data-root").is_empty(),
-        "{findings:?}"
-    );
+    passes(&findings, &["audit/data-root"]);
     let data = exposed.path("data");
     let mode = |m| {
         std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap()
@@ -144,10 +141,7 @@ fn audit_on(generation: Generation) {
     );
     // The file as the daemon read it: its lists as the daemon normalises
     // them (a mirror gains a slash, a registry loses its scheme).
-    assert!(
-        found(&findings, "audit/config-drift").is_empty(),
-        "{findings:?}"
-    );
+    passes(&findings, &["audit/config-drift"]);
 
     // What the policy expects: with BuildKit let through, the daemon's
     // default network.host entitlement is a finding.
@@ -166,25 +160,18 @@ fn audit_on(generation: Generation) {
         "{text}"
     );
     // (The baseline's buildkit rule denies: nothing to find.)
-    assert!(
-        found(&findings, "audit/builder-entitlements").is_empty(),
-        "{findings:?}"
-    );
+    passes(&findings, &["audit/builder-entitlements"]);
 
     // The other daemon, found by its own socket: the gate is installed and
     // answers, and its command line has no TCP socket.
     let (code, findings) = audit(&gated, &plugin);
-    assert!(
-        found(&findings, "audit/gate-installed").is_empty(),
-        "{findings:?}"
-    );
-    assert!(
-        found(&findings, "audit/gate-answers").is_empty(),
-        "{findings:?}"
-    );
-    assert!(
-        found(&findings, "audit/tcp-tls-verify").is_empty(),
-        "{findings:?}"
+    passes(
+        &findings,
+        &[
+            "audit/gate-installed",
+            "audit/gate-answers",
+            "audit/tcp-tls-verify",
+        ],
     );
     assert_eq!(
         found(&findings, "audit/live-restore"),
@@ -213,10 +200,7 @@ fn audit_on(generation: Generation) {
         api.len() == 1 && api[0].starts_with("the daemon does not answer its API ("),
         "{findings:?}"
     );
-    assert!(
-        found(&findings, "audit/gate-installed").is_empty(),
-        "{findings:?}"
-    );
+    passes(&findings, &["audit/gate-installed"]);
     gated.start_gate();
 
     // Another plugin where the daemon looks first for the gate's name
@@ -245,10 +229,7 @@ fn audit_on(generation: Generation) {
         found(&findings, "audit/gate-answers"),
         [format!("another plugin answers on {}, where the daemon finds {plugin:?} first: the daemon asks it, not dockgate, and no rule of the policy is enforced", impostor.display())]
     );
-    assert!(
-        found(&findings, "audit/gate-address-changed").is_empty(),
-        "{findings:?}"
-    );
+    passes(&findings, &["audit/gate-address-changed"]);
     // The spec file written again after the daemon started: the daemon
     // asks what it found first.
     let spec = format!("/etc/docker/plugins/{plugin}.spec");

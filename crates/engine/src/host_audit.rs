@@ -67,13 +67,22 @@ pub async fn daemon_host(
                 host.setting("authorization-plugins", &["--authorization-plugin"]);
         }
     }
+    let Some(socket) = socket else {
+        // Reached over TCP: its files and plugins are on its own host.
+        host.gate = GateFacts {
+            plugin: plugin.to_string(),
+            answers: Resolution::Pending,
+            ..GateFacts::default()
+        };
+        return Ok(host);
+    };
     let root = info
         .as_ref()
         .ok()
         .and_then(|i| i.get("DockerRootDir"))
         .and_then(Value::as_str);
     let mut data_root = None;
-    if let Some(root) = root.filter(|_| socket.is_some()) {
+    if let Some(root) = root {
         if let Some(swarm) = &mut host.swarm {
             read_swarm_state(swarm, Path::new(root));
         }
@@ -88,16 +97,6 @@ pub async fn daemon_host(
             .insert("data-root".into(), Value::String(root.clone()));
         host.data_root = is_mount_point(Path::new(&root)).map(|own| (root.clone(), own));
         data_root = Some(root);
-    }
-    if socket.is_none() {
-        // Its plugins are on its own host.
-        host.gate = GateFacts {
-            plugin: plugin.to_string(),
-            socket: None,
-            answers: Resolution::Pending,
-            ..GateFacts::default()
-        };
-        return Ok(host);
     }
     host.docker_group = docker_group();
     if host.api_error.is_none() {
@@ -128,10 +127,7 @@ pub async fn daemon_host(
                     != Some("false")
             });
     }
-    let mut files: Vec<(String, String)> = Vec::new();
-    if let Some(socket) = &socket {
-        files.push(("docker.sock".into(), socket.clone()));
-    }
+    let mut files: Vec<(String, String)> = vec![("docker.sock".into(), socket)];
     files.push(("/etc/docker".into(), "/etc/docker".into()));
     if let Some(root) = data_root {
         files.push(("data root".into(), root));
@@ -307,10 +303,6 @@ fn read_info(host: &mut DaemonHost, info: &Value) {
     host.name = text("Name");
     host.version = text("ServerVersion");
     host.authorization_plugins = strings(info.pointer("/Plugins/Authorization"));
-    host.live_restore = info
-        .get("LiveRestoreEnabled")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
     host.security_options = strings(info.get("SecurityOptions"));
     host.userns_remap = host
         .security_options
@@ -344,12 +336,6 @@ fn read_info(host: &mut DaemonHost, info: &Value) {
             ..SwarmNode::default()
         });
     }
-    host.storage_driver = text("Driver");
-    host.logging_driver = text("LoggingDriver");
-    host.experimental = info
-        .get("ExperimentalBuild")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
     host.running = running_settings(info);
 }
 

@@ -21,8 +21,6 @@ pub struct DaemonHost {
     /// The authorization plugins in force, in the order the daemon asks
     /// them (`docker info`: Plugins.Authorization).
     pub authorization_plugins: Vec<String>,
-    /// Live restore.
-    pub live_restore: bool,
     /// Whether user namespaces are remapped (a `name=userns` security
     /// option).
     pub userns_remap: bool,
@@ -34,14 +32,8 @@ pub struct DaemonHost {
     /// The running daemon's settings the API shows, each under its
     /// daemon.json key (`debug`, `log-driver`, `registry-mirrors`...), as
     /// the daemon reports them: what the configuration file is compared
-    /// with.
+    /// with, and what the checks of those settings read.
     pub running: std::collections::BTreeMap<String, serde_json::Value>,
-    /// The storage driver.
-    pub storage_driver: String,
-    /// The default logging driver.
-    pub logging_driver: String,
-    /// Experimental features.
-    pub experimental: bool,
     /// The daemon's security options (`name=seccomp,profile=default`...).
     pub security_options: Vec<String>,
     /// The data root (`DockerRootDir`; its parent under userns-remap, as
@@ -286,6 +278,12 @@ impl DaemonProcess {
 }
 
 impl DaemonHost {
+    /// Whether the running daemon reports `value` for a setting (by its
+    /// daemon.json key, [`DaemonHost::running`]).
+    pub fn runs_with(&self, key: &str, value: impl Into<serde_json::Value>) -> bool {
+        self.running.get(key) == Some(&value.into())
+    }
+
     /// Whether the daemon takes `value` for a setting: its effective value
     /// ([`DaemonHost::effective`]), booleans read as Go reads them.
     pub fn setting_is(&self, key: &str, flags: &[&str], value: &str) -> bool {

@@ -399,7 +399,7 @@ fn process_known(host: &DaemonHost) -> Vec<String> {
 }
 
 fn live_restore(host: &DaemonHost) -> Vec<String> {
-    if host.live_restore || host.swarm.is_some() {
+    if host.runs_with("live-restore", true) || host.swarm.is_some() {
         return Vec::new();
     }
     vec![
@@ -601,7 +601,10 @@ fn iptables(host: &DaemonHost) -> Vec<String> {
 }
 
 fn aufs(host: &DaemonHost) -> Vec<String> {
-    finding_if(host.storage_driver == "aufs", "the aufs storage driver")
+    finding_if(
+        host.runs_with("storage-driver", "aufs"),
+        "the aufs storage driver",
+    )
 }
 
 fn no_new_privileges(host: &DaemonHost) -> Vec<String> {
@@ -619,12 +622,15 @@ fn userland_proxy(host: &DaemonHost) -> Vec<String> {
 }
 
 fn experimental(host: &DaemonHost) -> Vec<String> {
-    finding_if(host.experimental, "experimental features are on")
+    finding_if(
+        host.runs_with("experimental", true),
+        "experimental features are on",
+    )
 }
 
 fn remote_logging(host: &DaemonHost) -> Vec<String> {
     finding_if(
-        host.logging_driver == "json-file",
+        host.runs_with("log-driver", "json-file"),
         "containers log to local json-file only",
     )
 }
@@ -1321,7 +1327,7 @@ mod tests {
         DaemonHost {
             address: "unix:///run/docker.sock".into(),
             authorization_plugins: vec!["dockgate".into()],
-            live_restore: true,
+            running: [("live-restore".to_string(), serde_json::json!(true))].into(),
             userns_remap: true,
             process: Resolution::Known(DaemonProcess {
                 pid: 1,
